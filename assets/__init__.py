@@ -1,0 +1,1 @@
+"""Asset factories: every dataset YAML becomes the same chain of software-defined assets."""

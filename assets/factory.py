@@ -1,0 +1,26 @@
+"""Build the full asset chain of one dataset from its declarative config."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.common import DatasetAssetContext, daily_partitions
+from assets.features import build_features_asset
+from assets.ingest import build_raw_asset
+from assets.scoring import build_scoring_assets
+from assets.sql_models import build_sql_model_assets
+from assets.training import build_training_assets
+from vigia.config import DatasetConfig
+
+
+def build_dataset_assets(cfg: DatasetConfig, sql_root: Path) -> list[dg.AssetsDefinition]:
+    """raw -> SQL models -> window features -> detectors -> thresholds -> evaluation -> scores -> alerts."""
+    dctx = DatasetAssetContext(cfg=cfg, partitions_def=daily_partitions(cfg))
+    return [
+        build_raw_asset(dctx),
+        *build_sql_model_assets(dctx, sql_root),
+        build_features_asset(dctx),
+        *build_training_assets(dctx),
+        *build_scoring_assets(dctx),
+    ]

@@ -1,0 +1,61 @@
+"""Windowed per-entity features (polars) over the cleaned connections."""
+
+
+import dagster as dg
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
+from resources import DuckDBWarehouse
+from vigia.pipeline.features import CLEAN_TABLE, FEATURES_TABLE, materialize_features
+from vigia.warehouse.duck import preview, table_schema
+
+
+def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
+    cfg = dctx.cfg
+    key = dctx.key(FEATURES_TABLE)
+    finite = dg.AssetCheckSpec("features_finite", asset=key, blocking=True, description="no NaN/inf/null features")
+
+    @dg.asset(
+        key=key,
+        deps=[dctx.key(CLEAN_TABLE)],
+        group_name=dctx.group,
+        partitions_def=dctx.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"polars", "duckdb"},
+        tags={STAGE_TAG: "features"},
+        check_specs=[finite],
+        description=f"Per-{cfg.entity_key} windows of {cfg.window.size} (step {cfg.window.step or cfg.window.size}).",
+    )
+    def features_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        keys = partition_keys(context)
+        with warehouse.connect() as con:
+            result = materialize_features(con, cfg, keys)
+            schema = table_schema(con, cfg.name, FEATURES_TABLE)
+            bad = _non_finite_count(con, cfg.name, [n for n, t in schema if t == "DOUBLE"], keys)
+            table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(result.windows),
+                "connections": result.connections,
+                "windows_by_day": dg.MetadataValue.json(result.windows_by_day),
+                "malicious_windows": result.malicious_windows if result.malicious_windows is not None else -1,
+                "seconds": round(result.seconds, 3),
+                "dagster/column_schema": table_schema_metadata(schema),
+                "preview": dg.MetadataValue.md(table_preview),
+            },
+            check_results=[dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})],
+        )
+
+    return features_asset
+
+
+def _non_finite_count(con, dataset: str, columns: list[str], keys: list[str]) -> int:
+    if not columns:
+        return 0
+    cond = " OR ".join(f"{c} IS NULL OR NOT isfinite({c})" for c in columns)
+    marks = ", ".join("?" for _ in keys)
+    sql = (
+        f'SELECT count(*) FROM "{dataset}"."{FEATURES_TABLE}" '
+        f"WHERE strftime(day, '%Y-%m-%d') IN ({marks}) AND ({cond})"
+    )
+    return int(con.execute(sql, keys).fetchall()[0][0])

@@ -1,0 +1,62 @@
+"""Raw ingest asset: source records -> ``<dataset>.raw_conn`` (daily partitions) + rejects."""
+
+
+import dagster as dg
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
+from resources import DuckDBWarehouse
+from vigia.pipeline.ingest import RAW_TABLE, REJECTS_TABLE, ingest_conn
+from vigia.warehouse.duck import preview
+
+
+def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
+    cfg = dctx.cfg
+    accounting = dg.AssetCheckSpec("read_equals_accepted_plus_rejected", asset=dctx.key(RAW_TABLE), blocking=True)
+
+    @dg.asset(
+        key=dctx.key(RAW_TABLE),
+        group_name=dctx.group,
+        partitions_def=dctx.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "python"},
+        tags={STAGE_TAG: "ingest"},
+        check_specs=[accounting],
+        description=f"Raw connection records of {cfg.name} ({cfg.source.type}); malformed lines go to "
+        f"{cfg.name}.{REJECTS_TABLE} with their reason.",
+    )
+    def raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        keys = partition_keys(context)
+        with warehouse.connect() as con:
+            result = ingest_conn(con, cfg, keys, context.run.run_id)
+            table_preview = preview(con, cfg.name, RAW_TABLE, limit=10)
+        context.log.info(
+            f"read {result.read}, accepted {result.accepted}, rejected {result.rejected}, "
+            f"written {result.written} into {keys[0]}..{keys[-1]}"
+        )
+        balanced = result.read == result.accepted + result.rejected
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(result.written),
+                "records_read": result.read,
+                "records_accepted": result.accepted,
+                "records_rejected": result.rejected,
+                "records_outside_partitions": result.out_of_range,
+                "rejects_by_reason": dg.MetadataValue.json(result.rejects_by_reason),
+                "rows_by_day": dg.MetadataValue.json(result.rows_by_day),
+                "ignored_fields": dg.MetadataValue.json(result.ignored_fields),
+                "files": dg.MetadataValue.json(result.files),
+                "seconds": round(result.seconds, 3),
+                "preview": dg.MetadataValue.md(table_preview),
+                "table": f"{cfg.name}.{RAW_TABLE}",
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=accounting.name,
+                    passed=balanced,
+                    metadata={"read": result.read, "accepted": result.accepted, "rejected": result.rejected},
+                )
+            ],
+        )
+
+    return raw_asset

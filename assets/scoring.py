@@ -1,0 +1,119 @@
+"""Scores every window of a day with the trained detectors; ranks alerts with their evidence."""
+
+
+import dagster as dg
+import polars as pl
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
+from resources import ArtifactStore, DuckDBWarehouse
+from vigia.pipeline.alerts import attach_evidence, export_alerts, select_alerts
+from vigia.pipeline.features import FEATURES_TABLE, load_features
+from vigia.warehouse.duck import preview, replace_partitions
+
+SCORES_TABLE = "window_scores"
+ALERTS_TABLE = "alerts"
+
+
+def _write_partitions(con, dataset: str, table: str, frame: pl.DataFrame, keys: list[str]) -> int:
+    con.register("__vigia_frame", frame.to_arrow())
+    try:
+        return replace_partitions(con, dataset, table, "day", keys, "SELECT * FROM __vigia_frame")
+    finally:
+        con.unregister("__vigia_frame")
+
+
+def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
+    cfg = dctx.cfg
+    scores_key, alerts_key = dctx.key(SCORES_TABLE), dctx.key(ALERTS_TABLE)
+
+    @dg.asset(
+        key=scores_key,
+        deps=[dctx.key(FEATURES_TABLE), dctx.key("thresholds")],
+        group_name=dctx.group,
+        partitions_def=dctx.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "scikitlearn"},
+        tags={STAGE_TAG: "score"},
+        description="Every window scored: per-detector scores, ml_score in 0..1 (mean of the normalised "
+        f"scores), is_anomaly ({cfg.consensus.k}-of-{len(cfg.detectors)} consensus), agreeing detectors and "
+        "the features that drove the score.",
+    )
+    def window_scores(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
+        from vigia.pipeline.model_store import load_model_set, load_thresholds
+        from vigia.pipeline.training import score_windows
+
+        keys = partition_keys(context)
+        models_dir = artifacts.models_dir(cfg.name)
+        model_set, thresholds = load_model_set(models_dir), load_thresholds(models_dir)
+        with warehouse.connect() as con:
+            features = load_features(con, cfg.name, keys)
+            scored = score_windows(features, model_set, thresholds, cfg)
+            written = _write_partitions(con, cfg.name, SCORES_TABLE, scored, keys)
+            table_preview = preview(con, cfg.name, SCORES_TABLE, limit=10, where="is_anomaly")
+        anomalies = int(scored["is_anomaly"].sum())
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(written),
+                "anomalous_windows": anomalies,
+                "anomaly_rate": round(anomalies / max(written, 1), 5),
+                "model_trained_at": model_set.trained_at,
+                "preview_anomalies": dg.MetadataValue.md(table_preview),
+            }
+        )
+
+    @dg.asset(
+        key=alerts_key,
+        deps=[scores_key, dctx.key("stg_conn")],
+        group_name=dctx.group,
+        partitions_def=dctx.partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb"},
+        tags={STAGE_TAG: "score"},
+        description=f"Top {cfg.alerts.top_n} anomalous windows per day with up to {cfg.alerts.evidence_records} "
+        "original connection records each and the features that drove the score; exported as JSON and CSV.",
+    )
+    def alerts(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
+        keys = partition_keys(context)
+        marks = ", ".join("?" for _ in keys)
+        with warehouse.connect() as con:
+            scores = pl.from_arrow(
+                con.execute(
+                    f"SELECT * FROM \"{cfg.name}\".{SCORES_TABLE} WHERE strftime(day, '%Y-%m-%d') IN ({marks})", keys
+                ).arrow()
+            )
+            ranked = attach_evidence(con, select_alerts(scores, cfg), cfg)
+            written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
+        tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
+        paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
+        top = ranked.sort("ml_score", descending=True).head(10)
+        by_type = (
+            ranked.group_by("attack_type").len().sort("len", descending=True).to_dicts()
+            if "attack_type" in ranked.columns
+            else []
+        )
+        cols = [c for c in (cfg.entity_key, "window_start", "ml_score", "detectors", "attack_type") if c in top.columns]
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(written),
+                "top_alerts": dg.MetadataValue.md(_markdown(top.select(cols))),
+                "alerts_by_attack_type": dg.MetadataValue.json(by_type),
+                "export_json": dg.MetadataValue.path(str(paths["json"])),
+                "export_csv": dg.MetadataValue.path(str(paths["csv"])),
+            }
+        )
+
+    return [window_scores, alerts]
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    if frame.height == 0:
+        return "_no alerts_"
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    rows = "\n".join("| " + " | ".join(str(v) for v in r) + " |" for r in frame.iter_rows())
+    return header + rows

@@ -1,0 +1,84 @@
+"""One asset per ``dbt_like_sql/<group>/*.sql`` model; its declarative data tests become asset checks."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
+from resources import DuckDBWarehouse
+from vigia.warehouse.data_tests import run_data_tests
+from vigia.warehouse.duck import preview
+from vigia.warehouse.sql_models import SqlModel, discover_models, materialize_model, raw_table_name
+
+
+def _source_key(dctx: DatasetAssetContext, source: str) -> dg.AssetKey:
+    return dctx.key(raw_table_name(source))
+
+
+def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsDefinition:
+    cfg = dctx.cfg
+    key = dctx.key(model.name)
+    partitioned = model.materialized == "incremental"
+    specs = [
+        dg.AssetCheckSpec(t.name, asset=key, blocking=t.severity == "error", description=f"{t.kind} data test")
+        for t in model.tests
+    ]
+    deps = [_source_key(dctx, s) for s in sorted(model.source_deps)] + [dctx.key(m) for m in sorted(model.model_deps)]
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name=dctx.group,
+        partitions_def=dctx.partitions_def if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "sql"},
+        tags={STAGE_TAG: "clean"},
+        check_specs=specs,
+        description=f"{model.description}\n\nSQL model `{Path(model.path).name}` ({model.materialized}).",
+        metadata={"sql": dg.MetadataValue.md(f"```sql\n{model.sql.strip()}\n```")},
+    )
+    def model_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        keys = partition_keys(context) if partitioned else None
+        with warehouse.connect() as con:
+            result = materialize_model(con, model, cfg.name, partition_keys=keys)
+            tests = run_data_tests(
+                con,
+                cfg.name,
+                model.name,
+                model.tests,
+                partition_column=model.partition_by if keys else None,
+                partition_keys=keys,
+            )
+            table_preview = preview(con, cfg.name, model.name, limit=10)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(result.rows_total),
+                "rows_written": result.rows_written,
+                "dagster/column_schema": table_schema_metadata(result.schema),
+                "preview": dg.MetadataValue.md(table_preview),
+                "seconds": round(result.seconds, 3),
+                "table": f"{cfg.name}.{model.name}",
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=t.name,
+                    passed=t.passed,
+                    severity=dg.AssetCheckSeverity.ERROR if t.severity == "error" else dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "failing_rows": t.failing_count,
+                        "sample": dg.MetadataValue.json(t.sample_failing_rows),
+                        "sql": dg.MetadataValue.md(f"```sql\n{t.sql}\n```"),
+                    },
+                )
+                for t in tests
+            ],
+        )
+
+    return model_asset
+
+
+def build_sql_model_assets(dctx: DatasetAssetContext, sql_root: Path) -> list[dg.AssetsDefinition]:
+    """Assets for every SQL model of the dataset's group, dependencies parsed from the SQL."""
+    return [_build_model_asset(dctx, m) for m in discover_models(sql_root, dctx.cfg.sql_models)]

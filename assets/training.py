@@ -1,0 +1,138 @@
+"""Model assets: detectors (fit), thresholds (calibrate on validation), evaluation (held-out test)."""
+
+
+import json
+
+import dagster as dg
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
+from resources import ArtifactStore, DuckDBWarehouse
+from vigia.features.conn_windows import CONN_FEATURE_COLUMNS
+from vigia.pipeline.features import FEATURES_TABLE, load_features
+
+# scikit-learn and matplotlib are imported inside the asset bodies: the code location must load fast.
+
+METRIC_COLUMNS = ["detector", "precision", "recall", "f1", "roc_auc", "average_precision", "tp", "fp", "fn", "tn"]
+
+
+def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
+    cfg = dctx.cfg
+
+    @dg.asset(
+        key=dctx.key("detectors"),
+        deps=[dctx.key(FEATURES_TABLE)],
+        group_name=dctx.group,
+        pool=WAREHOUSE_POOL,
+        kinds={"scikitlearn"},
+        tags={STAGE_TAG: "train"},
+        description="Scaler fitted on normal training windows and one fitted model per configured detector "
+        "(temporal split, no shuffling).",
+    )
+    def detectors(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
+        from vigia.pipeline.model_store import save_model_set
+        from vigia.pipeline.training import train_models
+
+        with warehouse.connect() as con:
+            features = load_features(con, cfg.name)
+        model_set = train_models(features, cfg, list(CONN_FEATURE_COLUMNS))
+        manifest = save_model_set(model_set, artifacts.models_dir(cfg.name))
+        context.log.info(f"trained {sorted(model_set.detectors)} on {model_set.n_rows}")
+        return dg.MaterializeResult(
+            metadata={
+                "detectors": dg.MetadataValue.json(manifest["detectors"]),
+                "rows": dg.MetadataValue.json(model_set.n_rows),
+                "split": dg.MetadataValue.json(model_set.split_bounds),
+                "labelled": model_set.labelled,
+                "sha256": manifest["sha256"],
+                "model_path": dg.MetadataValue.path(manifest["path"]),
+                "feature_columns": dg.MetadataValue.json(model_set.feature_columns),
+            }
+        )
+
+    @dg.asset(
+        key=dctx.key("thresholds"),
+        deps=[dctx.key("detectors")],
+        group_name=dctx.group,
+        pool=WAREHOUSE_POOL,
+        kinds={"python"},
+        tags={STAGE_TAG: "train"},
+        description=f"Per-detector thresholds calibrated on the validation period ({cfg.calibration.strategy}); "
+        "records the rule, its value and the whole sweep.",
+    )
+    def thresholds(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+        from vigia.pipeline.model_store import load_model_set, save_thresholds
+        from vigia.pipeline.training import calibrate_models
+        from vigia.reporting.reports import metrics_markdown_table
+
+        models_dir = artifacts.models_dir(cfg.name)
+        model_set = load_model_set(models_dir)
+        with warehouse.connect() as con:
+            features = load_features(con, cfg.name)
+        results = calibrate_models(features, model_set, cfg)
+        path = save_thresholds(results, models_dir)
+        rows = [{"detector": n, "rule": t.rule, "param": t.param, "threshold": t.threshold} for n, t in results.items()]
+        return dg.MaterializeResult(
+            metadata={
+                "thresholds": dg.MetadataValue.md(
+                    metrics_markdown_table(rows, ["detector", "rule", "param", "threshold"])
+                ),
+                "path": dg.MetadataValue.path(str(path)),
+                "sweep": dg.MetadataValue.json({n: t.to_dict() for n, t in results.items()}),
+                **{f"threshold_{n}": float(t.threshold) for n, t in results.items()},
+            }
+        )
+
+    @dg.asset(
+        key=dctx.key("evaluation"),
+        deps=[dctx.key("thresholds")],
+        group_name=dctx.group,
+        pool=WAREHOUSE_POOL,
+        kinds={"python"},
+        tags={STAGE_TAG: "train"},
+        description=f"Test-period metrics of each detector and of the {cfg.consensus.k}-of-"
+        f"{len(cfg.detectors)} consensus; JSON, Markdown and PNG plots under data/reports/{cfg.name}/.",
+    )
+    def evaluation(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+        from vigia.pipeline.model_store import load_model_set, load_thresholds
+        from vigia.pipeline.training import CONSENSUS, evaluate_models
+        from vigia.reporting.plots import pr_plot, roc_plot, score_distribution_plot
+        from vigia.reporting.reports import metrics_markdown_table, write_evaluation_report
+
+        models_dir = artifacts.models_dir(cfg.name)
+        model_set = load_model_set(models_dir)
+        thresholds_by_detector = load_thresholds(models_dir)
+        with warehouse.connect() as con:
+            features = load_features(con, cfg.name)
+        ev = evaluate_models(features, model_set, thresholds_by_detector, cfg)
+        out_dir = artifacts.reports_dir(cfg.name)
+        plots = {}
+        if ev.labels is not None:
+            curves = {n: (ev.labels, s) for n, s in ev.scores.items()}
+            plots["ROC"] = roc_plot(curves, out_dir / "roc.png")
+            plots["Precision-recall"] = pr_plot(curves, out_dir / "pr.png")
+        plots["Score distributions"] = score_distribution_plot(
+            ev.scores, ev.labels, thresholds_by_detector, out_dir / "score_distributions.png"
+        )
+        paths = write_evaluation_report(
+            cfg.name,
+            ev.metrics,
+            json.loads((models_dir / "thresholds.json").read_text()),
+            out_dir,
+            extra={"split": model_set.split_bounds, "rows": model_set.n_rows, "consensus_k": cfg.consensus.k},
+        )
+        table = [{"detector": n, **m} for n, m in ev.metrics.items()]
+        consensus = ev.metrics.get(CONSENSUS, {})
+        return dg.MaterializeResult(
+            metadata={
+                "metrics": dg.MetadataValue.md(metrics_markdown_table(table, METRIC_COLUMNS)),
+                **metric_metadata(consensus, prefix="consensus_"),
+                "n_test_windows": ev.n_test,
+                "report_json": dg.MetadataValue.path(str(paths["json"])),
+                "report_markdown": dg.MetadataValue.path(str(paths["markdown"])),
+                "plots": png_markdown(plots),
+            }
+        )
+
+    return [detectors, thresholds, evaluation]

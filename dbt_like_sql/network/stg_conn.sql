@@ -1,0 +1,41 @@
+-- Staged Zeek conn records: one row per connection uid (first by ts), normalised values, derived flags.
+-- ICMP rows keep Zeek's type/code in orig_p/resp_p. Rows without a uid are kept as they are.
+WITH ranked AS (
+    SELECT
+        *,
+        row_number() OVER (PARTITION BY uid ORDER BY ts, source_file) AS dedup_rank
+    FROM raw.conn
+),
+
+deduped AS (
+    SELECT * FROM ranked
+    WHERE uid IS NULL OR dedup_rank = 1
+)
+
+SELECT
+    ts,
+    uid,
+    orig_h,
+    orig_p,
+    resp_h,
+    resp_p,
+    lower(trim(proto)) AS proto,
+    CASE WHEN trim(service) IN ('', '-') THEN NULL ELSE lower(trim(service)) END AS service,
+    coalesce(duration, 0) AS duration,
+    coalesce(orig_bytes, 0) AS orig_bytes,
+    coalesce(resp_bytes, 0) AS resp_bytes,
+    upper(trim(conn_state)) AS conn_state,
+    coalesce(missed_bytes, 0) AS missed_bytes,
+    history,
+    coalesce(orig_pkts, 0) AS orig_pkts,
+    coalesce(orig_ip_bytes, 0) AS orig_ip_bytes,
+    coalesce(resp_pkts, 0) AS resp_pkts,
+    coalesce(resp_ip_bytes, 0) AS resp_ip_bytes,
+    label,
+    attack_type,
+    coalesce(upper(trim(conn_state)) IN ('REJ', 'S0', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'), FALSE)
+        AS is_failed,
+    coalesce(orig_bytes, 0) + coalesce(resp_bytes, 0) AS total_bytes,
+    day,
+    source_file
+FROM deduped

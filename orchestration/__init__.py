@@ -1,0 +1,1 @@
+"""Assembles the single Dagster code location of Vigia."""

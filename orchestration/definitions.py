@@ -1,0 +1,48 @@
+"""The one ``Definitions`` object of the Vigia code location.
+
+Every dataset file in ``config/datasets/`` (or ``$VIGIA_DATASETS_DIR``) becomes an asset group built
+by the same factories. Nothing heavy is imported here: TensorFlow, scikit-learn fitting and plotting
+happen inside asset bodies.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from assets.factory import build_dataset_assets
+from orchestration.jobs import build_dataset_jobs
+from orchestration.schedules import build_dataset_schedules
+from resources import ArtifactStore, DuckDBWarehouse
+from vigia.config import load_dataset_configs
+from vigia.paths import DEFAULT_SQL_ROOT, data_dir, datasets_dir
+
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+
+def build_definitions() -> dg.Definitions:
+    assets: list[dg.AssetsDefinition] = []
+    jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    schedules: list[dg.ScheduleDefinition] = []
+    for cfg in load_dataset_configs(datasets_dir()):
+        dataset_assets = build_dataset_assets(cfg, DEFAULT_SQL_ROOT)
+        dataset_jobs = build_dataset_jobs(cfg.name, dataset_assets)
+        assets += dataset_assets
+        jobs += [dataset_jobs.daily, dataset_jobs.train]
+        schedules += build_dataset_schedules(cfg.name, dataset_jobs)
+    root = data_dir()
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        schedules=schedules,
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(root / "warehouse.duckdb")),
+            "artifacts": ArtifactStore(root=str(root)),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from vigia.config import DatasetConfig, load_dataset_config, load_dataset_configs, parse_duration
+from vigia.paths import DEFAULT_DATASETS_DIR, REPO_ROOT
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("5m") == 300
+    assert parse_duration("30s") == 30
+    assert parse_duration("1h") == 3600
+    assert parse_duration(90) == 90
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration("5 minutes")
+
+
+def test_shipped_configs_are_valid() -> None:
+    configs = load_dataset_configs(DEFAULT_DATASETS_DIR)
+    assert [c.name for c in configs] == ["network"]
+    net = configs[0]
+    assert net.window.size_seconds == 300 and net.window.step_seconds == 300
+    assert net.drift.threshold == 0.15
+    assert len(net.partitions.days()) == 4
+    for example in (REPO_ROOT / "config" / "examples").glob("*.yaml"):
+        load_dataset_config(example)
+
+
+def _base(**over: object) -> dict:
+    raw = {
+        "name": "x",
+        "kind": "network_conn",
+        "source": {"type": "synthetic_zeek"},
+        "sql_models": "network",
+        "partitions": {"start": "2026-01-01", "end": "2026-01-02"},
+        "detectors": [{"name": "a", "type": "isolation_forest"}],
+        "consensus": {"k": 1},
+    }
+    raw.update(over)
+    return raw
+
+
+def test_validation_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs a 'path'"):
+        DatasetConfig.model_validate(_base(source={"type": "zeek_files"}))
+    with pytest.raises(ValueError, match="exceeds the number of detectors"):
+        DatasetConfig.model_validate(_base(consensus={"k": 2}))
+    with pytest.raises(ValueError, match="lower_snake_case"):
+        DatasetConfig.model_validate(_base(name="Bad-Name"))
+    with pytest.raises(ValueError, match="must not exceed"):
+        DatasetConfig.model_validate(_base(window={"size": "1m", "step": "5m"}))
+    with pytest.raises(ValueError, match="sum to 1"):
+        DatasetConfig.model_validate(_base(split={"train": 0.5, "validation": 0.2, "test": 0.2}))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(ValueError, match=r"bad\.yaml"):
+        load_dataset_config(bad)
+
+
+def test_sliding_window_config() -> None:
+    cfg = DatasetConfig.model_validate(_base(window={"size": "5m", "step": "1m"}))
+    assert (cfg.window.size_seconds, cfg.window.step_seconds) == (300, 60)

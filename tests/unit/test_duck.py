@@ -1,0 +1,194 @@
+"""DuckDB helpers: connect retry, write-then-swap, atomic partition replacement, introspection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from vigia.warehouse import duck
+
+FAIL_AT_RUNTIME = "SELECT CASE WHEN range = 5 THEN error('boom') ELSE range END AS i FROM range(10)"
+CAST_FAIL_AT_RUNTIME = (
+    "SELECT CAST(CASE WHEN range = 7 THEN 'x' ELSE CAST(range AS VARCHAR) END AS INTEGER) AS i FROM range(10)"
+)
+DAYS_SELECT = """
+SELECT CAST(DATE '2024-01-01' + CAST(d AS INTEGER) AS DATE) AS day, CAST(d * 10 + r AS BIGINT) AS v, ? AS tag
+FROM range(3) AS a(d), range(2) AS b(r)
+"""
+
+
+@pytest.fixture()
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    c = duck.connect(tmp_path / "wh" / "warehouse.duckdb")
+    yield c
+    c.close()
+
+
+def _values(con: duckdb.DuckDBPyConnection, table: str, order: str = "1") -> list[tuple]:
+    return con.execute(f"SELECT * FROM s.{table} ORDER BY {order}").fetchall()
+
+
+def test_connect_creates_parent_dirs(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "w.duckdb"
+    c = duck.connect(path)
+    c.close()
+    assert path.exists()
+    ro = duck.connect(path, read_only=True)
+    assert ro.execute("SELECT 1").fetchone() == (1,)
+    ro.close()
+
+
+def _hold_lock(path: Path, seconds: float) -> subprocess.Popen:
+    code = textwrap.dedent(
+        f"""
+        import duckdb, time
+        c = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        time.sleep({seconds})
+        c.close()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_connect_gives_clear_error_when_another_process_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    proc = _hold_lock(path, 30)
+    try:
+        start = time.monotonic()
+        with pytest.raises(duck.WarehouseLockedError, match="locked by another process") as info:
+            duck.connect(path, timeout_s=0.6)
+        elapsed = time.monotonic() - start
+        assert str(path) in str(info.value)
+        assert 0.5 <= elapsed < 5
+        assert isinstance(info.value.__cause__, duckdb.IOException)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_connect_retries_until_the_lock_is_released(tmp_path: Path) -> None:
+    path = tmp_path / "released.duckdb"
+    proc = _hold_lock(path, 1.0)
+    try:
+        c = duck.connect(path, timeout_s=20)
+        assert c.execute("SELECT 42").fetchone() == (42,)
+        c.close()
+    finally:
+        proc.wait(timeout=10)
+
+
+def test_replace_table_creates_and_replaces(con: duckdb.DuckDBPyConnection) -> None:
+    assert duck.replace_table(con, "s", "t", "SELECT range AS i FROM range(5)") == 5
+    assert duck.replace_table(con, "s", "t", "SELECT range * 2 AS i, ? AS tag FROM range(3)", ["x"]) == 3
+    assert _values(con, "t") == [(0, "x"), (2, "x"), (4, "x")]
+    assert not duck.table_exists(con, "s", "__tmp_t")
+
+
+@pytest.mark.parametrize("bad_select", [FAIL_AT_RUNTIME, CAST_FAIL_AT_RUNTIME, "SELECT * FROM missing_table"])
+def test_replace_table_failure_keeps_old_table(con: duckdb.DuckDBPyConnection, bad_select: str) -> None:
+    duck.replace_table(con, "s", "t", "SELECT range AS i FROM range(4)")
+    with pytest.raises(duckdb.Error):
+        duck.replace_table(con, "s", "t", bad_select)
+    assert _values(con, "t") == [(0,), (1,), (2,), (3,)]
+    assert not duck.table_exists(con, "s", "__tmp_t")
+
+
+@pytest.mark.parametrize("hook", ["row_count", "_rename"])
+def test_replace_table_exception_between_create_and_swap(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, hook: str
+) -> None:
+    duck.replace_table(con, "s", "t", "SELECT range AS i FROM range(4)")
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(duck, hook, explode)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        duck.replace_table(con, "s", "t", "SELECT 99 AS i")
+    monkeypatch.undo()
+    assert _values(con, "t") == [(0,), (1,), (2,), (3,)]
+    assert not duck.table_exists(con, "s", "__tmp_t")
+    # the connection is usable again (no dangling transaction)
+    assert duck.replace_table(con, "s", "t", "SELECT 1 AS i") == 1
+
+
+def test_replace_partitions_only_touches_given_days(con: duckdb.DuckDBPyConnection) -> None:
+    assert duck.replace_partitions(con, "s", "p", "day", ["2024-01-01", "2024-01-02"], DAYS_SELECT, ["v1"]) == 4
+    assert duck.row_count(con, "s", "p") == 4
+    # re-run one day with new content: replaced, other day untouched, rows outside keys ignored
+    assert duck.replace_partitions(con, "s", "p", "day", ["2024-01-02"], DAYS_SELECT, ["v2"]) == 2
+    rows = con.execute("SELECT CAST(day AS VARCHAR), tag, count(*) FROM s.p GROUP BY ALL ORDER BY 1").fetchall()
+    assert rows == [("2024-01-01", "v1", 2), ("2024-01-02", "v2", 2)]
+    # idempotent
+    duck.replace_partitions(con, "s", "p", "day", ["2024-01-02"], DAYS_SELECT, ["v2"])
+    assert duck.row_count(con, "s", "p") == 4
+    assert duck.table_schema(con, "s", "p") == [("day", "DATE"), ("v", "BIGINT"), ("tag", "VARCHAR")]
+
+
+def test_replace_partitions_creates_empty_table_for_no_keys(con: duckdb.DuckDBPyConnection) -> None:
+    assert duck.replace_partitions(con, "s", "p", "day", [], DAYS_SELECT, ["v1"]) == 0
+    assert duck.table_exists(con, "s", "p")
+    assert duck.row_count(con, "s", "p") == 0
+
+
+def test_replace_partitions_failure_is_atomic(con: duckdb.DuckDBPyConnection) -> None:
+    duck.replace_partitions(con, "s", "p", "day", ["2024-01-01", "2024-01-02"], DAYS_SELECT, ["v1"])
+    before = _values(con, "p", "day, v")
+    failing = """
+    SELECT day, CASE WHEN v = 11 THEN error('boom') ELSE v END AS v, 'bad' AS tag
+    FROM (SELECT CAST(DATE '2024-01-01' + CAST(d AS INTEGER) AS DATE) AS day, CAST(d * 10 + r AS BIGINT) AS v
+          FROM range(3) AS a(d), range(2) AS b(r))
+    """
+    with pytest.raises(duckdb.Error, match="boom"):
+        duck.replace_partitions(con, "s", "p", "day", ["2024-01-01", "2024-01-02"], failing)
+    assert _values(con, "p", "day, v") == before
+    # type error on insert (column v becomes text) also rolls back the delete
+    with pytest.raises(duckdb.Error):
+        duck.replace_partitions(
+            con, "s", "p", "day", ["2024-01-01"], "SELECT DATE '2024-01-01' AS day, 'nan-number' AS v, 'x' AS tag"
+        )
+    assert _values(con, "p", "day, v") == before
+    assert duck.replace_partitions(con, "s", "p", "day", ["2024-01-03"], DAYS_SELECT, ["v3"]) == 2
+
+
+def test_replace_partitions_rejects_changed_columns(con: duckdb.DuckDBPyConnection) -> None:
+    duck.replace_partitions(con, "s", "p", "day", ["2024-01-01"], DAYS_SELECT, ["v1"])
+    with pytest.raises(ValueError, match=r"s\.p differ from the existing table.*rebuild it fully"):
+        duck.replace_partitions(con, "s", "p", "day", ["2024-01-01"], "SELECT DATE '2024-01-01' AS day, 1 AS extra")
+    assert duck.row_count(con, "s", "p") == 2
+
+
+def test_introspection_and_preview(con: duckdb.DuckDBPyConnection) -> None:
+    assert not duck.table_exists(con, "s", "t")
+    with pytest.raises(LookupError, match=r"s\.t"):
+        duck.table_schema(con, "s", "t")
+    duck.replace_table(con, "s", "t", "SELECT range AS i, 'a|b' AS txt, NULL::VARCHAR AS n FROM range(20)")
+    assert duck.table_exists(con, "s", "t")
+    assert duck.row_count(con, "s", "t") == 20
+    assert duck.row_count(con, "s", "t", where="i >= 15") == 5
+    assert duck.table_schema(con, "s", "t") == [("i", "BIGINT"), ("txt", "VARCHAR"), ("n", "VARCHAR")]
+    md = duck.preview(con, "s", "t", limit=3)
+    lines = md.splitlines()
+    assert lines[0] == "| i | txt | n |"
+    assert lines[1] == "| --- | --- | --- |"
+    assert lines[2] == "| 0 | a\\|b |  |"
+    assert len(lines) == 5
+    assert len(duck.preview(con, "s", "t", where="i > 17").splitlines()) == 4
+
+
+def test_quoting_helpers() -> None:
+    assert duck.qualified("my schema", 'we"ird') == '"my schema"."we""ird"'
+    assert duck.sql_literal("it's") == "'it''s'"
+    assert duck.sql_literal(None) == "NULL"
+    assert duck.sql_literal(True) == "TRUE"
+    assert duck.partition_predicate("day", ["2024-01-01"], "DATE") == "\"day\" IN (CAST('2024-01-01' AS DATE))"
+    assert duck.partition_predicate("day", [], "DATE") == "FALSE"

@@ -1,0 +1,200 @@
+"""Conn-log parser: formats, reject reasons, the read = accepted + rejected invariant, real datasets."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from vigia.schema import CONN_COLUMNS, REJECT_COLUMNS
+from vigia.sources.zeek_files import ParseResult, SourceError, parse_conn_files
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "zeek"
+SHARED = Path(os.environ.get("VIGIA_SHARED_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def parse(con: duckdb.DuckDBPyConnection, path: Path | str) -> ParseResult:
+    result = parse_conn_files(con, path, dataset="test", run_id="r1", staging_table="stg", rejects_table="rejects")
+    assert result.read == result.accepted + result.rejected
+    for f in result.files:
+        assert f.read == f.accepted + f.rejected
+    assert con.execute("SELECT count(*) FROM stg").fetchall()[0][0] == result.accepted
+    return result
+
+
+def rejects(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT line_number, reason, raw_record FROM rejects ORDER BY line_number").fetchall()
+
+
+def test_valid_tsv(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "valid.log")
+    assert (r.read, r.accepted, r.rejected) == (3, 3, 0)
+    assert r.files[0].format == "zeek_tsv"
+    assert set(r.ignored_fields) == {"local_orig", "local_resp", "tunnel_parents"}
+    cols = [c[0] for c in con.execute("DESCRIBE stg").fetchall()]
+    assert cols == [*CONN_COLUMNS, "day", "source_file"]
+    rows = con.execute("SELECT service, duration, orig_bytes, history, ts, day FROM stg ORDER BY ts").fetchall()
+    assert rows[1][:3] == (None, None, None)  # '-' -> NULL
+    assert rows[2][3] == ""  # '(empty)' -> ''
+    assert str(rows[0][4]) == "2024-03-04 00:00:00.036275" and str(rows[0][5]) == "2024-03-04"
+
+
+def test_gzip_tsv(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    gz = tmp_path / "conn.log.gz"
+    gz.write_bytes(gzip.compress((FIXTURES / "valid.log").read_bytes()))
+    assert parse(con, gz).accepted == 3
+
+
+def test_bad_tsv_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "bad.log")
+    assert (r.read, r.accepted, r.rejected) == (9, 2, 7)
+    got = {ln: reason for ln, reason, _ in rejects(con)}
+    assert got[10].startswith("wrong_field_count: expected 21 got 5")
+    assert got[11].startswith("wrong_field_count: expected 21 got 22")
+    assert got[12].startswith("bad_port: id.resp_p")
+    assert got[13].startswith("bad_port: id.resp_p=70000")
+    assert got[14].startswith("bad_timestamp")
+    assert got[15] == "bad_number: orig_bytes"
+    assert got[16].startswith("bad_timestamp")
+    assert r.rejects_by_reason == {"bad_number": 1, "bad_port": 2, "bad_timestamp": 2, "wrong_field_count": 2}
+    raw = {ln: text for ln, _, text in rejects(con)}
+    assert raw[16].startswith("99999999999.0\tCfar")
+    row = con.execute("SELECT dataset, run_id, rejected_at IS NOT NULL FROM rejects LIMIT 1").fetchall()[0]
+    assert row == ("test", "r1", True)
+    assert [c[0] for c in con.execute("DESCRIBE rejects").fetchall()] == list(REJECT_COLUMNS)
+
+
+def test_missing_required_field_rejects_whole_file(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "unknown_fields.log")
+    assert (r.read, r.accepted, r.rejected) == (2, 0, 2)
+    assert "id.resp_port" in r.ignored_fields
+    assert all(reason == "missing required fields: resp_p" for _, reason, _ in rejects(con))
+    assert [ln for ln, _, _ in rejects(con)] == [9, 10]
+
+
+def test_iot23_labeled(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "conn.log.labeled")
+    assert (r.accepted, r.rejected) == (3, 0)
+    rows = con.execute("SELECT label, attack_type FROM stg ORDER BY ts").fetchall()
+    assert rows == [(0, None), (1, "C&C"), (1, "PartOfAHorizontalPortScan")]
+
+
+def test_json_both_ts_styles(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "conn.json")
+    assert (r.accepted, r.rejected) == (2, 0)
+    ts = [str(t[0]) for t in con.execute("SELECT ts FROM stg ORDER BY ts").fetchall()]
+    assert ts == ["2024-03-04 00:00:00.036275", "2024-03-04 00:00:01.500000"]
+
+
+def test_malformed_json(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "bad.json")
+    assert (r.read, r.accepted, r.rejected) == (3, 2, 1)
+    assert rejects(con)[0][:2] == (2, "malformed_json")
+
+
+def test_csv(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, FIXTURES / "conn.csv")
+    assert (r.accepted, r.rejected) == (3, 0)
+    rows = con.execute("SELECT label, attack_type, service, orig_bytes FROM stg ORDER BY ts").fetchall()
+    assert rows == [(1, "C&C", None, 7536), (0, None, None, None), (0, None, None, 48)]
+
+
+def test_parquet(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    df = pl.DataFrame(
+        {
+            "ts": [1709510400.25, 1709510401.0],
+            "id.orig_h": ["10.0.0.1", "10.0.0.2"],
+            "id.resp_h": ["10.0.0.3", "10.0.0.4"],
+            "id.resp_p": [443, 99999],
+            "proto": ["tcp", "tcp"],
+            "extra": [1, 2],
+        }
+    )
+    df.write_parquet(tmp_path / "conn.parquet")
+    r = parse(con, tmp_path)
+    assert (r.accepted, r.rejected, r.ignored_fields) == (1, 1, ["extra"])
+    assert r.rejects_by_reason == {"bad_port": 1}
+
+
+def test_directory_ignores_other_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    shutil.copy(FIXTURES / "valid.log", tmp_path / "sub" / "a.log")
+    shutil.copy(FIXTURES / "conn.csv", tmp_path / "b.csv")
+    (tmp_path / "README").write_text("not a log")
+    (tmp_path / "LICENSE").write_text("MIT")
+    r = parse(con, tmp_path)
+    assert r.accepted == 6 and len(r.files) == 2
+    assert con.execute("SELECT count(DISTINCT source_file) FROM stg").fetchall()[0][0] == 2
+
+
+def test_empty_and_missing_paths(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(SourceError, match="nope"):
+        parse(con, missing)
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    with pytest.raises(SourceError, match=r"empty\.log"):
+        parse(con, empty)
+    header_only = tmp_path / "hdr" / "conn.log"
+    header_only.parent.mkdir()
+    header_only.write_text("".join(line for line in (FIXTURES / "valid.log").open() if line.startswith("#")))
+    with pytest.raises(SourceError, match="hdr"):
+        parse(con, header_only.parent)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("x")
+    with pytest.raises(SourceError, match="docs"):
+        parse(con, tmp_path / "docs")
+
+
+def test_fallback_for_mixed_line_endings(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    text = (FIXTURES / "valid.log").read_text().split("\n")
+    text[8] += "\r"
+    path = tmp_path / "mixed.log"
+    path.write_text("\n".join(text))
+    r = parse(con, path)
+    assert (r.accepted, r.rejected) == (3, 0)
+
+
+# --- real datasets (skipped when ../shared/datasets is absent) ---------------------------------------------------
+ZEEK = SHARED / "zeek"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (ZEEK / "iot23_raw").exists(), reason="shared IoT-23 raw dataset absent")
+def test_real_iot23_raw(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, ZEEK / "iot23_raw" / "CTU-IoT-Malware-Capture-34-1" / "conn.log.labeled")
+    assert (r.read, r.accepted, r.rejected) == (23145, 23145, 0)
+    labels = dict(con.execute("SELECT label, count(*) FROM stg GROUP BY ALL").fetchall())
+    assert labels == {0: 1923, 1: 21222}
+    kinds = dict(con.execute("SELECT attack_type, count(*) FROM stg WHERE label = 1 GROUP BY ALL").fetchall())
+    assert kinds == {"DDoS": 14394, "C&C": 6706, "PartOfAHorizontalPortScan": 122}
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (ZEEK / "iot23_csv").exists(), reason="shared IoT-23 CSV dataset absent")
+def test_real_iot23_csv(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, ZEEK / "iot23_csv")
+    assert r.rejected == 0 and r.accepted == r.read > 0
+    assert all(f.path.endswith(".csv") for f in r.files)
+    assert con.execute("SELECT count(*) FROM stg WHERE label IS NULL").fetchall()[0][0] == 0
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (ZEEK / "trickbot_2018-11-09").exists(), reason="shared trickbot dataset absent")
+def test_real_trickbot(con: duckdb.DuckDBPyConnection) -> None:
+    r = parse(con, ZEEK / "trickbot_2018-11-09" / "conn.log")
+    assert (r.read, r.accepted, r.rejected) == (13001, 13001, 0)
+    assert "ip_proto" in r.ignored_fields
+    assert con.execute("SELECT count(*) FROM stg WHERE label IS NOT NULL").fetchall()[0][0] == 0

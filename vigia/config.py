@@ -1,0 +1,205 @@
+"""Declarative dataset configuration: one YAML file per dataset, validated with pydantic.
+
+Adding a dataset means adding a file under ``config/datasets/``; the asset factories
+build the same chain (raw -> SQL models -> features -> detectors -> thresholds ->
+evaluation -> scores -> alerts) for every file.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | int) -> int:
+    """Parse ``"5m"``, ``"30s"``, ``"1h"`` or a number of seconds into seconds."""
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"duration must be positive, got {value}")
+        return value
+    match = _DURATION_RE.match(value)
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: use e.g. '30s', '5m', '1h'")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """Where raw records come from."""
+
+    type: Literal["synthetic_zeek", "zeek_files"]
+    path: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _path_for_files(self) -> SourceConfig:
+        if self.type.endswith("_files") and not self.path:
+            raise ValueError(f"source type {self.type!r} needs a 'path'")
+        return self
+
+
+class PartitionConfig(_Strict):
+    """Daily partitions on the event time, from ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PartitionConfig:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("partitions.end must be after partitions.start")
+        return self
+
+    def days(self) -> list[date]:
+        end = self.end or (self.start + timedelta(days=1))
+        return [self.start + timedelta(days=i) for i in range((end - self.start).days)]
+
+
+class WindowConfig(_Strict):
+    size: str = "5m"
+    step: str | None = None
+
+    @property
+    def size_seconds(self) -> int:
+        return parse_duration(self.size)
+
+    @property
+    def step_seconds(self) -> int:
+        return parse_duration(self.step) if self.step else self.size_seconds
+
+    @model_validator(mode="after")
+    def _step_le_size(self) -> WindowConfig:
+        if self.step_seconds > self.size_seconds:
+            raise ValueError("window.step must not exceed window.size")
+        if self.size_seconds % self.step_seconds:
+            raise ValueError("window.size must be a multiple of window.step")
+        return self
+
+
+class SplitConfig(_Strict):
+    train: float = 0.6
+    validation: float = 0.2
+    test: float = 0.2
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitConfig:
+        total = self.train + self.validation + self.test
+        if abs(total - 1.0) > 1e-6 or min(self.train, self.validation, self.test) <= 0:
+            raise ValueError(f"split fractions must be positive and sum to 1, got {total}")
+        return self
+
+
+class DetectorConfig(_Strict):
+    name: str
+    type: Literal["isolation_forest", "lof", "ocsvm"]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConsensusConfig(_Strict):
+    k: int = 2
+
+    @field_validator("k")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("consensus.k must be >= 1")
+        return v
+
+
+class CalibrationConfig(_Strict):
+    """How thresholds are chosen on validation scores."""
+
+    strategy: Literal["auto", "best_f1", "contamination", "percentile", "mad", "iqr"] = "auto"
+    percentiles: list[float] = Field(default_factory=lambda: [float(p) for p in range(80, 100)])
+    contamination: float = 0.02
+    percentile: float = 99.0
+    mad_k: float = 3.5
+    iqr_k: float = 1.5
+
+
+class AlertConfig(_Strict):
+    top_n: int = 50
+    evidence_records: int = 20
+    top_features: int = 5
+
+
+class DriftConfig(_Strict):
+    threshold: float = 0.15
+
+
+class DatasetConfig(_Strict):
+    """One dataset: everything the asset factories need to build its chain."""
+
+    name: str
+    kind: Literal["network_conn"]
+    description: str = ""
+    source: SourceConfig
+    time_column: str = "ts"
+    entity_key: str = "orig_h"
+    label_column: str | None = "label"
+    sql_models: str
+    partitions: PartitionConfig
+    window: WindowConfig = WindowConfig()
+    split: SplitConfig = SplitConfig()
+    detectors: list[DetectorConfig]
+    consensus: ConsensusConfig = ConsensusConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
+    alerts: AlertConfig = AlertConfig()
+    drift: DriftConfig = DriftConfig()
+    seed: int = 42
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError(f"dataset name {v!r} must be lower_snake_case (it becomes a key prefix and schema)")
+        return v
+
+    @model_validator(mode="after")
+    def _detectors_unique(self) -> DatasetConfig:
+        names = [d.name for d in self.detectors]
+        if not names:
+            raise ValueError("at least one detector is required")
+        if len(set(names)) != len(names):
+            raise ValueError(f"detector names must be unique, got {names}")
+        if self.consensus.k > len(names):
+            raise ValueError(f"consensus.k={self.consensus.k} exceeds the number of detectors ({len(names)})")
+        return self
+
+
+def load_dataset_config(path: Path) -> DatasetConfig:
+    """Load and validate one dataset file; errors name the file."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    try:
+        return DatasetConfig.model_validate(raw)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def load_dataset_configs(directory: Path) -> list[DatasetConfig]:
+    """Load every ``*.yaml`` dataset file in ``directory`` (sorted by name)."""
+    configs = [load_dataset_config(p) for p in sorted(directory.glob("*.yaml"))]
+    names = [c.name for c in configs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"duplicate dataset names in {directory}: {dupes}")
+    return configs

@@ -1,0 +1,315 @@
+"""Per-(entity, time window) features of Zeek connections, in the polars lazy API.
+
+Windows are aligned to multiples of ``step`` seconds since the epoch. With ``step == size``
+(default) they are tumbling; with ``step < size`` every connection belongs to ``size/step``
+sliding windows. A window exists only if it holds at least one connection of the entity;
+rows with a null timestamp or entity are ignored. Optional input columns: ``label_col``,
+``attack_type``, ``service``, ``history`` (treated as all-null when absent) and ``is_failed``
+(derived from ``schema.FAILED_CONN_STATES`` when absent).
+
+Feature definitions (all Float64, never null/NaN):
+
+* ``n_conn``; ``n_dst_hosts`` / ``n_dst_ports`` / ``n_src_ports``: distinct resp_h / resp_p / orig_p.
+* ``bytes_out`` / ``bytes_in`` / ``pkts_out`` / ``pkts_in``: sums of orig_/resp_ bytes and pkts.
+* ``bytes_ratio = log1p(bytes_out / (bytes_in + 1))``; ``mean_bytes_out``, ``max_bytes_out``.
+* ``dur_mean``, ``dur_max``, ``dur_median``, ``dur_std`` (population std, ddof=0, so 0 for one row).
+* ``failed_share`` (is_failed), ``rej_share`` (conn_state in ``schema.REJECTED_CONN_STATES``),
+  ``s0_share`` (conn_state S0); ``tcp_share`` / ``udp_share`` / ``icmp_share`` (proto).
+* ``dst_port_entropy`` / ``dst_host_entropy``: Shannon entropy (bits) of connections over resp_p / resp_h.
+* Top pair = the resp_h with most connections from the entity in the window (ties: lowest resp_h);
+  ``top_pair_share`` = its connections / ``n_conn``. Over its connections:
+  ``iat_bowley_skew`` / ``iat_mad`` on inter-arrival times in seconds (ts sorted),
+  ``size_bowley_skew`` / ``size_mad`` on orig_bytes, and ``beacon_score`` (see
+  :mod:`vigia.features.robust_stats`). Filled with 0 when undefined: IAT stats need >= 2
+  connections, ``beacon_score`` needs >= 3.
+* ``history_len_mean`` / ``history_entropy_mean``: mean length / character entropy (bits) of
+  history (null history counts as ``""``: length 0, entropy 0); ``history_pattern_freq``: share of
+  connections whose history equals the window's most frequent history (null as ``""``).
+* ``service_entropy``: entropy (bits) of the services, null service as its own category ``"-"``.
+
+Then ``label`` (Int8: max of the flow labels, i.e. 1 if any is 1, 0 if all labelled are 0, null
+if none labelled), ``n_malicious`` (Int64) and ``attack_type`` (most frequent non-null value,
+ties: lexicographically smallest; null if none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from vigia.features.robust_stats import (
+    BEACON_MIN_CONNECTIONS,
+    bowley_skew_expr,
+    entropy_from_counts_expr,
+    mad_expr,
+    regularity_score_expr,
+)
+from vigia.features.text import shannon_entropy_expr
+from vigia.schema import FAILED_CONN_STATES, REJECTED_CONN_STATES
+
+CONN_FEATURE_COLUMNS: tuple[str, ...] = (
+    "n_conn",
+    "n_dst_hosts",
+    "n_dst_ports",
+    "n_src_ports",
+    "bytes_out",
+    "bytes_in",
+    "pkts_out",
+    "pkts_in",
+    "bytes_ratio",
+    "mean_bytes_out",
+    "max_bytes_out",
+    "dur_mean",
+    "dur_max",
+    "dur_std",
+    "dur_median",
+    "failed_share",
+    "rej_share",
+    "s0_share",
+    "dst_port_entropy",
+    "dst_host_entropy",
+    "tcp_share",
+    "udp_share",
+    "icmp_share",
+    "iat_bowley_skew",
+    "iat_mad",
+    "size_bowley_skew",
+    "size_mad",
+    "beacon_score",
+    "top_pair_share",
+    "history_len_mean",
+    "history_entropy_mean",
+    "history_pattern_freq",
+    "service_entropy",
+)
+WINDOW_KEY_COLUMNS: tuple[str, ...] = ("window_start", "window_end", "day")
+LABEL_COLUMNS: tuple[str, ...] = ("label", "n_malicious", "attack_type")
+
+_E, _W, _T, _K = "_entity", "_win", "_t_us", "_key"
+_KEYS = [_K]
+_US = 1_000_000
+_LOW32 = 0xFFFFFFFF
+
+
+def _window_sizes(window_seconds: int, step_seconds: int | None) -> tuple[int, int]:
+    step = window_seconds if step_seconds is None else step_seconds
+    if window_seconds <= 0 or step <= 0:
+        raise ValueError(f"window and step must be positive, got {window_seconds=} {step=}")
+    if step > window_seconds or window_seconds % step:
+        raise ValueError(f"window_seconds ({window_seconds}) must be a positive multiple of step ({step})")
+    return step, window_seconds // step
+
+
+def _base(lf: pl.LazyFrame, entity: str, time_col: str, label_col: str | None, step: int, n_win: int) -> pl.LazyFrame:
+    """Project the needed columns and add the window index (exploded over the windows of each row)."""
+    names = set(lf.collect_schema().names())
+
+    def optional(name: str | None, dtype: pl.DataType, default: pl.Expr | None = None) -> pl.Expr:
+        if name is not None and name in names:
+            return pl.col(name).cast(dtype)
+        return (pl.lit(None, dtype) if default is None else default).alias(name or "_missing")
+
+    label = optional(label_col, pl.Int8)
+    attack = optional("attack_type", pl.String)
+    failed = optional("is_failed", pl.Boolean, pl.col("conn_state").is_in(sorted(FAILED_CONN_STATES)))
+    t_us = pl.col(time_col).cast(pl.Datetime("us")).dt.epoch("us")
+    base = lf.select(
+        pl.col(entity).cast(pl.String).cast(pl.Categorical).alias(_E),
+        t_us.alias(_T),
+        (t_us // (step * _US)).alias(_W),
+        pl.col("resp_h").cast(pl.String).cast(pl.Categorical),
+        "resp_p",
+        "orig_p",
+        pl.col("orig_bytes").fill_null(0),
+        pl.col("resp_bytes").fill_null(0),
+        pl.col("orig_pkts").fill_null(0),
+        pl.col("resp_pkts").fill_null(0),
+        pl.col("duration").fill_null(0.0),
+        failed.fill_null(False).alias("is_failed"),
+        pl.col("conn_state").is_in(sorted(REJECTED_CONN_STATES)).fill_null(False).alias("_rej"),
+        (pl.col("conn_state") == "S0").fill_null(False).alias("_s0"),
+        (pl.col("proto") == "tcp").fill_null(False).alias("_tcp"),
+        (pl.col("proto") == "udp").fill_null(False).alias("_udp"),
+        (pl.col("proto") == "icmp").fill_null(False).alias("_icmp"),
+        optional("service", pl.String).fill_null("-").cast(pl.Categorical).alias("service"),
+        optional("history", pl.String).fill_null("").cast(pl.Categorical).alias("history"),
+        label.alias("_label"),
+        attack.alias("_attack"),
+    ).filter(pl.col(_T).is_not_null() & pl.col(_E).is_not_null())
+    if n_win > 1:
+        base = base.with_columns(pl.col(_W) - pl.int_ranges(0, n_win, dtype=pl.Int64)).explode(_W)
+    # One Int64 group key per (entity, window): entity code in the high 32 bits, window index
+    # modulo 2**32 in the low ones (distinct unless windows are 2**32 steps apart, >= 136 years).
+    key = (pl.col(_E).to_physical().cast(pl.Int64) * (_LOW32 + 1)) + (pl.col(_W) & _LOW32)
+    return base.with_columns(key.alias(_K))
+
+
+def _main_aggs(base: pl.LazyFrame) -> pl.LazyFrame:
+    dur = pl.col("duration")
+    return base.group_by(_KEYS).agg(
+        pl.col(_E).first(),
+        pl.col(_W).first(),
+        pl.len().alias("n_conn"),
+        pl.col("orig_p").n_unique().alias("n_src_ports"),
+        pl.col("orig_bytes").sum().alias("bytes_out"),
+        pl.col("resp_bytes").sum().alias("bytes_in"),
+        pl.col("orig_pkts").sum().alias("pkts_out"),
+        pl.col("resp_pkts").sum().alias("pkts_in"),
+        pl.col("orig_bytes").mean().alias("mean_bytes_out"),
+        pl.col("orig_bytes").max().alias("max_bytes_out"),
+        dur.mean().alias("dur_mean"),
+        dur.max().alias("dur_max"),
+        dur.std(ddof=0).alias("dur_std"),
+        dur.median().alias("dur_median"),
+        pl.col("is_failed").mean().alias("failed_share"),
+        pl.col("_rej").mean().alias("rej_share"),
+        pl.col("_s0").mean().alias("s0_share"),
+        pl.col("_tcp").mean().alias("tcp_share"),
+        pl.col("_udp").mean().alias("udp_share"),
+        pl.col("_icmp").mean().alias("icmp_share"),
+        pl.col("_label").max().alias("label"),
+        (pl.col("_label") == 1).sum().cast(pl.Int64).alias("n_malicious"),
+    )
+
+
+def _counts(base: pl.LazyFrame, col: str) -> pl.LazyFrame:
+    return base.group_by([*_KEYS, col]).agg(pl.len().alias("_c"))
+
+
+def _distribution_aggs(counts: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
+    return counts.group_by(_KEYS).agg(
+        pl.len().cast(pl.Float64).alias(f"n_{prefix}s"),
+        entropy_from_counts_expr(pl.col("_c")).alias(f"{prefix}_entropy"),
+    )
+
+
+def _host_aggs(host_counts: pl.LazyFrame) -> pl.LazyFrame:
+    c = pl.col("_c")
+    return host_counts.group_by(_KEYS).agg(
+        pl.len().cast(pl.Float64).alias("n_dst_hosts"),
+        entropy_from_counts_expr(c).alias("dst_host_entropy"),
+        pl.col("resp_h").filter(c == c.max()).min().alias("_top_h"),
+        c.max().alias("_top_n"),
+    )
+
+
+def _history_aggs(base: pl.LazyFrame) -> pl.LazyFrame:
+    """History length / entropy / pattern frequency, computing string entropy once per distinct value."""
+    hist = _counts(base, "history")
+    text = pl.col("history").cast(pl.String)
+    per_value = (
+        hist.select("history")
+        .unique()
+        .with_columns(
+            text.str.len_chars().cast(pl.Float64).alias("_len"),
+            shannon_entropy_expr(text).alias("_ent"),
+        )
+    )
+    c = pl.col("_c").cast(pl.Float64)
+    return (
+        hist.join(per_value, on="history", how="left")
+        .group_by(_KEYS)
+        .agg(
+            ((c * pl.col("_len")).sum() / c.sum()).alias("history_len_mean"),
+            ((c * pl.col("_ent")).sum() / c.sum()).alias("history_entropy_mean"),
+            (c.max() / c.sum()).alias("history_pattern_freq"),
+        )
+    )
+
+
+def _beacon_aggs(base: pl.LazyFrame, hosts: pl.LazyFrame) -> pl.LazyFrame:
+    """Inter-arrival / size regularity over the connections of each window's top (entity, resp_h) pair."""
+    top = hosts.select(*_KEYS, pl.col("_top_h").alias("resp_h"))
+    # Sort once and take row-wise differences (null on each group's first row) instead of
+    # sorting inside every quantile of the aggregation.
+    same_group = pl.col(_K) == pl.col(_K).shift()
+    pair_rows = (
+        base.select(*_KEYS, "resp_h", _T, "orig_bytes")
+        .join(top, on=[*_KEYS, "resp_h"], how="inner")
+        .sort([*_KEYS, _T])
+        .select(
+            *_KEYS,
+            (pl.when(same_group).then(pl.col(_T).diff()).cast(pl.Float64) / _US).alias("_iat"),
+            pl.col("orig_bytes").cast(pl.Float64).alias("_size"),
+        )
+    )
+    iat, size = pl.col("_iat"), pl.col("_size")
+    stats = pair_rows.group_by(_KEYS).agg(
+        pl.len().alias("_pair_n"),
+        bowley_skew_expr(iat).alias("iat_bowley_skew"),
+        mad_expr(iat).alias("iat_mad"),
+        iat.median().alias("_iat_med"),
+        bowley_skew_expr(size).alias("size_bowley_skew"),
+        mad_expr(size).alias("size_mad"),
+        size.median().alias("_size_med"),
+    )
+    iat_score = regularity_score_expr(pl.col("iat_bowley_skew"), pl.col("iat_mad"), pl.col("_iat_med"))
+    size_score = regularity_score_expr(pl.col("size_bowley_skew"), pl.col("size_mad"), pl.col("_size_med"))
+    beacon = pl.when(pl.col("_pair_n") >= BEACON_MIN_CONNECTIONS).then((iat_score + size_score) / 2.0).otherwise(0.0)
+    return stats.select(
+        *_KEYS, "iat_bowley_skew", "iat_mad", "size_bowley_skew", "size_mad", beacon.alias("beacon_score")
+    )
+
+
+def _attack_mode(base: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        base.filter(pl.col("_attack").is_not_null())
+        .group_by([*_KEYS, "_attack"])
+        .agg(pl.len().alias("_c"))
+        .group_by(_KEYS)
+        .agg(pl.col("_attack").filter(pl.col("_c") == pl.col("_c").max()).min().alias("attack_type"))
+    )
+
+
+def build_conn_features(
+    lf: pl.LazyFrame,
+    *,
+    window_seconds: int = 300,
+    step_seconds: int | None = None,
+    entity: str = "orig_h",
+    time_col: str = "ts",
+    label_col: str | None = "label",
+) -> pl.LazyFrame:
+    """Per-(entity, window) connection features; see the module docstring for definitions.
+
+    Columns: ``entity``, window_start, window_end, day, :data:`CONN_FEATURE_COLUMNS`, label,
+    n_malicious, attack_type; sorted by window_start then entity.
+    """
+    step, n_win = _window_sizes(window_seconds, step_seconds)
+    base = _base(lf, entity, time_col, label_col, step, n_win)
+    hosts = _host_aggs(_counts(base, "resp_h"))
+    ports = _distribution_aggs(_counts(base, "resp_p"), "dst_port")
+    services = (
+        _counts(base, "service").group_by(_KEYS).agg(entropy_from_counts_expr(pl.col("_c")).alias("service_entropy"))
+    )
+    out = _main_aggs(base)
+    for part in (hosts, ports, services, _history_aggs(base), _beacon_aggs(base, hosts), _attack_mode(base)):
+        out = out.join(part, on=_KEYS, how="left")
+    window_start = (pl.col(_W) * (step * _US)).cast(pl.Datetime("us"))
+    features = [pl.col(name).cast(pl.Float64).fill_nan(0.0).fill_null(0.0).alias(name) for name in CONN_FEATURE_COLUMNS]
+    out = out.with_columns(
+        (pl.col("_top_n").cast(pl.Float64) / pl.col("n_conn").cast(pl.Float64)).alias("top_pair_share"),
+        pl.col("bytes_out")
+        .cast(pl.Float64)
+        .truediv(pl.col("bytes_in").cast(pl.Float64) + 1.0)
+        .log1p()
+        .alias("bytes_ratio"),
+    )
+    return out.select(
+        pl.col(_E).cast(pl.String).alias(entity),
+        window_start.alias("window_start"),
+        (window_start + pl.duration(seconds=window_seconds)).alias("window_end"),
+        window_start.dt.date().alias("day"),
+        *features,
+        pl.col("label").cast(pl.Int8),
+        pl.col("n_malicious").cast(pl.Int64),
+        pl.col("attack_type").cast(pl.String),
+    ).sort(["window_start", entity])
+
+
+def features_to_matrix(df: pl.DataFrame, columns: Sequence[str] = CONN_FEATURE_COLUMNS) -> np.ndarray:
+    """Feature columns of ``df`` as a C-contiguous float64 matrix (rows follow ``df``)."""
+    matrix = df.select([pl.col(c).cast(pl.Float64) for c in columns]).to_numpy()
+    return np.ascontiguousarray(matrix, dtype=np.float64)

@@ -1,0 +1,69 @@
+"""Ranked alerts: the top anomalous windows with the connection records and features behind them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from vigia.config import DatasetConfig
+
+EVIDENCE_COLUMNS = (
+    "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
+    "orig_bytes", "resp_bytes", "conn_state", "history", "label", "attack_type",
+)  # fmt: skip
+
+
+def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
+    """Top ``alerts.top_n`` anomalous windows per day, by ``ml_score`` (ties: earlier window first)."""
+    anomalies = scores.filter(pl.col("is_anomaly"))
+    ranked = anomalies.sort(["day", "ml_score", "window_start"], descending=[False, True, False]).with_columns(
+        pl.int_range(1, pl.len() + 1).over("day").alias("rank")
+    )
+    top = ranked.filter(pl.col("rank") <= cfg.alerts.top_n)
+    return top.with_columns(
+        pl.concat_str(
+            [pl.lit(cfg.name), pl.col(cfg.entity_key), pl.col("window_start").dt.strftime("%Y%m%dT%H%M%S")],
+            separator=":",
+        ).alias("alert_id")
+    )
+
+
+def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
+    """Add an ``evidence`` JSON column: up to N original connection records of each alerted window."""
+    if alerts.height == 0:
+        return alerts.with_columns(pl.lit("[]").alias("evidence"))
+    key = cfg.entity_key
+    cols = ", ".join(f"c.{c}" for c in EVIDENCE_COLUMNS)
+    con.register("__vigia_alerts", alerts.select("alert_id", key, "window_start", "window_end").to_arrow())
+    try:
+        rows = con.execute(
+            f"""
+            SELECT alert_id, to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
+            FROM __vigia_alerts a
+            JOIN "{cfg.name}".stg_conn c
+              ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end
+            GROUP BY alert_id
+            """
+        ).fetchall()
+    finally:
+        con.unregister("__vigia_alerts")
+    evidence = pl.DataFrame({"alert_id": [r[0] for r in rows], "evidence": [str(r[1]) for r in rows]})
+    return alerts.join(evidence, on="alert_id", how="left").with_columns(pl.col("evidence").fill_null("[]"))
+
+
+def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str) -> dict[str, Path]:
+    """Write alerts as JSON (evidence and drivers expanded) and CSV."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = out_dir / f"alerts_{tag}.json", out_dir / f"alerts_{tag}.csv"
+    records = []
+    for row in alerts.iter_rows(named=True):
+        row = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+        row["top_features"] = json.loads(row["top_features"])
+        row["evidence"] = json.loads(row["evidence"])
+        records.append(row)
+    json_path.write_text(json.dumps(records, indent=2, default=str))
+    alerts.write_csv(csv_path)
+    return {"json": json_path, "csv": csv_path}

@@ -1,0 +1,104 @@
+"""Find conn-log files under a path, sniff their format and read their header (fields, separators)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigia.sources.errors import SourceError
+
+DATA_SUFFIXES: tuple[str, ...] = (
+    ".log", ".log.gz", ".labeled", ".csv", ".csv.gz", ".json", ".ndjson", ".json.gz", ".parquet",
+)
+_PACKED_SPLIT = re.compile(r" {2,}")
+
+
+@dataclass
+class FileSpec:
+    """What a sniffed file looks like: format and original field names, plus Zeek TSV header settings."""
+
+    path: Path
+    format: str  # zeek_tsv | zeek_tsv_packed | csv | json | parquet
+    fields: list[str] = field(default_factory=list)
+    separator: str = "\t"
+    unset: str = "-"
+    empty: str = "(empty)"
+    header_lines: int = 0
+
+    @property
+    def gzipped(self) -> bool:
+        return self.path.name.endswith(".gz")
+
+
+def discover_files(path: str | Path) -> list[Path]:
+    """Data files at ``path`` (a file, or a directory searched recursively); raises ``SourceError``."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"conn source path does not exist: {p}")
+    if p.is_file():
+        return [p]
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES))
+    if not files:
+        raise SourceError(f"no conn log files ({', '.join(DATA_SUFFIXES)}) found under {p}")
+    return files
+
+
+def _head(path: Path, max_lines: int = 64) -> list[str]:
+    """First lines of a (possibly gzipped) text file, tolerant of bad UTF-8."""
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as raw:
+        fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        out = []
+        for line in fh:
+            out.append(line.rstrip("\r\n"))
+            if len(out) >= max_lines:
+                break
+        return out
+
+
+def _unescape(value: str) -> str:
+    return value.encode().decode("unicode_escape") if "\\x" in value else value
+
+
+def sniff(path: Path) -> FileSpec:
+    """Detect the format of one file from its content (and extension for parquet)."""
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PAR1" or path.name.lower().endswith(".parquet"):
+        return FileSpec(path, "parquet")
+    head = _head(path)
+    first = next((line for line in head if line.strip()), "")
+    if first.startswith("#"):
+        return _zeek_header(path, head)
+    if first.lstrip().startswith("{"):
+        return FileSpec(path, "json")
+    if first:
+        names = next(csv.reader([first]))
+        return FileSpec(path, "csv", fields=[n.strip() for n in names], separator=",", unset="", header_lines=1)
+    return FileSpec(path, "csv", fields=[], separator=",", unset="", header_lines=0)
+
+
+def _zeek_header(path: Path, head: list[str]) -> FileSpec:
+    spec = FileSpec(path, "zeek_tsv")
+    for line in head:
+        if not line.startswith("#"):
+            break
+        spec.header_lines += 1
+        if line.startswith("#separator"):
+            spec.separator = _unescape(line[len("#separator"):].strip()) or "\t"
+            continue
+        key, _, value = line.partition(spec.separator)
+        if key == "#unset_field":
+            spec.unset = value
+        elif key == "#empty_field":
+            spec.empty = value
+        elif key == "#fields":
+            names = value.split(spec.separator)
+            if any(_PACKED_SPLIT.search(n) for n in names):
+                spec.format = "zeek_tsv_packed"
+                names = [part for n in names for part in _PACKED_SPLIT.split(n.strip())]
+            spec.fields = names
+    return spec

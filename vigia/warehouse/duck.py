@@ -1,0 +1,251 @@
+"""Dagster-free DuckDB helpers: connecting, atomic table replacement, partition replacement, introspection.
+
+Every function except :func:`connect` takes an open connection: DuckDB allows a single writer per
+file, so the caller (a Dagster resource) owns the connection and its lifetime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+_LOCK_MARKERS = ("could not set lock on file", "conflicting lock")
+
+
+class WarehouseLockedError(RuntimeError):
+    """The DuckDB file stayed locked by another process for longer than the timeout."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    """``"schema"."table"``."""
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def sql_literal(value: Any) -> str:
+    """Render a Python scalar (str, int, float, bool, None) as an SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and any(m in str(exc).lower() for m in _LOCK_MARKERS)
+
+
+def connect(path: str | Path, read_only: bool = False, timeout_s: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, retrying with exponential backoff while another process holds its lock."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WarehouseLockedError(
+                    f"DuckDB file {path} is locked by another process; gave up after {attempts} attempts "
+                    f"in {timeout_s:.1f}s ({'read-only' if read_only else 'read-write'}). "
+                    f"Stop the other writer (dagster run, notebook, CLI) or raise the timeout. Cause: {exc}"
+                ) from exc
+            log.info("DuckDB file %s is locked, retrying in %.2fs", path, min(delay, remaining))
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 2.0)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Create ``schema`` if it does not exist."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists (tables or views) in the current database."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+        " AND table_catalog = current_database()",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: str | None = None) -> int:
+    """Number of rows in ``schema.table`` (optionally filtered by an SQL ``where`` condition)."""
+    sql = f"SELECT count(*) FROM {qualified(schema, table)}"
+    if where:
+        sql += f" WHERE {where}"
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """``[(column_name, duckdb_type), ...]`` in column order."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+        " AND table_catalog = current_database() ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    if not rows:
+        raise LookupError(f"table {schema}.{table} does not exist")
+    return [(str(n), str(t)) for n, t in rows]
+
+
+def partition_predicate(column: str, keys: Sequence[str], column_type: str) -> str:
+    """``"column" IN (CAST('k1' AS type), ...)``: compares ISO string keys with a typed column."""
+    if not keys:
+        return "FALSE"
+    values = ", ".join(f"CAST({sql_literal(k)} AS {column_type})" for k in keys)
+    return f"{quote_ident(column)} IN ({values})"
+
+
+def column_type(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> str:
+    """DuckDB type of one column; ``KeyError`` naming the table when absent."""
+    types = dict(table_schema(con, schema, table))
+    if column not in types:
+        raise KeyError(f"column {column!r} not in {schema}.{table} (columns: {sorted(types)})")
+    return types[column]
+
+
+def _drop_quietly(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
+    except duckdb.Error:  # pragma: no cover - best effort cleanup
+        log.warning("could not drop %s.%s", schema, table, exc_info=True)
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # no transaction active
+        con.rollback()
+
+
+def _rename(con: duckdb.DuckDBPyConnection, schema: str, source: str, target: str) -> None:
+    con.execute(f"ALTER TABLE {qualified(schema, source)} RENAME TO {quote_ident(target)}")
+
+
+def _swap(con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str) -> None:
+    """In one transaction: drop ``table`` and rename ``tmp`` to it."""
+    con.begin()
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
+        _rename(con, schema, tmp, table)
+        con.commit()
+    except BaseException:
+        _rollback_quietly(con)
+        raise
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, select_sql: str, params: Params = None
+) -> int:
+    """Write-then-swap: build ``__tmp_<table>`` from ``select_sql``, then atomically swap it in.
+
+    On any failure the temporary table is dropped and the previous table is left intact.
+    Returns the number of rows in the new table.
+    """
+    ensure_schema(con, schema)
+    tmp = f"__tmp_{table}"
+    _drop_quietly(con, schema, tmp)
+    try:
+        con.execute(f"CREATE TABLE {qualified(schema, tmp)} AS {select_sql}", params)
+        rows = row_count(con, schema, tmp)
+        _swap(con, schema, tmp, table)
+    except BaseException:
+        _drop_quietly(con, schema, tmp)
+        raise
+    return rows
+
+
+def _check_same_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, select_sql: str, params: Params
+) -> None:
+    """Fail clearly when the select's columns no longer match the existing table (needs a full rebuild)."""
+    cur = con.execute(f"SELECT * FROM ({select_sql}) AS __src LIMIT 0", params)
+    selected = sorted(d[0] for d in cur.description or [])
+    existing = sorted(name for name, _ in table_schema(con, schema, table))
+    if selected != existing:
+        raise ValueError(
+            f"columns of the new rows for {schema}.{table} differ from the existing table "
+            f"(new: {selected}, existing: {existing}); rebuild it fully (no partition keys)"
+        )
+
+
+def replace_partitions(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    partition_column: str,
+    keys: Sequence[str],
+    select_sql: str,
+    params: Params = None,
+) -> int:
+    """Replace the rows of the given partitions with the select's rows for those partitions.
+
+    Creates the (empty) table from the select's columns when missing. The delete and the insert
+    run in one transaction; select rows outside ``keys`` are ignored. Returns inserted rows.
+    """
+    ensure_schema(con, schema)
+    target = qualified(schema, table)
+    if not table_exists(con, schema, table):
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
+    if not keys:
+        return 0
+    _check_same_columns(con, schema, table, select_sql, params)
+    predicate = partition_predicate(partition_column, keys, column_type(con, schema, table, partition_column))
+    con.begin()
+    try:
+        con.execute(f"DELETE FROM {target} WHERE {predicate}")
+        row = con.execute(
+            f"INSERT INTO {target} BY NAME SELECT * FROM ({select_sql}) AS __src WHERE {predicate}", params
+        ).fetchone()
+        con.commit()
+    except BaseException:
+        _rollback_quietly(con)
+        raise
+    return int(row[0]) if row else 0
+
+
+def _md_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Render rows as a GitHub-flavoured markdown table."""
+    header = "| " + " | ".join(_md_cell(c) for c in columns) + " |"
+    sep = "| " + " | ".join("---" for _ in columns) + " |"
+    body = ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in rows]
+    return "\n".join([header, sep, *body])
+
+
+def preview(con: duckdb.DuckDBPyConnection, schema: str, table: str, limit: int = 10, where: str | None = None) -> str:
+    """First ``limit`` rows of ``schema.table`` (optionally filtered) as a markdown table."""
+    sql = f"SELECT * FROM {qualified(schema, table)}"
+    if where:
+        sql += f" WHERE {where}"
+    cur = con.execute(f"{sql} LIMIT {int(limit)}")
+    columns = [d[0] for d in cur.description or []]
+    return to_markdown(columns, cur.fetchall())

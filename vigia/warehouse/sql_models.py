@@ -1,0 +1,298 @@
+"""A small dbt-like engine: SQL models in ``dbt_like_sql/<group>/``, dependencies parsed with sqlglot.
+
+Each ``<name>.sql`` is one SELECT (CTEs allowed). It reads raw sources as ``raw.<table>``
+(``<dataset>.raw_<table>``) and other models of the group by bare name. ``models.yml`` declares::
+
+    models:
+      <name>:
+        description: text
+        materialized: table | incremental      # default: table
+        partition_by: day                      # required for incremental
+        tests: [...]                           # see vigia.warehouse.data_tests
+
+Incremental models rendered for given partition keys read only those partitions of their raw
+sources (``raw.X`` becomes a subquery filtered on ``partition_by``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import sqlglot
+import yaml
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.optimizer.scope import traverse_scope
+
+from vigia.warehouse.data_tests import DataTestSpec, DataTestSpecError, parse_tests
+from vigia.warehouse.duck import replace_partitions, replace_table, row_count, table_schema
+
+RAW_SCHEMA_ALIAS = "raw"
+RAW_PREFIX = "raw_"
+MODELS_FILE = "models.yml"
+DIALECT = "duckdb"
+
+Materialized = Literal["table", "incremental"]
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MODEL_KEYS = frozenset({"description", "materialized", "partition_by", "tests"})
+
+
+class SqlModelError(ValueError):
+    """A model file, its declaration or its dependencies are invalid."""
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    """One SQL model of a group."""
+
+    name: str
+    path: Path
+    sql: str
+    description: str = ""
+    materialized: Materialized = "table"
+    partition_by: str | None = None
+    tests: tuple[DataTestSpec, ...] = ()
+    model_deps: frozenset[str] = frozenset()
+    source_deps: frozenset[str] = frozenset()
+
+    @property
+    def is_incremental(self) -> bool:
+        return self.materialized == "incremental"
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What :func:`materialize_model` did."""
+
+    name: str
+    dataset: str
+    mode: Literal["table", "partitions"]
+    partition_keys: tuple[str, ...]
+    rows_written: int
+    rows_total: int
+    schema: list[tuple[str, str]]
+    seconds: float
+
+
+def raw_table_name(source: str) -> str:
+    """Warehouse table holding raw source ``source`` (``conn`` -> ``raw_conn``)."""
+    return f"{RAW_PREFIX}{source}"
+
+
+def _parse_select(sql: str, path: Path) -> exp.Query:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
+    except ParseError as exc:
+        raise SqlModelError(f"{path}: SQL does not parse: {exc}") from exc
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise SqlModelError(f"{path}: a model must be exactly one SELECT statement (CTEs allowed)")
+    return statements[0]
+
+
+def _table_refs(tree: exp.Expression) -> list[exp.Table]:
+    """Physical table references (CTE references and table functions excluded)."""
+    refs: list[exp.Table] = []
+    for scope in traverse_scope(tree):
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                refs.append(source)
+    return refs
+
+
+def _classify(ref: exp.Table, model_names: set[str], path: Path, group: str) -> tuple[str, str]:
+    """``("source", name)`` for ``raw.name``, ``("model", name)`` for a model; error otherwise."""
+    if ref.catalog:
+        raise SqlModelError(f"{path}: table {ref.sql(DIALECT)!r} must not name a catalog")
+    if ref.db:
+        if ref.db == RAW_SCHEMA_ALIAS:
+            return "source", ref.name
+        raise SqlModelError(
+            f"{path}: table {ref.sql(DIALECT)!r} is qualified with {ref.db!r}; use raw.<table> or a model name"
+        )
+    if ref.name not in model_names:
+        raise SqlModelError(
+            f"{path}: table {ref.name!r} is neither a model of group {group!r} "
+            f"(models: {sorted(model_names)}) nor a raw.<table> source"
+        )
+    return "model", ref.name
+
+
+def extract_dependencies(
+    sql: str, model_names: set[str], path: Path, group: str = ""
+) -> tuple[frozenset[str], frozenset[str]]:
+    """``(model_deps, source_deps)`` of one model's SQL."""
+    models: set[str] = set()
+    sources: set[str] = set()
+    for ref in _table_refs(_parse_select(sql, path)):
+        kind, name = _classify(ref, model_names, path, group)
+        (models if kind == "model" else sources).add(name)
+    return frozenset(models), frozenset(sources)
+
+
+def _load_declarations(directory: Path) -> dict[str, dict[str, Any]]:
+    path = directory / MODELS_FILE
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SqlModelError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or set(raw) - {"models"}:
+        raise SqlModelError(f"{path}: expected a single top-level 'models:' mapping")
+    models = raw.get("models") or {}
+    if not isinstance(models, dict):
+        raise SqlModelError(f"{path}: 'models' must map model names to declarations")
+    for name, decl in models.items():
+        if decl is not None and not isinstance(decl, dict):
+            raise SqlModelError(f"{path}: model {name!r}: declaration must be a mapping")
+    return {str(k): v or {} for k, v in models.items()}
+
+
+def _build_model(name: str, path: Path, decl: dict[str, Any], yml: Path) -> SqlModel:
+    where = f"{yml}: model {name!r}"
+    unknown = set(decl) - _MODEL_KEYS
+    if unknown:
+        raise SqlModelError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_MODEL_KEYS)})")
+    materialized = decl.get("materialized", "table")
+    if materialized not in ("table", "incremental"):
+        raise SqlModelError(f"{where}: materialized must be 'table' or 'incremental', got {materialized!r}")
+    partition_by = decl.get("partition_by")
+    if materialized == "incremental" and not partition_by:
+        raise SqlModelError(f"{where}: incremental models need 'partition_by'")
+    if partition_by is not None and not isinstance(partition_by, str):
+        raise SqlModelError(f"{where}: partition_by must be a column name, got {partition_by!r}")
+    description = decl.get("description", "")
+    if not isinstance(description, str):
+        raise SqlModelError(f"{where}: description must be text")
+    try:
+        tests = parse_tests(decl.get("tests"), context=where)
+    except DataTestSpecError as exc:
+        raise SqlModelError(str(exc)) from exc
+    return SqlModel(
+        name=name,
+        path=path,
+        sql=path.read_text(),
+        description=description.strip(),
+        materialized=materialized,
+        partition_by=partition_by,
+        tests=tuple(tests),
+    )
+
+
+def _toposort(models: dict[str, SqlModel]) -> list[SqlModel]:
+    order: list[SqlModel] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, stack: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*stack[stack.index(name) :], name]
+            raise SqlModelError(f"dependency cycle among models: {' -> '.join(cycle)}")
+        state[name] = 1
+        for dep in sorted(models[name].model_deps):
+            visit(dep, [*stack, name])
+        state[name] = 2
+        order.append(models[name])
+
+    for name in sorted(models):
+        visit(name, [])
+    return order
+
+
+def discover_models(root: Path, group: str) -> list[SqlModel]:
+    """Load ``root/<group>/*.sql`` with their ``models.yml`` declarations, in topological order."""
+    directory = Path(root) / group
+    if not directory.is_dir():
+        raise SqlModelError(f"SQL model group directory {directory} does not exist")
+    files = {p.stem: p for p in sorted(directory.glob("*.sql"))}
+    for name, path in files.items():
+        if not _NAME_RE.match(name) or name.startswith((RAW_PREFIX, "__")):
+            raise SqlModelError(f"{path}: model names must be lower_snake_case and not start with 'raw_' or '__'")
+    decls = _load_declarations(directory)
+    orphans = sorted(set(decls) - set(files))
+    if orphans:
+        raise SqlModelError(f"{directory / MODELS_FILE}: declared models without a .sql file: {orphans}")
+    names = set(files)
+    models: dict[str, SqlModel] = {}
+    for name, path in files.items():
+        model = _build_model(name, path, decls.get(name, {}), directory / MODELS_FILE)
+        model_deps, source_deps = extract_dependencies(model.sql, names, path, group)
+        models[name] = replace(model, model_deps=model_deps, source_deps=source_deps)
+    return _toposort(models)
+
+
+def _key_literal(key: str) -> str:
+    escaped = key.replace("'", "''")
+    return f"DATE '{escaped}'" if _ISO_DAY_RE.match(key) else f"'{escaped}'"
+
+
+def _filtered_source(table: exp.Table, alias: str, partition_by: str, keys: Sequence[str]) -> exp.Expression:
+    keys_sql = ", ".join(_key_literal(k) for k in keys) or "NULL"
+    select = sqlglot.parse_one(
+        f"SELECT * FROM {table.sql(DIALECT)} WHERE {exp.to_identifier(partition_by, quoted=True).sql(DIALECT)}"
+        f" IN ({keys_sql})",
+        read=DIALECT,
+    )
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def render_model_sql(model: SqlModel, dataset: str, partition_keys: Sequence[str] | None = None) -> str:
+    """DuckDB SQL for ``model`` in ``dataset``: ``raw.X`` -> ``"dataset"."raw_X"``, model ``m`` -> ``"dataset"."m"``.
+
+    With ``partition_keys`` and an incremental model, raw sources are filtered to those partitions.
+    """
+    tree = _parse_select(model.sql, model.path)
+    filter_keys = partition_keys if model.is_incremental and partition_keys else None
+    replacements: list[tuple[exp.Table, exp.Expression]] = []
+    for ref in _table_refs(tree):
+        is_source = ref.db == RAW_SCHEMA_ALIAS and not ref.catalog
+        alias = ref.alias_or_name
+        new = exp.Table(
+            this=exp.to_identifier(raw_table_name(ref.name) if is_source else ref.name, quoted=True),
+            db=exp.to_identifier(dataset, quoted=True),
+        )
+        if is_source and filter_keys and model.partition_by:
+            replacements.append((ref, _filtered_source(new, alias, model.partition_by, filter_keys)))
+            continue
+        if is_source or ref.alias:
+            new.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        replacements.append((ref, new))
+    for old, new in replacements:
+        old.replace(new)
+    return tree.sql(dialect=DIALECT, pretty=True)
+
+
+def materialize_model(
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    dataset: str,
+    partition_keys: Sequence[str] | None = None,
+) -> ModelResult:
+    """Build ``dataset.<model>``: incremental models with keys replace those partitions, others are rebuilt."""
+    start = time.perf_counter()
+    keys = tuple(partition_keys or ())
+    if model.is_incremental and keys and model.partition_by:
+        sql = render_model_sql(model, dataset, keys)
+        written = replace_partitions(con, dataset, model.name, model.partition_by, list(keys), sql)
+        mode: Literal["table", "partitions"] = "partitions"
+    else:
+        written = replace_table(con, dataset, model.name, render_model_sql(model, dataset, None))
+        mode, keys = "table", ()
+    return ModelResult(
+        name=model.name,
+        dataset=dataset,
+        mode=mode,
+        partition_keys=keys,
+        rows_written=written,
+        rows_total=row_count(con, dataset, model.name),
+        schema=table_schema(con, dataset, model.name),
+        seconds=time.perf_counter() - start,
+    )
