@@ -85,7 +85,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             scores = pl.from_arrow(
                 con.execute(
                     f"SELECT * FROM \"{cfg.name}\".{SCORES_TABLE} WHERE strftime(day, '%Y-%m-%d') IN ({marks})", keys
-                ).arrow()
+                ).to_arrow_table()
             )
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg)
             written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)

@@ -36,7 +36,7 @@ def read_clean_conn(con: duckdb.DuckDBPyConnection, dataset: str, partition_keys
     where, params = _day_filter(partition_keys)
     if where:
         where = where.replace("day IN", "strftime(day, '%Y-%m-%d') IN")
-    return pl.from_arrow(con.execute(f'SELECT * FROM "{dataset}"."{CLEAN_TABLE}"{where}', params).arrow())
+    return pl.from_arrow(con.execute(f'SELECT * FROM "{dataset}"."{CLEAN_TABLE}"{where}', params).to_arrow_table())
 
 
 def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
@@ -88,7 +88,7 @@ def load_features(
     if where:
         where = where.replace("day IN", "strftime(day, '%Y-%m-%d') IN")
     sql = f'SELECT * FROM "{dataset}"."{FEATURES_TABLE}"{where} ORDER BY window_start'
-    return pl.from_arrow(con.execute(sql, params).arrow())
+    return pl.from_arrow(con.execute(sql, params).to_arrow_table())
 
 
 __all__ = ["CONN_FEATURE_COLUMNS", "FeatureResult", "compute_features", "load_features", "materialize_features"]
