@@ -18,7 +18,6 @@ from resources import ArtifactStore, DuckDBWarehouse
 from vigia.config import load_dataset_configs
 from vigia.paths import DEFAULT_SQL_ROOT, data_dir, datasets_dir
 
-
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 

@@ -198,3 +198,17 @@ def test_real_trickbot(con: duckdb.DuckDBPyConnection) -> None:
     assert (r.read, r.accepted, r.rejected) == (13001, 13001, 0)
     assert "ip_proto" in r.ignored_fields
     assert con.execute("SELECT count(*) FROM stg WHERE label IS NOT NULL").fetchall()[0][0] == 0
+
+
+def test_other_zeek_logs_are_skipped_not_parsed_as_conn(tmp_path: Path) -> None:
+    conn = FIXTURES / "valid.log"
+    (tmp_path / "conn.log").write_text(conn.read_text())
+    dns = conn.read_text().replace("#path\tconn", "#path\tdns")
+    (tmp_path / "dns.log").write_text(dns)
+    con = duckdb.connect()
+    result = parse_conn_files(con, tmp_path, dataset="t", run_id="r", staging_table="st", rejects_table="rj")
+    assert [Path(f.path).name for f in result.files] == ["conn.log"]
+    assert len(result.skipped_files) == 1 and "dns.log" in result.skipped_files[0]
+    (tmp_path / "conn.log").unlink()
+    with pytest.raises(SourceError, match="only other Zeek logs"):
+        parse_conn_files(con, tmp_path, dataset="t", run_id="r", staging_table="st", rejects_table="rj")

@@ -83,11 +83,17 @@ CONN_FEATURE_COLUMNS: tuple[str, ...] = (
     "history_entropy_mean",
     "history_pattern_freq",
     "service_entropy",
+    "top_pair_day_conns",
+    "top_pair_day_windows",
+    "top_dst_day_sources",
+    "top_pair_dst_share",
+    "beacon_persistence",
 )
 WINDOW_KEY_COLUMNS: tuple[str, ...] = ("window_start", "window_end", "day")
 LABEL_COLUMNS: tuple[str, ...] = ("label", "n_malicious", "attack_type")
 
-_E, _W, _T, _K = "_entity", "_win", "_t_us", "_key"
+_E, _W, _T, _K, _D = "_entity", "_win", "_t_us", "_key", "_day"
+_DAY_SECONDS = 86_400
 _KEYS = [_K]
 _US = 1_000_000
 _LOW32 = 0xFFFFFFFF
@@ -253,6 +259,20 @@ def _beacon_aggs(base: pl.LazyFrame, hosts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _pair_day_aggs(base: pl.LazyFrame, step: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Day-level (entity, resp_h) pair activity and resp_h prevalence (days of the window start)."""
+    rows = base.select(_E, "resp_h", _W, ((pl.col(_W) * step) // _DAY_SECONDS).alias(_D))
+    pairs = rows.group_by([_D, _E, "resp_h"]).agg(
+        pl.len().alias("_pd_n"),
+        pl.col(_W).n_unique().alias("_pd_win"),
+    )
+    dests = pairs.group_by([_D, "resp_h"]).agg(
+        pl.len().alias("_dst_src"),
+        pl.col("_pd_n").sum().alias("_dst_n"),
+    )
+    return pairs, dests
+
+
 def _attack_mode(base: pl.LazyFrame) -> pl.LazyFrame:
     return (
         base.filter(pl.col("_attack").is_not_null())
@@ -287,6 +307,13 @@ def build_conn_features(
     out = _main_aggs(base)
     for part in (hosts, ports, services, _history_aggs(base), _beacon_aggs(base, hosts), _attack_mode(base)):
         out = out.join(part, on=_KEYS, how="left")
+    pairs, dests = _pair_day_aggs(base, step)
+    out = (
+        out.with_columns(((pl.col(_W) * step) // _DAY_SECONDS).alias(_D), pl.col("_top_h").alias("resp_h"))
+        .join(pairs, on=[_D, _E, "resp_h"], how="left")
+        .join(dests, on=[_D, "resp_h"], how="left")
+    )
+    pd_n = pl.col("_pd_n").cast(pl.Float64)
     window_start = (pl.col(_W) * (step * _US)).cast(pl.Datetime("us"))
     features = [pl.col(name).cast(pl.Float64).fill_nan(0.0).fill_null(0.0).alias(name) for name in CONN_FEATURE_COLUMNS]
     out = out.with_columns(
@@ -296,6 +323,11 @@ def build_conn_features(
         .truediv(pl.col("bytes_in").cast(pl.Float64) + 1.0)
         .log1p()
         .alias("bytes_ratio"),
+        pd_n.alias("top_pair_day_conns"),
+        pl.col("_pd_win").cast(pl.Float64).alias("top_pair_day_windows"),
+        pl.col("_dst_src").cast(pl.Float64).alias("top_dst_day_sources"),
+        (pd_n / pl.col("_dst_n").cast(pl.Float64)).alias("top_pair_dst_share"),
+        (pl.col("beacon_score") * pd_n.log1p() / pl.col("_dst_src").cast(pl.Float64)).alias("beacon_persistence"),
     )
     return out.select(
         pl.col(_E).cast(pl.String).alias(entity),

@@ -80,7 +80,7 @@ def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, run_id: str
         dataset=cfg.name,
         run_id=run_id,
         staging_table=_STAGING,
-        rejects_table=f'"{cfg.name}"."{REJECTS_TABLE}"',
+        rejects_table=f"{cfg.name}.{REJECTS_TABLE}",
     )
     return IngestResult(
         read=parsed.read,

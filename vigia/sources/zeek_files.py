@@ -49,6 +49,7 @@ class ParseResult:
     rejects_by_reason: dict[str, int]
     files: list[FileStats]
     ignored_fields: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # Zeek logs of another kind (``#path`` not conn)
 
 
 @dataclass
@@ -245,7 +246,11 @@ def parse_conn_files(
         "(source_file VARCHAR, line_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
     )
     ctx = _Ctx(con, staging)
-    specs = [sniff(f) for f in files]
+    sniffed = [sniff(f) for f in files]
+    specs = [s for s in sniffed if s.log_path in (None, "conn")]
+    skipped = [f"{s.path} (#path {s.log_path})" for s in sniffed if s.log_path not in (None, "conn")]
+    if not specs:
+        raise SourceError(f"no conn logs in {path}: only other Zeek logs ({', '.join(skipped)})")
     for spec in specs:
         _load(ctx, spec)
     counts: dict[str, list[int]] = {str(s.path): [0, 0] for s in specs}
@@ -284,6 +289,7 @@ def parse_conn_files(
         rejects_by_reason=dict(sorted(reasons.items())),
         files=stats,
         ignored_fields=list(ctx.ignored),
+        skipped_files=skipped,
     )
     if result.read == 0:
         raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only)")

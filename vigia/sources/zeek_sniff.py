@@ -28,6 +28,7 @@ class FileSpec:
     unset: str = "-"
     empty: str = "(empty)"
     header_lines: int = 0
+    log_path: str | None = None  # Zeek's ``#path`` (conn, dns, http, ...), when the header has one
 
     @property
     def gzipped(self) -> bool:
@@ -91,7 +92,9 @@ def _zeek_header(path: Path, head: list[str]) -> FileSpec:
             spec.separator = _unescape(line[len("#separator"):].strip()) or "\t"
             continue
         key, _, value = line.partition(spec.separator)
-        if key == "#unset_field":
+        if key == "#path":
+            spec.log_path = value.strip()
+        elif key == "#unset_field":
             spec.unset = value
         elif key == "#empty_field":
             spec.empty = value
