@@ -327,7 +327,7 @@ def build_conn_features(
         pl.col("_pd_win").cast(pl.Float64).alias("top_pair_day_windows"),
         pl.col("_dst_src").cast(pl.Float64).alias("top_dst_day_sources"),
         (pd_n / pl.col("_dst_n").cast(pl.Float64)).alias("top_pair_dst_share"),
-        (pl.col("beacon_score") * pd_n.log1p() / pl.col("_dst_src").cast(pl.Float64)).alias("beacon_persistence"),
+        (pl.col("beacon_score") * pd_n.log1p() * pd_n / pl.col("_dst_n").cast(pl.Float64)).alias("beacon_persistence"),
     )
     return out.select(
         pl.col(_E).cast(pl.String).alias(entity),
