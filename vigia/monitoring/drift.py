@@ -1,0 +1,335 @@
+"""Feature and dataset drift between a reference sample and a current sample.
+
+Per feature, reference sample = the features the current model was trained on, current sample = the
+newest scored partition or inference batch.
+
+* Numeric feature: if either sample has ≤ 1000 rows → two-sample Kolmogorov–Smirnov test
+  (``scipy.stats.ks_2samp``), drifted when p < 0.05; otherwise the Wasserstein distance
+  (``scipy.stats.wasserstein_distance``) divided by the reference's standard deviation ("normed
+  Wasserstein"), drifted when > 0.1. Reference std of 0: if the current values are all equal to the
+  constant → 0 (not drifted), else the normed distance is undefined: it is reported as ``None`` with a
+  ``note`` giving the reason, and the feature counts as drifted.
+* Categorical feature (string/bool/categorical dtype, or declared categorical): if either sample has
+  ≤ 1000 rows → chi-squared test on the contingency table of category counts (categories unseen in one
+  sample count 0; ``scipy.stats.chi2_contingency`` with its defaults, i.e. Yates' correction when there
+  are exactly 2 categories), drifted when p < 0.05; otherwise the Jensen–Shannon distance
+  (``scipy.spatial.distance.jensenshannon``, base 2) between the category frequency distributions,
+  drifted when > 0.1.
+* PSI (population stability index) reported for every feature: numeric — 10 bins from the reference's
+  quantiles (deciles; deduplicate edges; open-ended outer bins), categorical — categories;
+  PSI = Σ (cur% − ref%)·ln(cur%/ref%) with an epsilon (1e-4) floor on proportions. Reported, not used
+  for the verdict.
+* **Dataset drift score = share of monitored features flagged as drifted (0..1)**; the dataset is
+  drifted when score > threshold (default 0.15, configurable).
+
+Null/NaN values are dropped per feature before the tests (null shares of both samples are reported);
+row counts (and so the ≤ 1000 cutoff) are those after dropping. A feature with an empty sample after
+dropping is reported as not evaluated (``evaluated=False``, no method, not drifted) and excluded from
+the share; when no feature is evaluated the score is NaN (``None`` in JSON) and the dataset is not drifted.
+The reference std is the population std (ddof=0); a reference is constant when all its values are equal.
+Numeric bins are right-closed: a value equal to a decile edge falls in the lower bin.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+
+Kind = Literal["numeric", "categorical"]
+ArrayLike = np.ndarray | pl.Series | list[Any]
+
+SIZE_CUTOFF = 1000
+P_VALUE = 0.05
+DISTANCE_THRESHOLD = 0.1
+DATASET_THRESHOLD = 0.15
+PSI_EPSILON = 1e-4
+PSI_BINS = 10
+DISTANCE_METHODS = frozenset({"wasserstein_normed", "jensenshannon"})
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """Drift verdict of one feature (``statistic`` is a distance or a test statistic, see ``method``)."""
+
+    feature: str
+    kind: Kind
+    method: str | None
+    statistic: float | None
+    p_value: float | None
+    threshold: float
+    drifted: bool
+    psi: float | None
+    n_reference: int
+    n_current: int
+    null_share_reference: float
+    null_share_current: float
+    evaluated: bool = True
+    note: str = ""
+
+    @property
+    def severity(self) -> float:
+        """Distance/threshold for distances, p-threshold/p for tests (> 1 exactly when drifted); 0 if not evaluated."""
+        if not self.evaluated:
+            return 0.0
+        if self.method in DISTANCE_METHODS:
+            return math.inf if self.statistic is None else self.statistic / self.threshold
+        p = self.p_value if self.p_value is not None else 1.0
+        return math.inf if p <= 0 else self.threshold / p
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Dataset drift: score = n_drifted / n_evaluated; drifted when score > threshold."""
+
+    score: float
+    threshold: float
+    drifted: bool
+    n_features: int
+    n_evaluated: int
+    n_drifted: int
+    drifted_features: list[str]
+    features: list[FeatureDrift]
+    n_reference: int
+    n_current: int
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def feature(self, name: str) -> FeatureDrift:
+        """The result of one feature (KeyError when absent)."""
+        for f in self.features:
+            if f.feature == name:
+                return f
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN/inf → None)."""
+        return _json_safe(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftReport:
+        """Inverse of :meth:`to_dict` (a ``None`` score becomes NaN)."""
+        names = {f.name for f in fields(FeatureDrift)}
+        feats = [FeatureDrift(**{k: v for k, v in f.items() if k in names}) for f in data["features"]]
+        score = math.nan if data["score"] is None else float(data["score"])
+        rest = {k: v for k, v in data.items() if k not in ("features", "score")}
+        return cls(score=score, features=feats, **rest)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _is_categorical_dtype(values: np.ndarray | pl.Series) -> bool:
+    if isinstance(values, pl.Series):
+        return values.dtype in (pl.String, pl.Categorical, pl.Boolean) or isinstance(values.dtype, pl.Enum)
+    return values.dtype.kind in "OUSb"
+
+
+def _as_series(values: ArrayLike) -> pl.Series:
+    if isinstance(values, pl.Series):
+        return values
+    arr = np.asarray(values)
+    if arr.dtype.kind == "O":
+        return pl.Series(list(arr), dtype=pl.String, strict=False)
+    return pl.Series(arr)
+
+
+def _drop_missing(values: ArrayLike, kind: Kind) -> tuple[np.ndarray, float]:
+    """Non-null values (numeric: float64 without NaN; categorical: str) and the dropped share."""
+    s = _as_series(values)
+    total = s.len()
+    if kind == "numeric":
+        arr = s.cast(pl.Float64).drop_nulls().to_numpy()
+        arr = arr[~np.isnan(arr)]
+    else:
+        if s.dtype.is_float():
+            s = s.fill_nan(None)
+        arr = s.drop_nulls().cast(pl.String).to_numpy().astype(str)
+    return arr, (0.0 if total == 0 else (total - arr.size) / total)
+
+
+def _proportions(counts: np.ndarray) -> np.ndarray:
+    return np.maximum(counts / max(counts.sum(), 1), PSI_EPSILON)
+
+
+def _category_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of each category of the union (sorted), for both samples."""
+    cats, inverse = np.unique(np.concatenate([reference, current]), return_inverse=True)
+    ref = np.bincount(inverse[: reference.size], minlength=cats.size)
+    cur = np.bincount(inverse[reference.size :], minlength=cats.size)
+    return ref.astype(np.float64), cur.astype(np.float64)
+
+
+def decile_edges(reference: np.ndarray) -> np.ndarray:
+    """Interior PSI bin edges: the reference's deciles 10%..90%, deduplicated."""
+    return np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
+
+
+def psi(reference: ArrayLike, current: ArrayLike, kind: Kind) -> float:
+    """Population stability index (see the module docstring); nulls/NaN are dropped first."""
+    ref, _ = _drop_missing(reference, kind)
+    cur, _ = _drop_missing(current, kind)
+    if ref.size == 0 or cur.size == 0:
+        raise ValueError("psi needs non-empty samples after dropping nulls")
+    if kind == "numeric":
+        edges = decile_edges(ref)
+        n_bins = edges.size + 1
+        ref_counts = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=n_bins).astype(np.float64)
+        cur_counts = np.bincount(np.searchsorted(edges, cur, side="left"), minlength=n_bins).astype(np.float64)
+    else:
+        ref_counts, cur_counts = _category_counts(ref, cur)
+    r, c = _proportions(ref_counts), _proportions(cur_counts)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def infer_kind(values: ArrayLike) -> Kind:
+    """``categorical`` for string/bool/categorical/object dtypes, else ``numeric``."""
+    v = values if isinstance(values, pl.Series) else np.asarray(values)
+    return "categorical" if _is_categorical_dtype(v) else "numeric"
+
+
+def feature_drift(
+    name: str,
+    reference: ArrayLike,
+    current: ArrayLike,
+    kind: Kind | None = None,
+    size_cutoff: int = SIZE_CUTOFF,
+    p_value: float = P_VALUE,
+    distance_threshold: float = DISTANCE_THRESHOLD,
+) -> FeatureDrift:
+    """Drift of one feature between ``reference`` and ``current`` (definition in the module docstring)."""
+    kind = kind or infer_kind(reference)
+    if kind not in ("numeric", "categorical"):
+        raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+    ref, null_ref = _drop_missing(reference, kind)
+    cur, null_cur = _drop_missing(current, kind)
+    small = min(ref.size, cur.size) <= size_cutoff
+    common = {
+        "feature": name,
+        "kind": kind,
+        "n_reference": int(ref.size),
+        "n_current": int(cur.size),
+        "null_share_reference": null_ref,
+        "null_share_current": null_cur,
+    }
+    if ref.size == 0 or cur.size == 0:
+        empty = "reference" if ref.size == 0 else "current"
+        return FeatureDrift(
+            **common,
+            method=None,
+            statistic=None,
+            p_value=None,
+            threshold=p_value if small else distance_threshold,
+            drifted=False,
+            psi=None,
+            evaluated=False,
+            note=f"not evaluated: {empty} sample is empty after dropping nulls",
+        )
+    method, stat, p, note = _test(ref, cur, kind, small)
+    threshold = distance_threshold if p is None else p_value
+    # A None distance means a constant reference with a differing current sample: drifted.
+    drifted = p < p_value if p is not None else (stat is None or stat > distance_threshold)
+    return FeatureDrift(
+        **common,
+        method=method,
+        statistic=stat,
+        p_value=p,
+        threshold=threshold,
+        drifted=drifted,
+        psi=psi(ref, cur, kind),
+        note=note,
+    )
+
+
+def _test(ref: np.ndarray, cur: np.ndarray, kind: Kind, small: bool) -> tuple[str, float | None, float | None, str]:
+    """(method, statistic, p-value or None for distances, note) on non-empty null-free samples."""
+    if kind == "numeric" and small:
+        with warnings.catch_warnings():  # "exact calculation unsuccessful, switching to asymp": expected
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = ks_2samp(ref, cur)
+        return "ks", float(res.statistic), float(res.pvalue), ""
+    if kind == "numeric":
+        if ref.min() == ref.max():
+            if np.all(cur == ref[0]):
+                return "wasserstein_normed", 0.0, None, ""
+            return (
+                "wasserstein_normed",
+                None,
+                None,
+                "reference is constant (std 0) and current differs: normed distance undefined",
+            )
+        return "wasserstein_normed", float(wasserstein_distance(ref, cur) / np.std(ref)), None, ""
+    ref_counts, cur_counts = _category_counts(ref, cur)
+    if small:
+        if ref_counts.size < 2:
+            return "chi2", 0.0, 1.0, "single category in both samples"
+        res = chi2_contingency(np.vstack([ref_counts, cur_counts]))
+        return "chi2", float(res.statistic), float(res.pvalue), ""
+    js = float(jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum(), base=2))
+    return "jensenshannon", (js if math.isfinite(js) else 0.0), None, ""
+
+
+def dataset_drift(
+    reference: pl.DataFrame,
+    current: pl.DataFrame,
+    features: list[str] | None = None,
+    categorical: list[str] | None = None,
+    threshold: float = DATASET_THRESHOLD,
+    *,
+    size_cutoff: int = SIZE_CUTOFF,
+    p_value: float = P_VALUE,
+    distance_threshold: float = DISTANCE_THRESHOLD,
+) -> DriftReport:
+    """Per-feature drift of ``features`` (default: columns common to both frames) and the dataset score.
+
+    Raises ``ValueError`` naming the requested features missing from ``current`` (or ``reference``).
+    Columns listed in ``categorical`` are tested as categorical whatever their dtype.
+    """
+    if features is None:
+        features = [c for c in reference.columns if c in set(current.columns)]
+    else:
+        for frame, label in ((current, "current"), (reference, "reference")):
+            missing = [c for c in features if c not in frame.columns]
+            if missing:
+                raise ValueError(f"features missing from the {label} frame: {missing}")
+    declared = set(categorical or [])
+    results = [
+        feature_drift(
+            name,
+            reference.get_column(name),
+            current.get_column(name),
+            kind="categorical" if name in declared else None,
+            size_cutoff=size_cutoff,
+            p_value=p_value,
+            distance_threshold=distance_threshold,
+        )
+        for name in features
+    ]
+    evaluated = [r for r in results if r.evaluated]
+    drifted = sorted((r for r in evaluated if r.drifted), key=lambda r: (-r.severity, r.feature))
+    score = len(drifted) / len(evaluated) if evaluated else math.nan
+    return DriftReport(
+        score=score,
+        threshold=threshold,
+        drifted=bool(evaluated) and score > threshold,
+        n_features=len(results),
+        n_evaluated=len(evaluated),
+        n_drifted=len(drifted),
+        drifted_features=[r.feature for r in drifted],
+        features=results,
+        n_reference=reference.height,
+        n_current=current.height,
+    )
