@@ -93,7 +93,7 @@ def test_rejects_metadata_and_failed_run_keeps_tables(files_env: tuple[Path, Pat
 
 
 def test_blocking_check_stops_downstream(files_env: tuple[Path, Path]) -> None:
-    logs, data = files_env
+    logs, _ = files_env
     bad = generate_conn_day(date.fromisoformat(DAY), 3_000, seed=2).with_columns(
         pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("sctp")).otherwise(pl.col("proto")).alias("proto")
     )

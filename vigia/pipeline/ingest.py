@@ -51,12 +51,15 @@ def _day_seed(seed: int, day: date) -> int:
 
 
 def _stage_synthetic(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str]) -> IngestResult:
+    """Generate each requested day; ``source.params.drift_days`` maps days to a ``traffic_shift``."""
     params = dict(cfg.source.params)
     rows = int(params.pop("rows_per_day", 250_000))
+    shifted_days = {str(d): float(v) for d, v in dict(params.pop("drift_days", {})).items()}
     frames = []
     for key in keys:
         day = date.fromisoformat(key)
-        frames.append(generate_conn_day(day, rows, _day_seed(cfg.seed, day), **params))
+        day_params = {**params, "traffic_shift": shifted_days[key]} if key in shifted_days else params
+        frames.append(generate_conn_day(day, rows, _day_seed(cfg.seed, day), **day_params))
     import polars as pl
 
     df = pl.concat(frames) if frames else None

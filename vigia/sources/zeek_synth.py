@@ -46,6 +46,8 @@ class SynthParams:
 
     ``attack_rate``: target fraction of (orig_h, 5-minute window) pairs holding malicious flows.
     ``attack_intensity``: multiplier on attack flows per window. ``max_attack_fraction``: cap on attack rows.
+    ``traffic_shift`` (0..1): a shifted benign traffic mix, for drift scenarios: each role's service mix
+    moves toward uniform by that share, bytes grow by ``1 + 2·shift`` and durations by ``1 + shift``.
     """
 
     n_hosts: int = 400
@@ -53,6 +55,7 @@ class SynthParams:
     attack_intensity: float = 1.0
     max_attack_fraction: float = 0.10
     attack_types: tuple[str, ...] = ATTACK_TYPES
+    traffic_shift: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.attack_types) - set(ATTACK_TYPES)
@@ -60,6 +63,8 @@ class SynthParams:
             raise ValueError(f"unknown attack types {sorted(unknown)}; expected some of {list(ATTACK_TYPES)}")
         if not 0 <= self.attack_rate < 0.5:
             raise ValueError(f"attack_rate must be in [0, 0.5), got {self.attack_rate}")
+        if not 0 <= self.traffic_shift <= 1:
+            raise ValueError(f"traffic_shift must be in [0, 1], got {self.traffic_shift}")
         if self.n_hosts < 20:
             raise ValueError(f"n_hosts must be >= 20, got {self.n_hosts}")
 
@@ -107,8 +112,10 @@ def _destinations(rng: np.random.Generator, book: AddressBook, kinds: np.ndarray
     return resp
 
 
-def benign_flows(rng: np.random.Generator, book: AddressBook, n: int, weekend: bool, seed: int) -> tuple[Flows, float]:
-    """``n`` benign flows; also returns the expected number of active (host, 5-minute window) pairs."""
+def benign_flows(
+    rng: np.random.Generator, book: AddressBook, n: int, weekend: bool, seed: int, shift: float = 0.0
+) -> tuple[Flows, float]:
+    """``n`` benign flows (``shift``: see ``SynthParams.traffic_shift``), expected active (host, window) pairs."""
     hosts, role_codes, p = _cell_probabilities(book, weekend, seed)
     expected_windows = float(np.sum(1.0 - np.exp(-n * p)))
     counts = rng.multinomial(n, p.ravel())
@@ -121,15 +128,18 @@ def benign_flows(rng: np.random.Generator, book: AddressBook, n: int, weekend: b
         mask = roles == code
         names = list(ROLE_TEMPLATES[role])
         probs = np.array([ROLE_TEMPLATES[role][k] for k in names])
+        probs = (1 - shift) * probs / probs.sum() + shift / len(probs)
         ids = np.array([TEMPLATE_INDEX[k] for k in names])
         tpl[mask] = ids[rng.choice(len(ids), size=int(mask.sum()), p=probs / probs.sum())]
     t = TEMPLATES
     proto = np.array([x.proto for x in t], dtype=np.int8)[tpl]
     dst_names = sorted({x.dst for x in t})
     kinds = np.array([dst_names.index(x.dst) for x in t])[tpl]
-    ob_mu, ob_s = np.array([x.ob[0] for x in t])[tpl], np.array([x.ob[1] for x in t])[tpl]
+    grow = np.log1p(2 * shift)
+    ob_mu, ob_s = np.array([x.ob[0] for x in t])[tpl] + grow, np.array([x.ob[1] for x in t])[tpl]
     rb_mu, rb_s = np.array([x.rb[0] for x in t])[tpl], np.array([x.rb[1] for x in t])[tpl]
-    d_mu, d_s = np.array([x.dur[0] for x in t])[tpl], np.array([x.dur[1] for x in t])[tpl]
+    rb_mu = np.where(rb_mu > 0, rb_mu + grow, rb_mu)
+    d_mu, d_s = np.array([x.dur[0] for x in t])[tpl] + np.log1p(shift), np.array([x.dur[1] for x in t])[tpl]
     u = rng.random(n)
     state = np.where(
         proto == TCP,
@@ -168,5 +178,5 @@ def generate_conn_day(day: dt.date, rows: int, seed: int, **params: object) -> p
     )
     attacks = attack_flows(rng, episodes, book)
     n_attack = sum(len(a["ts"]) for a in attacks)
-    benign, _ = benign_flows(rng, book, max(rows - n_attack, rows // 2), weekend, seed)
+    benign, _ = benign_flows(rng, book, max(rows - n_attack, rows // 2), weekend, seed, cfg.traffic_shift)
     return to_frame(concat_flows([benign, *attacks]), day, book.table, rng)
