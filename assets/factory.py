@@ -8,6 +8,7 @@ import dagster as dg
 from assets.common import DatasetAssetContext, daily_partitions
 from assets.features import build_features_asset
 from assets.ingest import build_raw_asset
+from assets.monitoring import build_monitoring_assets
 from assets.scoring import build_scoring_assets
 from assets.sql_models import build_sql_model_assets
 from assets.training import build_training_assets
@@ -15,7 +16,7 @@ from vigia.config import DatasetConfig
 
 
 def build_dataset_assets(cfg: DatasetConfig, sql_root: Path) -> list[dg.AssetsDefinition]:
-    """raw -> SQL models -> window features -> detectors -> thresholds -> evaluation -> scores -> alerts."""
+    """raw -> SQL models -> features -> detectors -> thresholds -> evaluation -> champion -> scores -> alerts, drift."""
     dctx = DatasetAssetContext(cfg=cfg, partitions_def=daily_partitions(cfg))
     return [
         build_raw_asset(dctx),
@@ -23,4 +24,5 @@ def build_dataset_assets(cfg: DatasetConfig, sql_root: Path) -> list[dg.AssetsDe
         build_features_asset(dctx),
         *build_training_assets(dctx),
         *build_scoring_assets(dctx),
+        *build_monitoring_assets(dctx),
     ]

@@ -5,10 +5,10 @@ import dagster as dg
 import polars as pl
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
-from resources import ArtifactStore, DuckDBWarehouse
-from vigia.pipeline.alerts import attach_evidence, export_alerts, select_alerts
+from resources import AlertSink, ArtifactStore, DuckDBWarehouse
+from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts, select_alerts
 from vigia.pipeline.features import FEATURES_TABLE, load_features
-from vigia.warehouse.duck import preview, replace_partitions
+from vigia.warehouse.duck import preview, read_frame, replace_partitions
 
 SCORES_TABLE = "window_scores"
 ALERTS_TABLE = "alerts"
@@ -28,26 +28,28 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(
         key=scores_key,
-        deps=[dctx.key(FEATURES_TABLE), dctx.key("thresholds")],
+        deps=[dctx.key(FEATURES_TABLE), dctx.key("champion")],
         group_name=dctx.group,
         partitions_def=dctx.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=dg.AutomationCondition.eager(),
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "scikitlearn"},
         tags={STAGE_TAG: "score"},
         description="Every window scored: per-detector scores, ml_score in 0..1 (mean of the normalised "
         f"scores), is_anomaly ({cfg.consensus.k}-of-{len(cfg.detectors)} consensus), agreeing detectors and "
-        "the features that drove the score.",
+        "the features that drove the score. Always scored with the champion model version.",
     )
     def window_scores(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
     ) -> dg.MaterializeResult:
-        from vigia.pipeline.model_store import load_model_set, load_thresholds
+        from vigia.pipeline.model_store import CHAMPION, load_model_set, load_thresholds
         from vigia.pipeline.training import score_windows
 
         keys = partition_keys(context)
         models_dir = artifacts.models_dir(cfg.name)
-        model_set, thresholds = load_model_set(models_dir), load_thresholds(models_dir)
+        model_set, version = load_model_set(models_dir, CHAMPION)
+        thresholds = load_thresholds(models_dir, version)
         with warehouse.connect() as con:
             features = load_features(con, cfg.name, keys)
             scored = score_windows(features, model_set, thresholds, cfg)
@@ -59,6 +61,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "dagster/row_count": dg.MetadataValue.int(written),
                 "anomalous_windows": anomalies,
                 "anomaly_rate": round(anomalies / max(written, 1), 5),
+                "model_version": version,
                 "model_trained_at": model_set.trained_at,
                 "preview_anomalies": dg.MetadataValue.md(table_preview),
             }
@@ -70,6 +73,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         group_name=dctx.group,
         partitions_def=dctx.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=dg.AutomationCondition.eager(),
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
         tags={STAGE_TAG: "score"},
@@ -77,20 +81,18 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         "original connection records each and the features that drove the score; exported as JSON and CSV.",
     )
     def alerts(
-        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore, alert_sink: AlertSink
     ) -> dg.MaterializeResult:
         keys = partition_keys(context)
-        marks = ", ".join("?" for _ in keys)
         with warehouse.connect() as con:
-            scores = pl.from_arrow(
-                con.execute(
-                    f"SELECT * FROM \"{cfg.name}\".{SCORES_TABLE} WHERE strftime(day, '%Y-%m-%d') IN ({marks})", keys
-                ).to_arrow_table()
-            )
+            scores = read_frame(con, cfg.name, SCORES_TABLE, partition_column="day", keys=keys)
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg)
             written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
         tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
+        delivery = alert_sink.deliver(cfg.name, alert_records(ranked, cfg), cfg.window.step_seconds)
+        if not delivery.webhook_ok:
+            context.log.warning(f"webhook delivery failed: {delivery.webhook_error}; alerts kept in NDJSON")
         top = ranked.sort("ml_score", descending=True).head(10)
         by_type = (
             ranked.group_by("attack_type").len().sort("len", descending=True).to_dicts()
@@ -105,6 +107,10 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "alerts_by_attack_type": dg.MetadataValue.json(by_type),
                 "export_json": dg.MetadataValue.path(str(paths["json"])),
                 "export_csv": dg.MetadataValue.path(str(paths["csv"])),
+                "delivery": dg.MetadataValue.json(delivery.to_dict()),
+                "delivered": delivery.delivered,
+                "suppressed_by_snooze": delivery.suppressed,
+                "webhook_ok": delivery.webhook_ok,
             }
         )
 

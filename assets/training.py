@@ -1,16 +1,16 @@
-"""Model assets: detectors (fit), thresholds (calibrate on validation), evaluation (held-out test)."""
-
+"""Model assets: detectors (fit a new version), thresholds (calibrate it), evaluation (test it) and
+champion (track it in MLflow, register it, promote it when it is at least as good as the champion)."""
 
 import json
 
 import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
-from resources import ArtifactStore, DuckDBWarehouse
+from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.features.conn_windows import CONN_FEATURE_COLUMNS
 from vigia.pipeline.features import FEATURES_TABLE, load_features
 
-# scikit-learn and matplotlib are imported inside the asset bodies: the code location must load fast.
+# scikit-learn, matplotlib and MLflow are imported inside the asset bodies: the code location must load fast.
 
 METRIC_COLUMNS = ["detector", "precision", "recall", "f1", "roc_auc", "average_precision", "tp", "fp", "fn", "tn"]
 
@@ -25,22 +25,28 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         pool=WAREHOUSE_POOL,
         kinds={"scikitlearn"},
         tags={STAGE_TAG: "train"},
-        description="Scaler fitted on normal training windows and one fitted model per configured detector "
-        "(temporal split, no shuffling).",
+        description="A new model version: scaler fitted on normal training windows and one fitted model per "
+        "configured detector (temporal split, no shuffling); becomes the candidate.",
     )
     def detectors(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
     ) -> dg.MaterializeResult:
-        from vigia.pipeline.model_store import save_model_set
+        from vigia.pipeline.drift import training_reference
+        from vigia.pipeline.model_store import new_version_id, save_model_set
         from vigia.pipeline.training import train_models
 
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
-        model_set = train_models(features, cfg, list(CONN_FEATURE_COLUMNS))
-        manifest = save_model_set(model_set, artifacts.models_dir(cfg.name))
-        context.log.info(f"trained {sorted(model_set.detectors)} on {model_set.n_rows}")
+        columns = list(CONN_FEATURE_COLUMNS)
+        model_set = train_models(features, cfg, columns)
+        version = new_version_id(context.run.run_id)
+        manifest = save_model_set(
+            model_set, artifacts.models_dir(cfg.name), version, training_reference(features, cfg, columns)
+        )
+        context.log.info(f"trained version {version}: {sorted(model_set.detectors)} on {model_set.n_rows}")
         return dg.MaterializeResult(
             metadata={
+                "version": version,
                 "detectors": dg.MetadataValue.json(manifest["detectors"]),
                 "rows": dg.MetadataValue.json(model_set.n_rows),
                 "split": dg.MetadataValue.json(model_set.split_bounds),
@@ -58,23 +64,24 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         pool=WAREHOUSE_POOL,
         kinds={"python"},
         tags={STAGE_TAG: "train"},
-        description=f"Per-detector thresholds calibrated on the validation period ({cfg.calibration.strategy}); "
-        "records the rule, its value and the whole sweep.",
+        description=f"Per-detector thresholds of the candidate, calibrated on the validation period "
+        f"({cfg.calibration.strategy}); records the rule, its value and the whole sweep.",
     )
     def thresholds(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
-        from vigia.pipeline.model_store import load_model_set, save_thresholds
+        from vigia.pipeline.model_store import CANDIDATE, load_model_set, save_thresholds
         from vigia.pipeline.training import calibrate_models
         from vigia.reporting.reports import metrics_markdown_table
 
         models_dir = artifacts.models_dir(cfg.name)
-        model_set = load_model_set(models_dir)
+        model_set, version = load_model_set(models_dir, CANDIDATE)
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
         results = calibrate_models(features, model_set, cfg)
-        path = save_thresholds(results, models_dir)
+        path = save_thresholds(results, models_dir, version)
         rows = [{"detector": n, "rule": t.rule, "param": t.param, "threshold": t.threshold} for n, t in results.items()]
         return dg.MaterializeResult(
             metadata={
+                "version": version,
                 "thresholds": dg.MetadataValue.md(
                     metrics_markdown_table(rows, ["detector", "rule", "param", "threshold"])
                 ),
@@ -91,18 +98,19 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         pool=WAREHOUSE_POOL,
         kinds={"python"},
         tags={STAGE_TAG: "train"},
-        description=f"Test-period metrics of each detector and of the {cfg.consensus.k}-of-"
+        description=f"Test-period metrics of the candidate's detectors and of the {cfg.consensus.k}-of-"
         f"{len(cfg.detectors)} consensus; JSON, Markdown and PNG plots under data/reports/{cfg.name}/.",
     )
     def evaluation(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
-        from vigia.pipeline.model_store import load_model_set, load_thresholds
+        from vigia.pipeline.model_store import CANDIDATE, load_model_set, load_threshold_details
         from vigia.pipeline.training import CONSENSUS, evaluate_models
         from vigia.reporting.plots import pr_plot, roc_plot, score_distribution_plot
         from vigia.reporting.reports import metrics_markdown_table, write_evaluation_report
 
         models_dir = artifacts.models_dir(cfg.name)
-        model_set = load_model_set(models_dir)
-        thresholds_by_detector = load_thresholds(models_dir)
+        model_set, version = load_model_set(models_dir, CANDIDATE)
+        details = load_threshold_details(models_dir, version)
+        thresholds_by_detector = {n: float(t["threshold"]) for n, t in details.items()}
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
         ev = evaluate_models(features, model_set, thresholds_by_detector, cfg)
@@ -118,14 +126,20 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         paths = write_evaluation_report(
             cfg.name,
             ev.metrics,
-            json.loads((models_dir / "thresholds.json").read_text()),
+            details,
             out_dir,
-            extra={"split": model_set.split_bounds, "rows": model_set.n_rows, "consensus_k": cfg.consensus.k},
+            extra={
+                "model_version": version,
+                "split": model_set.split_bounds,
+                "rows": model_set.n_rows,
+                "consensus_k": cfg.consensus.k,
+            },
         )
         table = [{"detector": n, **m} for n, m in ev.metrics.items()]
         consensus = ev.metrics.get(CONSENSUS, {})
         return dg.MaterializeResult(
             metadata={
+                "version": version,
                 "metrics": dg.MetadataValue.md(metrics_markdown_table(table, METRIC_COLUMNS)),
                 **metric_metadata(consensus, prefix="consensus_"),
                 "n_test_windows": ev.n_test,
@@ -135,4 +149,54 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
             }
         )
 
-    return [detectors, thresholds, evaluation]
+    @dg.asset(
+        key=dctx.key("champion"),
+        deps=[dctx.key("evaluation")],
+        group_name=dctx.group,
+        pool=WAREHOUSE_POOL,
+        kinds={"mlflow"},
+        tags={STAGE_TAG: "train"},
+        description="Tracks the candidate in MLflow (one run per detector: params, metrics, plots, model with "
+        "signature), registers a version per detector and moves the `champion` alias to it unless its "
+        f"validation consensus F1 is worse than the champion's by more than {cfg.promotion.tolerance}. "
+        "Scoring always uses the champion.",
+    )
+    def champion(
+        context: dg.AssetExecutionContext,
+        warehouse: DuckDBWarehouse,
+        artifacts: ArtifactStore,
+        mlflow_tracking: MlflowTracking,
+    ) -> dg.MaterializeResult:
+        from vigia.pipeline.champion import promote_candidate
+
+        with warehouse.connect() as con:
+            features = load_features(con, cfg.name)
+        tags = {"dataset": cfg.name, "dagster_run_id": context.run.run_id}
+        with mlflow_tracking.session(context, cfg.name, tags):
+            outcome = promote_candidate(
+                features,
+                cfg,
+                artifacts.models_dir(cfg.name),
+                artifacts.reports_dir(cfg.name),
+                tags,
+                mlflow_tracking.run_url,
+            )
+        context.log.info(outcome.decision.reason)
+        return dg.MaterializeResult(
+            metadata={
+                "promoted": outcome.decision.promote,
+                "reason": outcome.decision.reason,
+                "champion_version": outcome.champion_version,
+                "candidate_version": outcome.candidate_version,
+                "candidate_metric": outcome.decision.candidate,
+                "champion_metric_before": outcome.decision.champion,
+                "metric": outcome.decision.metric_name,
+                "mlflow_runs": dg.MetadataValue.json(outcome.runs),
+                "mlflow_run_url": dg.MetadataValue.url(outcome.parent_run_url),
+                "registered_versions": dg.MetadataValue.json(outcome.registered),
+                "tracking_uri": mlflow_tracking.tracking_uri,
+                "champion_record": dg.MetadataValue.json(json.loads(json.dumps(outcome.champion_record, default=str))),
+            }
+        )
+
+    return [detectors, thresholds, evaluation, champion]

@@ -12,9 +12,11 @@ import warnings
 import dagster as dg
 
 from assets.factory import build_dataset_assets
+from assets.monitoring import DRIFT_ASSET
 from orchestration.jobs import build_dataset_jobs
 from orchestration.schedules import build_dataset_schedules
-from resources import ArtifactStore, DuckDBWarehouse
+from orchestration.sensors import build_drift_sensor
+from resources import AlertSink, ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.config import load_dataset_configs
 from vigia.paths import DEFAULT_SQL_ROOT, data_dir, datasets_dir
 
@@ -25,20 +27,31 @@ def build_definitions() -> dg.Definitions:
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
+    sensors: list[dg.SensorDefinition] = []
     for cfg in load_dataset_configs(datasets_dir()):
         dataset_assets = build_dataset_assets(cfg, DEFAULT_SQL_ROOT)
         dataset_jobs = build_dataset_jobs(cfg.name, dataset_assets)
         assets += dataset_assets
-        jobs += [dataset_jobs.daily, dataset_jobs.train]
+        jobs += [dataset_jobs.daily, dataset_jobs.train, dataset_jobs.retrain]
         schedules += build_dataset_schedules(cfg.name, dataset_jobs)
+        sensors.append(build_drift_sensor(cfg.name, dg.AssetKey([cfg.name, DRIFT_ASSET]), dataset_jobs))
+    # Declarative automation (eager scores, alerts and drift reports on new partitions), off by default.
+    sensors.append(
+        dg.AutomationConditionSensorDefinition(
+            "vigia_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED
+        )
+    )
     root = data_dir()
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
         schedules=schedules,
+        sensors=sensors,
         resources={
             "warehouse": DuckDBWarehouse(path=str(root / "warehouse.duckdb")),
             "artifacts": ArtifactStore(root=str(root)),
+            "mlflow_tracking": MlflowTracking(tracking_uri=f"sqlite:///{(root / 'mlflow.db').resolve()}"),
+            "alert_sink": AlertSink(root=str(root / "alerts")),
         },
         executor=dg.in_process_executor,
     )

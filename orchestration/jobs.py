@@ -1,4 +1,4 @@
-"""Per-dataset jobs: the daily (partitioned) chain and the (unpartitioned) training chain."""
+"""Per-dataset jobs: the daily (partitioned) chain, the training chain and the drift retraining run."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+RETRAIN_ASSETS = ("window_features", "detectors", "thresholds", "evaluation", "champion", "window_scores", "alerts")
+
 
 @dataclass(frozen=True)
 class DatasetJobs:
     daily: dg.UnresolvedAssetJobDefinition
     train: dg.UnresolvedAssetJobDefinition
+    retrain: dg.UnresolvedAssetJobDefinition
 
 
 def partitioned_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -22,15 +25,23 @@ def unpartitioned_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
 
 
 def build_dataset_jobs(dataset: str, assets: list[dg.AssetsDefinition]) -> DatasetJobs:
+    partitions_def = next(a.partitions_def for a in assets if a.partitions_def is not None)
     daily = dg.define_asset_job(
         f"{dataset}_daily",
         selection=dg.AssetSelection.assets(*partitioned_keys(assets)),
-        description=f"Ingest, clean, featurise, score and alert one day of {dataset}.",
-        partitions_def=next(a.partitions_def for a in assets if a.partitions_def is not None),
+        description=f"Ingest, clean, featurise, score, alert and check drift for one day of {dataset}.",
+        partitions_def=partitions_def,
     )
     train = dg.define_asset_job(
         f"{dataset}_train",
         selection=dg.AssetSelection.assets(*unpartitioned_keys(assets)),
-        description=f"Rebuild summary tables, retrain, recalibrate and evaluate the detectors of {dataset}.",
+        description=f"Rebuild summaries, retrain, recalibrate, evaluate and (maybe) promote {dataset}'s detectors.",
     )
-    return DatasetJobs(daily=daily, train=train)
+    retrain = dg.define_asset_job(
+        f"{dataset}_retrain",
+        selection=dg.AssetSelection.assets(*[dg.AssetKey([dataset, name]) for name in RETRAIN_ASSETS]),
+        description=f"Drift-triggered retraining of {dataset}: features of the drifted day, models, thresholds, "
+        "evaluation, champion rule, then rescoring and alerts of that day.",
+        partitions_def=partitions_def,
+    )
+    return DatasetJobs(daily=daily, train=train, retrain=retrain)

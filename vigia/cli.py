@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+PRE_MODEL_STAGES = ("ingest", "clean", "features")
+
 
 def _materialize(args: argparse.Namespace) -> int:
+    """Per dataset: partitioned assets before the models, the unpartitioned models, then scoring and drift."""
+    from assets.common import STAGE_TAG
     from orchestration.definitions import build_definitions
     from orchestration.jobs import partitioned_keys, unpartitioned_keys
     from vigia.dagster_home import ensure_dagster_home
@@ -33,8 +37,9 @@ def _materialize(args: argparse.Namespace) -> int:
         pdef = next(a.partitions_def for a in mine if a.partitions_def is not None)
         keys = pdef.get_partition_keys()
         rng = f"{keys[0]}...{keys[-1]}"
-        upstream = [k for k in part if k.path[-1] not in ("window_scores", "alerts")]
-        downstream = [k for k in part if k.path[-1] in ("window_scores", "alerts")]
+        stage = {k: spec.tags.get(STAGE_TAG) for a in mine for k, spec in a.specs_by_key.items()}
+        upstream = [k for k in part if stage[k] in PRE_MODEL_STAGES]
+        downstream = [k for k in part if stage[k] not in PRE_MODEL_STAGES]
         calls = [
             [*base, "--select", ",".join(k.to_user_string() for k in upstream), "--partition-range", rng],
             [*base, "--select", ",".join(k.to_user_string() for k in unpartitioned_keys(mine))],

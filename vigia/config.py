@@ -138,7 +138,15 @@ class AlertConfig(_Strict):
 
 
 class DriftConfig(_Strict):
+    """Dataset drift = share of monitored features flagged as drifted; retrain when above ``threshold``."""
+
     threshold: float = 0.15
+
+
+class PromotionConfig(_Strict):
+    """A retrained model becomes champion unless its validation metric is worse by more than ``tolerance``."""
+
+    tolerance: float = 0.02
 
 
 class DatasetConfig(_Strict):
@@ -160,6 +168,7 @@ class DatasetConfig(_Strict):
     calibration: CalibrationConfig = CalibrationConfig()
     alerts: AlertConfig = AlertConfig()
     drift: DriftConfig = DriftConfig()
+    promotion: PromotionConfig = PromotionConfig()
     seed: int = 42
 
     @field_validator("name")

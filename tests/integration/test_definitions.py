@@ -16,9 +16,11 @@ EXPECTED_NETWORK_GRAPH = {
     "host_profile": {"stg_conn"},
     "window_features": {"stg_conn"},
     "detectors": {"window_features"},
+    "champion": {"evaluation"},
+    "drift_report": {"window_scores"},
     "thresholds": {"detectors"},
     "evaluation": {"thresholds"},
-    "window_scores": {"window_features", "thresholds"},
+    "window_scores": {"window_features", "champion"},
     "alerts": {"window_scores", "stg_conn"},
 }
 

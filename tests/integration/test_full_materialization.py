@@ -32,10 +32,10 @@ def test_materialize_whole_graph(isolated_env: Path) -> None:
             defs,
             instance,
             "nettest_train",
-            ["conn_daily_summary", "host_profile", "detectors", "thresholds", "evaluation"],
+            ["conn_daily_summary", "host_profile", "detectors", "thresholds", "evaluation", "champion"],
             False,
         )
-        _run(defs, instance, "nettest_daily", ["window_scores", "alerts"], True)
+        _run(defs, instance, "nettest_daily", ["window_scores", "alerts", "drift_report"], True)
 
         raw = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "raw_conn"]))
         meta = raw.asset_materialization.metadata

@@ -54,6 +54,27 @@ def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, cfg: D
     return alerts.join(evidence, on="alert_id", how="left").with_columns(pl.col("evidence").fill_null("[]"))
 
 
+def alert_records(alerts: pl.DataFrame, cfg: DatasetConfig) -> list[dict]:
+    """JSON-ready alert dicts for delivery (entity, window, score, detectors, drivers, evidence)."""
+    records = []
+    for row in alerts.iter_rows(named=True):
+        records.append(
+            {
+                "alert_id": row["alert_id"],
+                "dataset": cfg.name,
+                "entity": row[cfg.entity_key],
+                "window_start": row["window_start"].isoformat(),
+                "window_end": row["window_end"].isoformat(),
+                "ml_score": float(row["ml_score"]),
+                "detectors": row["detectors"],
+                "attack_type": row.get("attack_type"),
+                "top_features": json.loads(row["top_features"]),
+                "evidence": json.loads(row["evidence"]),
+            }
+        )
+    return records
+
+
 def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str) -> dict[str, Path]:
     """Write alerts as JSON (evidence and drivers expanded) and CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)

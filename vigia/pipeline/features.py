@@ -10,7 +10,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, build_conn_features
-from vigia.warehouse.duck import replace_partitions, table_exists
+from vigia.warehouse.duck import read_frame, replace_partitions, table_exists
 
 CLEAN_TABLE = "stg_conn"
 FEATURES_TABLE = "window_features"
@@ -25,18 +25,8 @@ class FeatureResult:
     seconds: float
 
 
-def _day_filter(partition_keys: list[str] | None) -> tuple[str, list[str]]:
-    if not partition_keys:
-        return "", []
-    marks = ", ".join("?" for _ in partition_keys)
-    return f" WHERE day IN ({marks})", list(partition_keys)
-
-
 def read_clean_conn(con: duckdb.DuckDBPyConnection, dataset: str, partition_keys: list[str] | None) -> pl.DataFrame:
-    where, params = _day_filter(partition_keys)
-    if where:
-        where = where.replace("day IN", "strftime(day, '%Y-%m-%d') IN")
-    return pl.from_arrow(con.execute(f'SELECT * FROM "{dataset}"."{CLEAN_TABLE}"{where}', params).to_arrow_table())
+    return read_frame(con, dataset, CLEAN_TABLE, partition_column="day", keys=partition_keys)
 
 
 def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
@@ -84,11 +74,9 @@ def load_features(
     """All stored feature windows (optionally for some days), ordered by time."""
     if not table_exists(con, dataset, FEATURES_TABLE):
         raise ValueError(f"{dataset}.{FEATURES_TABLE} does not exist: materialize the window features first")
-    where, params = _day_filter(partition_keys)
-    if where:
-        where = where.replace("day IN", "strftime(day, '%Y-%m-%d') IN")
-    sql = f'SELECT * FROM "{dataset}"."{FEATURES_TABLE}"{where} ORDER BY window_start'
-    return pl.from_arrow(con.execute(sql, params).to_arrow_table())
+    return read_frame(
+        con, dataset, FEATURES_TABLE, partition_column="day", keys=partition_keys, order_by="window_start"
+    )
 
 
 __all__ = ["CONN_FEATURE_COLUMNS", "FeatureResult", "compute_features", "load_features", "materialize_features"]

@@ -1,10 +1,23 @@
-"""Persist model sets and thresholds; model files are loaded only when their SHA-256 matches."""
+"""Versioned model sets on disk, a champion pointer, and SHA-256-verified loading.
+
+Layout under ``data/models/<dataset>/``::
+
+    versions/<version>/model_set.joblib   the fitted ModelSet (preprocessing + detectors)
+    versions/<version>/manifest.json      sha256 of the model file, split, rows, features
+    versions/<version>/thresholds.json    calibrated thresholds (rule, value, sweep) per detector
+    versions/<version>/reference.parquet  the training windows: the drift reference
+    candidate.json                        the newest trained version
+    champion.json                         the version scoring uses (promoted by the champion rule)
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from vigia.models.bundle import load_bundle, save_bundle
 from vigia.pipeline.training import ModelSet
@@ -12,15 +25,38 @@ from vigia.pipeline.training import ModelSet
 MODEL_FILE = "model_set.joblib"
 MANIFEST_FILE = "manifest.json"
 THRESHOLDS_FILE = "thresholds.json"
+REFERENCE_FILE = "reference.parquet"
+CANDIDATE = "candidate"
+CHAMPION = "champion"
 
 
-def save_model_set(model_set: ModelSet, directory: Path) -> dict[str, Any]:
-    """Write the model set and a manifest recording its SHA-256; returns the manifest."""
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    tmp.replace(path)
+
+
+def version_dir(models_dir: Path, version: str) -> Path:
+    return models_dir / "versions" / version
+
+
+def new_version_id(run_id: str | None = None) -> str:
+    """Sortable version id: UTC timestamp plus the first characters of the Dagster run id."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{(run_id or 'local')[:8]}"
+
+
+def save_model_set(model_set: ModelSet, models_dir: Path, version: str, reference: pl.DataFrame) -> dict[str, Any]:
+    """Write a new version (model, manifest with its SHA-256, drift reference) and mark it the candidate."""
+    directory = version_dir(models_dir, version)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE
     digest = save_bundle(model_set, path)
+    reference.write_parquet(directory / REFERENCE_FILE)
     manifest = {
         "dataset": model_set.dataset,
+        "version": version,
         "path": str(path),
         "sha256": digest,
         "trained_at": model_set.trained_at,
@@ -30,34 +66,65 @@ def save_model_set(model_set: ModelSet, directory: Path) -> dict[str, Any]:
         "n_rows": model_set.n_rows,
         "labelled": model_set.labelled,
     }
-    tmp = directory / f".{MANIFEST_FILE}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    tmp.replace(directory / MANIFEST_FILE)
+    _write_json(directory / MANIFEST_FILE, manifest)
+    _write_json(models_dir / f"{CANDIDATE}.json", {"version": version, "sha256": digest})
     return manifest
 
 
-def load_model_set(directory: Path) -> ModelSet:
-    """Load the model set after checking its hash against the manifest."""
-    manifest_path = directory / MANIFEST_FILE
-    if not manifest_path.exists():
-        raise FileNotFoundError(f"no trained model in {directory}: materialize the detectors asset first")
-    manifest = json.loads(manifest_path.read_text())
-    return load_bundle(directory / MODEL_FILE, manifest["sha256"])
+def pointer(models_dir: Path, name: str) -> dict[str, Any]:
+    """The ``candidate`` or ``champion`` pointer; FileNotFoundError with a hint when absent."""
+    path = models_dir / f"{name}.json"
+    if not path.exists():
+        step = "detectors" if name == CANDIDATE else "champion"
+        raise FileNotFoundError(f"no {name} model in {models_dir}: materialize the {step} asset first")
+    return json.loads(path.read_text())
 
 
-def save_thresholds(thresholds: dict[str, Any], directory: Path) -> Path:
-    """Thresholds as JSON: ``{detector: ThresholdResult.to_dict()}``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / THRESHOLDS_FILE
-    tmp = directory / f".{THRESHOLDS_FILE}.tmp"
-    tmp.write_text(json.dumps({name: t.to_dict() for name, t in thresholds.items()}, indent=2, default=float))
-    tmp.replace(path)
+def has_pointer(models_dir: Path, name: str) -> bool:
+    return (models_dir / f"{name}.json").exists()
+
+
+def set_champion(models_dir: Path, version: str, details: dict[str, Any]) -> dict[str, Any]:
+    """Point ``champion.json`` at ``version`` (its manifest SHA-256 is copied in)."""
+    manifest = json.loads((version_dir(models_dir, version) / MANIFEST_FILE).read_text())
+    record = {
+        "version": version,
+        "sha256": manifest["sha256"],
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **details,
+    }
+    _write_json(models_dir / f"{CHAMPION}.json", record)
+    return record
+
+
+def load_model_set(models_dir: Path, which: str = CHAMPION) -> tuple[ModelSet, str]:
+    """Load the ``candidate`` or ``champion`` model set after checking its SHA-256; returns (model set, version)."""
+    ref = pointer(models_dir, which)
+    directory = version_dir(models_dir, ref["version"])
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    if manifest["sha256"] != ref["sha256"]:
+        raise ValueError(f"{which} pointer and manifest of version {ref['version']} disagree on the model hash")
+    return load_bundle(directory / MODEL_FILE, manifest["sha256"]), ref["version"]
+
+
+def load_reference(models_dir: Path, version: str) -> pl.DataFrame:
+    return pl.read_parquet(version_dir(models_dir, version) / REFERENCE_FILE)
+
+
+def save_thresholds(thresholds: dict[str, Any], models_dir: Path, version: str) -> Path:
+    """Thresholds of a version as JSON: ``{detector: ThresholdResult.to_dict()}``."""
+    path = version_dir(models_dir, version) / THRESHOLDS_FILE
+    _write_json(path, {name: t.to_dict() for name, t in thresholds.items()})
     return path
 
 
-def load_thresholds(directory: Path) -> dict[str, float]:
-    """The chosen threshold value per detector."""
-    path = directory / THRESHOLDS_FILE
+def load_threshold_details(models_dir: Path, version: str) -> dict[str, Any]:
+    path = version_dir(models_dir, version) / THRESHOLDS_FILE
     if not path.exists():
-        raise FileNotFoundError(f"no thresholds in {directory}: materialize the thresholds asset first")
-    return {name: float(t["threshold"]) for name, t in json.loads(path.read_text()).items()}
+        raise FileNotFoundError(f"no thresholds for model version {version}: materialize the thresholds asset first")
+    return json.loads(path.read_text())
+
+
+def load_thresholds(models_dir: Path, version: str) -> dict[str, float]:
+    """The chosen threshold value per detector of a version."""
+    return {name: float(t["threshold"]) for name, t in load_threshold_details(models_dir, version).items()}
