@@ -49,9 +49,10 @@ def test_daemon_launches_retrain_after_drift(tmp_path: Path) -> None:
         cwd=REPO_ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr[-3000:]
+    log_file = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "dagster._daemon", "run", *MODULE],
-        cwd=REPO_ROOT, env=env, stdout=open(tmp_path / "daemon.log", "w"), stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         # The drifted day lands and is scored: its drift report is above 0.15.
@@ -73,3 +74,4 @@ def test_daemon_launches_retrain_after_drift(tmp_path: Path) -> None:
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
+        log_file.close()

@@ -346,3 +346,45 @@ def test_features_to_matrix(feats: pl.DataFrame) -> None:
     assert m.dtype == np.float64 and m.flags.c_contiguous and m.shape == (3, len(CONN_FEATURE_COLUMNS))
     sub = features_to_matrix(feats, columns=("n_conn", "bytes_out"))
     assert sub.tolist() == [[4.0, 1000.0], [2.0, 10.0], [1.0, 50.0]]
+
+
+def test_top_pair_day_context(feats: pl.DataFrame) -> None:
+    # Day 2024-01-01: A->h1 3 connections (one 5-min slot), B->h1 2, A->h2 1, A->h3 1.
+    a0 = _row(feats, A, 0)  # top pair A->h1: h1 has 2 sources and 5 connections
+    assert (a0["top_pair_day_conns"], a0["top_pair_day_windows"], a0["top_dst_day_sources"]) == (3.0, 1.0, 2.0)
+    assert a0["top_pair_dst_share"] == pytest.approx(0.6)
+    assert a0["beacon_persistence"] == pytest.approx((5 / 6 + 0.75) / 2 * math.log1p(3) * 0.6)
+    a5 = _row(feats, A, 5)  # top pair A->h3: 1 connection, sole source, no beacon score
+    assert (a5["top_pair_day_conns"], a5["top_dst_day_sources"], a5["top_pair_dst_share"]) == (1.0, 1.0, 1.0)
+    assert a5["beacon_persistence"] == 0.0
+    b0 = _row(feats, B, 0)
+    assert (b0["top_pair_day_conns"], b0["top_dst_day_sources"], b0["top_pair_dst_share"]) == (2.0, 2.0, 0.4)
+
+
+def test_top_pair_day_context_per_day_and_sliding() -> None:
+    day = 86_400
+    rows = [
+        _conn(0, A, "h1", 443),
+        _conn(400, A, "h1", 443),  # second 5-min slot of day 1
+        _conn(410, A, "h1", 443),
+        _conn(day + 10, A, "h1", 443),  # day 2: A and B share h1
+        _conn(day + 20, B, "h1", 443),
+        _conn(day + 30, B, "h1", 443),
+    ]
+    out = build_conn_features(_frame(rows)).collect()
+    cols = ["top_pair_day_conns", "top_pair_day_windows", "top_dst_day_sources", "top_pair_dst_share"]
+    got = {(r["orig_h"], r["window_start"]): tuple(r[c] for c in cols) for r in out.iter_rows(named=True)}
+    assert got == {
+        (A, T0): (3.0, 2.0, 1.0, 1.0),
+        (A, T0 + timedelta(seconds=300)): (3.0, 2.0, 1.0, 1.0),
+        (A, T0 + timedelta(days=1)): (1.0, 1.0, 2.0, 1 / 3),
+        (B, T0 + timedelta(days=1)): (2.0, 1.0, 2.0, 2 / 3),
+    }
+    # sliding windows count each connection once: same day totals for every window of A on day 1
+    sliding = build_conn_features(_frame(rows[:3]), window_seconds=300, step_seconds=60).collect()
+    # windows starting on the previous day (before T0) look at that day, which has no connection
+    before = sliding.filter(pl.col("window_start") < T0)
+    assert before.height == 4 and set(before["top_pair_day_conns"].to_list()) == {0.0}
+    sliding = sliding.filter(pl.col("window_start") >= T0)
+    assert set(sliding["top_pair_day_conns"].to_list()) == {3.0}
+    assert set(sliding["top_pair_day_windows"].to_list()) == {2.0}  # 60-s slots 0 and 6

@@ -46,7 +46,7 @@ def load_clean_conn(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
     con.execute("CREATE TABLE bench.raw_conn AS SELECT * FROM staging")
     stg = next(m for m in discover_models(DEFAULT_SQL_ROOT, "network") if m.name == "stg_conn")
     materialize_model(con, stg, "bench")
-    frame = pl.from_arrow(con.execute("SELECT * FROM bench.stg_conn").to_arrow_table())
+    frame = pl.from_arrow(con.sql("SELECT * FROM bench.stg_conn").to_arrow_table())
     con.close()
     return frame, {"read": parsed.read, "accepted": parsed.accepted, "rejected": parsed.rejected}
 

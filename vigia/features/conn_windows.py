@@ -26,6 +26,15 @@ Feature definitions (all Float64, never null/NaN):
   history (null history counts as ``""``: length 0, entropy 0); ``history_pattern_freq``: share of
   connections whose history equals the window's most frequent history (null as ``""``).
 * ``service_entropy``: entropy (bits) of the services, null service as its own category ``"-"``.
+* Day-level context of the top pair (RITA-style beacon persistence and destination prevalence),
+  over all connections of the UTC day of the window start (each connection counted once, also
+  with sliding windows): ``top_pair_day_conns`` (connections entity -> top resp_h that day),
+  ``top_pair_day_windows`` (distinct ``step``-long slots with such a connection),
+  ``top_dst_day_sources`` (distinct entities contacting the top resp_h that day; rare
+  destinations have few), ``top_pair_dst_share`` (``top_pair_day_conns`` / all connections to the
+  top resp_h that day) and ``beacon_persistence = beacon_score * log1p(top_pair_day_conns) *
+  top_pair_dst_share`` (a regular pair that persists all day towards a destination nobody else
+  uses). These look at the whole day of the window, so they suit daily batch scoring.
 
 Then ``label`` (Int8: max of the flow labels, i.e. 1 if any is 1, 0 if all labelled are 0, null
 if none labelled), ``n_malicious`` (Int64) and ``attack_type`` (most frequent non-null value,
@@ -260,8 +269,13 @@ def _beacon_aggs(base: pl.LazyFrame, hosts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _pair_day_aggs(base: pl.LazyFrame, step: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Day-level (entity, resp_h) pair activity and resp_h prevalence (days of the window start)."""
-    rows = base.select(_E, "resp_h", _W, ((pl.col(_W) * step) // _DAY_SECONDS).alias(_D))
+    """Day-level (entity, resp_h) pair activity and resp_h prevalence, one row per (day, ...) group.
+
+    Counted over the original connections (one per connection even with sliding windows: the
+    membership whose window index is the connection's own ``step`` slot), by UTC day of ``ts``.
+    """
+    own_slot = pl.col(_W) == pl.col(_T) // (step * _US)
+    rows = base.filter(own_slot).select(_E, "resp_h", _W, (pl.col(_T) // (_DAY_SECONDS * _US)).alias(_D))
     pairs = rows.group_by([_D, _E, "resp_h"]).agg(
         pl.len().alias("_pd_n"),
         pl.col(_W).n_unique().alias("_pd_win"),

@@ -221,12 +221,12 @@ def run_data_test(con: duckdb.DuckDBPyConnection, source: str, scope: str, test:
     """Run one test against ``source`` (a qualified table name) restricted by the SQL condition ``scope``."""
     if test.kind == "non_empty":
         sql = f"SELECT count(*) FROM {source} WHERE {scope}"
-        row = con.execute(sql).fetchone()
+        row = con.execute(sql).fetchall()[0]
         failing = 0 if row and row[0] else 1
         return DataTestResult(test.name, test.kind, failing == 0, failing, test.severity, sql, [])
     failing_sql = _failing_sql(test, source, scope)
     count_expr = "coalesce(sum(n_rows), 0)" if test.kind == "unique" else "count(*)"
-    row = con.execute(f"SELECT {count_expr} FROM ({failing_sql}) AS failing").fetchone()
+    row = con.execute(f"SELECT {count_expr} FROM ({failing_sql}) AS failing").fetchall()[0]
     failing = int(row[0]) if row else 0
     samples = _rows(con.execute(f"{failing_sql} LIMIT {SAMPLE_LIMIT}")) if failing else []
     return DataTestResult(test.name, test.kind, failing == 0, failing, test.severity, failing_sql, samples)

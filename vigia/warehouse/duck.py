@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
         " AND table_catalog = current_database()",
         [schema, table],
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 
@@ -98,7 +99,7 @@ def row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: st
     sql = f"SELECT count(*) FROM {qualified(schema, table)}"
     if where:
         sql += f" WHERE {where}"
-    row = con.execute(sql).fetchone()
+    row = con.execute(sql).fetchall()[0]
     return int(row[0]) if row else 0
 
 
@@ -220,7 +221,7 @@ def replace_partitions(
         con.execute(f"DELETE FROM {target} WHERE {predicate}")
         row = con.execute(
             f"INSERT INTO {target} BY NAME SELECT * FROM ({select_sql}) AS __src WHERE {predicate}", params
-        ).fetchone()
+        ).fetchall()[0]
         con.commit()
     except BaseException:
         _rollback_quietly(con)
@@ -249,3 +250,22 @@ def preview(con: duckdb.DuckDBPyConnection, schema: str, table: str, limit: int 
     cur = con.execute(f"{sql} LIMIT {int(limit)}")
     columns = [d[0] for d in cur.description or []]
     return to_markdown(columns, cur.fetchall())
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    *,
+    partition_column: str | None = None,
+    keys: Sequence[str] | None = None,
+    order_by: str | None = None,
+) -> pl.DataFrame:
+    """Read a table (optionally only some partitions) into a polars frame through Arrow."""
+    sql = f"SELECT * FROM {qualified(schema, table)}"
+    if partition_column and keys:
+        col_type = column_type(con, schema, table, partition_column)
+        sql += " WHERE " + partition_predicate(partition_column, keys, col_type)
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    return pl.from_arrow(con.sql(sql).to_arrow_table())
