@@ -57,7 +57,9 @@ def _materialize(args: argparse.Namespace) -> int:
 def _bench_zeek(args: argparse.Namespace) -> int:
     from vigia.bench.zeek import run_zeek_benchmark
 
-    result = run_zeek_benchmark(Path(args.path))
+    result = run_zeek_benchmark(
+        Path(args.path), window_seconds=args.window_seconds, k=args.k, threshold_quantile=args.threshold_quantile
+    )
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     zeek = bench_sub.add_parser("zeek", help="window-level detection on labelled Zeek conn logs")
     zeek.add_argument("path")
     zeek.add_argument("--json", help="write the result JSON here")
+    zeek.add_argument("--window-seconds", type=int, default=300)
+    zeek.add_argument("--k", type=int, default=2, help="consensus: windows flagged by at least k detectors")
+    zeek.add_argument(
+        "--threshold-quantile", type=float, default=0.99, help="per-detector threshold: quantile of training scores"
+    )
     zeek.set_defaults(func=_bench_zeek)
 
     gen = sub.add_parser("generate", help="write synthetic data files")

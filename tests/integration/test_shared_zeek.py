@@ -37,4 +37,4 @@ def test_bench_zeek_reports_window_metrics_on_iot23() -> None:
         assert key in result
     assert result["n_windows"] > 300 and result["n_malicious_windows"] > 50
     # Regression guard, well below the recorded figures in docs/benchmarks.md.
-    assert result["roc_auc"] > 0.95 and result["f1"] > 0.8
+    assert result["roc_auc"] > 0.95 and result["f1"] > 0.65
