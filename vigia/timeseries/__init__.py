@@ -1,0 +1,1 @@
+"""Multivariate sensor time series: loading, cleaning, windowing, autoencoders and the SKAB protocol."""
