@@ -5,7 +5,8 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
 from resources import DuckDBWarehouse
-from vigia.pipeline.features import CLEAN_TABLE, FEATURES_TABLE, materialize_features
+from vigia.pipeline.features import FEATURES_TABLE
+from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
 from vigia.warehouse.duck import preview, table_schema
 
 
@@ -16,7 +17,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        deps=[dctx.key(CLEAN_TABLE)],
+        deps=[dctx.key(CLEAN_TABLES[cfg.kind])],
         group_name=dctx.group,
         partitions_def=dctx.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -24,12 +25,12 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         kinds={"polars", "duckdb"},
         tags={STAGE_TAG: "features"},
         check_specs=[finite],
-        description=f"Per-{cfg.entity_key} windows of {cfg.window.size} (step {cfg.window.step or cfg.window.size}).",
+        description=f"Per-{cfg.entity_key} windows ({cfg.kind}) with their features, labels and day.",
     )
     def features_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)
         with warehouse.connect() as con:
-            result = materialize_features(con, cfg, keys)
+            result = kind_spec(cfg).materialize_features(con, cfg, keys)
             schema = table_schema(con, cfg.name, FEATURES_TABLE)
             bad = _non_finite_count(con, cfg.name, [n for n, t in schema if t == "DOUBLE"], keys)
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)

@@ -5,16 +5,18 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
 from resources import DuckDBWarehouse
-from vigia.pipeline.ingest import RAW_TABLE, REJECTS_TABLE, ingest_conn
+from vigia.pipeline.kinds import RAW_TABLES, kind_spec
 from vigia.warehouse.duck import preview
 
 
 def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     cfg = dctx.cfg
-    accounting = dg.AssetCheckSpec("read_equals_accepted_plus_rejected", asset=dctx.key(RAW_TABLE), blocking=True)
+    raw_table = RAW_TABLES[cfg.kind]
+    rejects_table = f"{raw_table}_rejects"
+    accounting = dg.AssetCheckSpec("read_equals_accepted_plus_rejected", asset=dctx.key(raw_table), blocking=True)
 
     @dg.asset(
-        key=dctx.key(RAW_TABLE),
+        key=dctx.key(raw_table),
         group_name=dctx.group,
         partitions_def=dctx.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -22,14 +24,14 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         kinds={"duckdb", "python"},
         tags={STAGE_TAG: "ingest"},
         check_specs=[accounting],
-        description=f"Raw connection records of {cfg.name} ({cfg.source.type}); malformed lines go to "
-        f"{cfg.name}.{REJECTS_TABLE} with their reason.",
+        description=f"Raw records of {cfg.name} ({cfg.source.type}), daily partitions on the event time; "
+        f"malformed records go to {cfg.name}.{rejects_table} with their reason.",
     )
     def raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)
         with warehouse.connect() as con:
-            result = ingest_conn(con, cfg, keys, context.run.run_id)
-            table_preview = preview(con, cfg.name, RAW_TABLE, limit=10)
+            result = kind_spec(cfg).ingest(con, cfg, keys, context.run.run_id)
+            table_preview = preview(con, cfg.name, raw_table, limit=10)
         context.log.info(
             f"read {result.read}, accepted {result.accepted}, rejected {result.rejected}, "
             f"written {result.written} into {keys[0]}..{keys[-1]}"
@@ -48,7 +50,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "files": dg.MetadataValue.json(result.files),
                 "seconds": round(result.seconds, 3),
                 "preview": dg.MetadataValue.md(table_preview),
-                "table": f"{cfg.name}.{RAW_TABLE}",
+                "table": f"{cfg.name}.{raw_table}",
             },
             check_results=[
                 dg.AssetCheckResult(

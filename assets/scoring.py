@@ -8,6 +8,7 @@ from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partit
 from resources import AlertSink, ArtifactStore, DuckDBWarehouse
 from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts, select_alerts
 from vigia.pipeline.features import FEATURES_TABLE, load_features
+from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
 from vigia.warehouse.duck import preview, read_frame, replace_partitions
 
 SCORES_TABLE = "window_scores"
@@ -69,7 +70,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(
         key=alerts_key,
-        deps=[scores_key, dctx.key("stg_conn")],
+        deps=[scores_key, dctx.key(CLEAN_TABLES[cfg.kind])],
         group_name=dctx.group,
         partitions_def=dctx.partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -86,7 +87,8 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         keys = partition_keys(context)
         with warehouse.connect() as con:
             scores = read_frame(con, cfg.name, SCORES_TABLE, partition_column="day", keys=keys)
-            ranked = attach_evidence(con, select_alerts(scores, cfg), cfg)
+            spec = kind_spec(cfg)
+            ranked = attach_evidence(con, select_alerts(scores, cfg), cfg, spec.clean_table, spec.evidence_columns)
             written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
         tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)

@@ -7,8 +7,8 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
 from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
-from vigia.features.conn_windows import CONN_FEATURE_COLUMNS
 from vigia.pipeline.features import FEATURES_TABLE, load_features
+from vigia.pipeline.kinds import feature_columns
 
 # scikit-learn, matplotlib and MLflow are imported inside the asset bodies: the code location must load fast.
 
@@ -37,7 +37,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
 
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
-        columns = list(CONN_FEATURE_COLUMNS)
+        columns = feature_columns(features, cfg.entity_key)
         model_set = train_models(features, cfg, columns)
         version = new_version_id(context.run.run_id)
         manifest = save_model_set(

@@ -41,7 +41,7 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """Where raw records come from."""
 
-    type: Literal["synthetic_zeek", "zeek_files"]
+    type: Literal["synthetic_zeek", "zeek_files", "synthetic_pump", "sensor_files"]
     path: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -103,9 +103,30 @@ class SplitConfig(_Strict):
         return self
 
 
+class SeriesConfig(_Strict):
+    """Sensor series: value columns, sampling grid, gap handling and sample windows (``sensor_timeseries``)."""
+
+    columns: list[str] | None = None
+    freq: str = "1m"
+    max_gap: int = 5
+    window: int = 30
+    step: int = 5
+    separator: str | None = None
+
+    @property
+    def freq_seconds(self) -> int:
+        return parse_duration(self.freq)
+
+    @model_validator(mode="after")
+    def _positive(self) -> SeriesConfig:
+        if self.window < 2 or self.step < 1 or self.step > self.window or self.max_gap < 0:
+            raise ValueError("series needs window >= 2, 1 <= step <= window and max_gap >= 0")
+        return self
+
+
 class DetectorConfig(_Strict):
     name: str
-    type: Literal["isolation_forest", "lof", "ocsvm"]
+    type: Literal["isolation_forest", "lof", "ocsvm", "lstm_autoencoder", "conv_autoencoder"]
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -153,7 +174,7 @@ class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
     name: str
-    kind: Literal["network_conn"]
+    kind: Literal["network_conn", "sensor_timeseries"]
     description: str = ""
     source: SourceConfig
     time_column: str = "ts"
@@ -162,6 +183,7 @@ class DatasetConfig(_Strict):
     sql_models: str
     partitions: PartitionConfig
     window: WindowConfig = WindowConfig()
+    series: SeriesConfig = SeriesConfig()
     split: SplitConfig = SplitConfig()
     detectors: list[DetectorConfig]
     consensus: ConsensusConfig = ConsensusConfig()
@@ -170,6 +192,20 @@ class DatasetConfig(_Strict):
     drift: DriftConfig = DriftConfig()
     promotion: PromotionConfig = PromotionConfig()
     seed: int = 42
+
+    @model_validator(mode="before")
+    @classmethod
+    def _autoencoder_timesteps(cls, raw: Any) -> Any:
+        """Autoencoders read flattened windows of ``series.window`` samples unless told otherwise."""
+        if not isinstance(raw, dict):
+            return raw
+        window = (raw.get("series") or {}).get("window", SeriesConfig().window)
+        detectors = []
+        for det in raw.get("detectors") or []:
+            if isinstance(det, dict) and str(det.get("type", "")).endswith("_autoencoder"):
+                det = {**det, "params": {"timesteps": window, **(det.get("params") or {})}}
+            detectors.append(det)
+        return {**raw, "detectors": detectors} if detectors else raw
 
     @field_validator("name")
     @classmethod

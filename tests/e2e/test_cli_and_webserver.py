@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from vigia.dagster_home import ensure_dagster_home
 from vigia.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def _env(tmp_path: Path, datasets: Path) -> dict[str, str]:
     env.update(
         VIGIA_DATA_DIR=str(tmp_path / "data"),
         VIGIA_DATASETS_DIR=str(datasets),
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        DAGSTER_HOME=str(ensure_dagster_home(tmp_path / "dagster_home")),
     )
     return env
 

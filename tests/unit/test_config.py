@@ -17,8 +17,10 @@ def test_parse_duration() -> None:
 
 def test_shipped_configs_are_valid() -> None:
     configs = load_dataset_configs(DEFAULT_DATASETS_DIR)
-    assert [c.name for c in configs] == ["network"]
-    net = configs[0]
+    assert [c.name for c in configs] == ["network", "pumps"]
+    net, pumps = configs
+    assert pumps.kind == "sensor_timeseries" and pumps.series.window == 30 and pumps.series.step == 5
+    assert pumps.detectors[0].params["timesteps"] == 30
     assert net.window.size_seconds == 300 and net.window.step_seconds == 300
     assert net.drift.threshold == 0.15
     assert len(net.partitions.days()) == 4

@@ -7,6 +7,9 @@ Supported ``DetectorConfig.type`` values and their ``params``:
   ``max_train_samples`` rows (default 50 000).
 * ``ocsvm``: ``sklearn.svm.OneClassSVM`` (rbf kernel, ``nu`` default 0.05). Fitted on at most
   ``max_train_samples`` rows (default 20 000); kernel SVMs scale quadratically or worse.
+* ``lstm_autoencoder`` / ``conv_autoencoder``: a Keras window autoencoder
+  (:class:`vigia.timeseries.ae_estimator.WindowAutoencoder`) over rows that are flattened windows;
+  ``timesteps`` plus the :class:`~vigia.timeseries.autoencoders.AutoencoderConfig` fields as params.
 
 Larger training sets are reduced to a deterministic subsample (``numpy.random.default_rng(seed)``,
 without replacement, original order kept). Extra keys understood for every type:
@@ -31,7 +34,14 @@ from sklearn.svm import OneClassSVM
 from vigia.config import DetectorConfig
 
 DEFAULT_BATCH_SIZE = 65_536
-DEFAULT_MAX_TRAIN = {"isolation_forest": None, "lof": 50_000, "ocsvm": 20_000}
+DEFAULT_MAX_TRAIN = {
+    "isolation_forest": None,
+    "lof": 50_000,
+    "ocsvm": 20_000,
+    "lstm_autoencoder": 50_000,
+    "conv_autoencoder": 50_000,
+}
+AUTOENCODERS = {"lstm_autoencoder": "lstm", "conv_autoencoder": "conv"}
 MAX_REFERENCE_SCORES = 100_000
 _OWN_KEYS = ("max_train_samples", "batch_size", "n_jobs")
 
@@ -82,6 +92,10 @@ def build_detector(cfg: DetectorConfig, seed: int) -> Any:
         if params.get("kernel", "rbf") != "rbf":
             raise ValueError(f"detector {cfg.name!r}: only the rbf kernel is supported for ocsvm")
         return OneClassSVM(**{"nu": 0.05, "gamma": "scale", **params, "kernel": "rbf"})
+    if cfg.type in AUTOENCODERS:
+        from vigia.timeseries.ae_estimator import WindowAutoencoder
+
+        return WindowAutoencoder(kind=AUTOENCODERS[cfg.type], seed=seed, **params)
     raise ValueError(f"unknown detector type {cfg.type!r}")
 
 

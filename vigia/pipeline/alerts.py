@@ -31,19 +31,25 @@ def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
     )
 
 
-def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
-    """Add an ``evidence`` JSON column: up to N original connection records of each alerted window."""
+def attach_evidence(
+    con: duckdb.DuckDBPyConnection,
+    alerts: pl.DataFrame,
+    cfg: DatasetConfig,
+    table: str = "stg_conn",
+    columns: tuple[str, ...] = EVIDENCE_COLUMNS,
+) -> pl.DataFrame:
+    """Add an ``evidence`` JSON column: up to N original records (of ``table``) of each alerted window."""
     if alerts.height == 0:
         return alerts.with_columns(pl.lit("[]").alias("evidence"))
     key = cfg.entity_key
-    cols = ", ".join(f"c.{c}" for c in EVIDENCE_COLUMNS)
+    cols = ", ".join(f"c.{c}" for c in columns)
     con.register("__vigia_alerts", alerts.select("alert_id", key, "window_start", "window_end").to_arrow())
     try:
         rows = con.execute(
             f"""
             SELECT alert_id, to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
             FROM __vigia_alerts a
-            JOIN "{cfg.name}".stg_conn c
+            JOIN "{cfg.name}"."{table}" c
               ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end
             GROUP BY alert_id
             """

@@ -80,7 +80,8 @@ def train_models(features: pl.DataFrame, cfg: DatasetConfig, feature_columns: li
     train = parts["train"]
     y_train = _labels(train)
     x_train = _matrix(train, feature_columns)
-    prep = FeaturePreprocessor()
+    # Sensor windows are raw readings: standardise only (a log on some time steps would distort windows).
+    prep = FeaturePreprocessor(log_columns=None if cfg.kind == "sensor_timeseries" else "auto")
     prep.fit(x_train, None if y_train is None else np.where(y_train < 0, np.nan, y_train))
     normal = np.ones(train.height, dtype=bool) if y_train is None else (y_train == 0)
     if y_train is not None and not normal.any():

@@ -190,7 +190,7 @@ def _pip_requirements() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for pkg in ("scikit-learn", "numpy", "scipy", "pandas", "skops", "cloudpickle"):
+    for pkg in ("scikit-learn", "numpy", "scipy", "pandas", "skops", "cloudpickle", "tensorflow", "keras"):
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:
@@ -222,6 +222,29 @@ def build_pipeline(preprocessor: Any, estimator: Any, feature_names: list[str]) 
             ("detector", estimator),
         ]
     )
+
+
+def _log_keras_model(estimator: Any, preprocessor: Any, X: np.ndarray, artifacts: dict[str, str]) -> Any:
+    """Keras flavour for window autoencoders: input = scaled windows ``(n, timesteps, sensors)``.
+
+    The fitted preprocessor (scaling of the flattened rows) is logged beside it as ``preprocess.joblib``.
+    """
+    import tempfile
+
+    import joblib
+    from mlflow.models import infer_signature
+
+    windows = estimator._windows(preprocessor.transform(X[:INPUT_EXAMPLE_ROWS]))
+    signature = infer_signature(windows, estimator.reconstruct_windows(windows))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "preprocess.joblib"
+        joblib.dump(preprocessor, path)
+        mlflow.log_artifact(str(path), artifact_path="preprocess")
+    artifacts["preprocess"] = "preprocess/preprocess.joblib"
+    return mlflow.tensorflow.log_model(
+        estimator.model_, name=MODEL_NAME, signature=signature, input_example=windows,
+        pip_requirements=_pip_requirements(),
+    )  # fmt: skip
 
 
 def log_detector_run(
@@ -277,19 +300,22 @@ def log_detector_run(
                 continue
             mlflow.log_artifact(str(path), artifact_path=PLOTS_DIR)
             artifacts[key] = f"{PLOTS_DIR}/{path.name}"
-        pipeline = build_pipeline(preprocessor, estimator, feature_names)
-        example = pd.DataFrame(X[:INPUT_EXAMPLE_ROWS], columns=list(feature_names))
-        signature = infer_signature(example, pipeline.predict(example))
-        serialization_format, trusted = _serialization(pipeline)
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name=MODEL_NAME,
-            signature=signature,
-            input_example=example,
-            pip_requirements=_pip_requirements(),
-            serialization_format=serialization_format,
-            skops_trusted_types=trusted,
-        )
+        if hasattr(estimator, "model_") and hasattr(estimator, "timesteps"):
+            info = _log_keras_model(estimator, preprocessor, X, artifacts)
+        else:
+            pipeline = build_pipeline(preprocessor, estimator, feature_names)
+            example = pd.DataFrame(X[:INPUT_EXAMPLE_ROWS], columns=list(feature_names))
+            signature = infer_signature(example, pipeline.predict(example))
+            serialization_format, trusted = _serialization(pipeline)
+            info = mlflow.sklearn.log_model(
+                pipeline,
+                name=MODEL_NAME,
+                signature=signature,
+                input_example=example,
+                pip_requirements=_pip_requirements(),
+                serialization_format=serialization_format,
+                skops_trusted_types=trusted,
+            )
         artifacts[MODEL_NAME] = MODEL_NAME
         artifact_uri = mlflow.get_artifact_uri()
         status = RunStatus.to_string(RunStatus.FINISHED)

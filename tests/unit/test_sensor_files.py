@@ -1,0 +1,163 @@
+"""Sensor CSV / Parquet reader: separators, Parquet, rejects with reasons, errors, real SKAB folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import shared_path
+from vigia.schema import REJECT_COLUMNS
+from vigia.sources.errors import SourceError
+from vigia.timeseries.sensor_files import read_sensor_files
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sensors"
+SKAB_VALUES = [
+    "Accelerometer1RMS",
+    "Accelerometer2RMS",
+    "Current",
+    "Pressure",
+    "Temperature",
+    "Thermocouple",
+    "Voltage",
+    "Volume Flow RateRMS",
+]
+
+
+def _read(path, **kw):
+    args = {"time_column": "ts", "value_columns": ["temp", "pressure"], "label_column": "label"}
+    args.update(kw)
+    return read_sensor_files(path, dataset="sensors", run_id="run-1", **args)
+
+
+def test_skab_semicolon_csv():
+    r = read_sensor_files(
+        FIXTURES / "skab_style.csv",
+        time_column="datetime",
+        value_columns=SKAB_VALUES,
+        label_column="anomaly",
+        dataset="skab",
+        run_id="r",
+    )
+    assert r.read == r.accepted == 5 and r.rejected == 0
+    assert r.frame.columns == ["ts", *SKAB_VALUES, "label", "source_file"]
+    assert r.frame.schema["ts"] == pl.Datetime("us")
+    assert all(r.frame.schema[c] == pl.Float64 for c in SKAB_VALUES)
+    assert r.frame.schema["label"] == pl.Int8
+    assert r.frame["label"].to_list() == [0, 0, 1, 1, 0]
+    assert r.frame["Volume Flow RateRMS"].to_list() == [32.0, 32.0, 32.0, 32.0, 31.0]
+    assert r.frame["ts"][2].isoformat() == "2020-03-09T10:14:35"
+    assert r.rejects.columns == list(REJECT_COLUMNS)
+
+
+def test_value_columns_default_excludes():
+    r = read_sensor_files(
+        FIXTURES / "skab_style.csv",
+        time_column="datetime",
+        value_columns=None,
+        label_column="anomaly",
+        exclude_columns=["changepoint"],
+        dataset="skab",
+        run_id="r",
+    )
+    assert r.value_columns == SKAB_VALUES
+
+
+def test_bad_rows_rejected_with_reasons():
+    r = _read(FIXTURES / "bad_rows.csv")
+    assert r.read == 10 and r.read == r.accepted + r.rejected
+    assert r.accepted == 4 and r.rejected == 6
+    reasons = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
+    assert reasons == {
+        4: "bad_timestamp",
+        5: "non_numeric_value",
+        6: "wrong_field_count",
+        9: "duplicate_timestamp",
+        11: "wrong_field_count",
+        12: "bad_timestamp",
+    }
+    assert r.rejects_by_reason() == {
+        "bad_timestamp": 2,
+        "duplicate_timestamp": 1,
+        "non_numeric_value": 1,
+        "wrong_field_count": 2,
+    }
+    assert set(r.rejects["dataset"]) == {"sensors"} and set(r.rejects["run_id"]) == {"run-1"}
+    assert r.rejects.filter(pl.col("line_number") == 9)["raw_record"][0] == "2026-01-05 00:01:00,99.9,9.9,1"
+    # The first row of a duplicated timestamp is kept; an empty value is a null reading, not a reject.
+    assert r.frame["temp"].to_list() == [20.5, 20.6, 21.0, 21.2]
+    assert r.frame["pressure"].null_count() == 1
+    assert r.frame["label"].to_list() == [0, 0, 1, 1]
+
+
+def test_parquet_and_folder(tmp_path: Path):
+    frame = pl.DataFrame(
+        {
+            "ts": ["2026-01-05 00:00:00", "2026-01-05 00:00:10", "bad", "2026-01-05 00:00:10"],
+            "temp": ["1.5", "2.5", "3.5", "x"],
+            "pressure": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    frame.write_parquet(tmp_path / "2.parquet")
+    typed = pl.DataFrame(
+        {"ts": pl.datetime_range(pl.datetime(2026, 1, 6), pl.datetime(2026, 1, 6, 0, 0, 2), "1s", eager=True)}
+    ).with_columns(temp=pl.lit(7.0), pressure=pl.lit(1))
+    typed.write_parquet(tmp_path / "10.parquet")
+    (tmp_path / "1.csv").write_text("ts;temp;pressure\n2026-01-04 00:00:00;1,5;2\n2026-01-04 00:00:01;2;3\n")
+    (tmp_path / "notes.md").write_text("ignored")
+    r = _read(tmp_path, label_column=None)
+    assert [Path(f.path).name for f in r.files] == ["1.csv", "2.parquet", "10.parquet"]
+    assert [(f.read, f.accepted, f.rejected) for f in r.files] == [(2, 1, 1), (4, 2, 2), (3, 3, 0)]
+    assert r.frame["label"].null_count() == r.frame.height
+    assert r.frame["temp"].to_list() == [2.0, 1.5, 2.5, 7.0, 7.0, 7.0]
+    assert sorted(r.rejects["reason"].to_list()) == ["bad_timestamp", "non_numeric_value", "non_numeric_value"]
+
+
+def test_comma_csv_and_quotes(tmp_path: Path):
+    p = tmp_path / "q.csv"
+    p.write_text('ts,temp,pressure,label\n2026-01-05 00:00:00,"1.0",2,0\n2026-01-05 00:00:01,"2,5",2,1\n')
+    r = _read(p)
+    assert r.accepted == 1 and r.rejects["reason"].to_list() == ["non_numeric_value"]
+    assert r.rejects["line_number"].to_list() == [3]
+
+
+def test_missing_path_and_empty(tmp_path: Path):
+    with pytest.raises(SourceError, match="nowhere"):
+        _read(tmp_path / "nowhere")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(SourceError, match=r"empty\.csv"):
+        _read(tmp_path / "empty.csv")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(SourceError, match="folder"):
+        _read(tmp_path / "folder")
+    (tmp_path / "header.csv").write_text("ts,temp,pressure,label\n")
+    with pytest.raises(SourceError, match=r"header\.csv"):
+        _read(tmp_path / "header.csv")
+
+
+def test_missing_declared_column_named():
+    with pytest.raises(ValueError, match="humidity"):
+        _read(FIXTURES / "bad_rows.csv", value_columns=["temp", "humidity"])
+    with pytest.raises(ValueError, match="anomaly"):
+        _read(FIXTURES / "bad_rows.csv", label_column="anomaly")
+
+
+@pytest.mark.shared
+def test_real_skab_valve1(tmp_path: Path):
+    folder = shared_path("skab", "data", "valve1")
+    r = read_sensor_files(
+        folder,
+        time_column="datetime",
+        value_columns=SKAB_VALUES,
+        label_column="anomaly",
+        dataset="skab",
+        run_id="r",
+    )
+    rows = [1147, 1145, 1075, 1148, 1095, 1154, 1154, 1094, 1144, 1148, 1146, 1141, 1140, 1140, 1139, 1150]
+    anomalies = [401, 402, 337, 404, 349, 403, 405, 405, 400, 402, 401, 399, 399, 399, 399, 404]
+    assert len(r.files) == 16
+    assert [Path(f.path).name for f in r.files] == [f"{i}.csv" for i in range(16)]
+    assert [f.read for f in r.files] == rows and r.rejected == 0
+    assert r.accepted == sum(rows) and int(r.frame["label"].sum()) == sum(anomalies)
+    assert r.frame.select(pl.sum_horizontal(pl.col(SKAB_VALUES).is_null()).sum()).item() == 0

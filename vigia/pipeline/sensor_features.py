@@ -1,0 +1,106 @@
+"""Sensor windows as a feature table: regularised series cut into flattened sample windows.
+
+Each row is one window of ``series.window`` samples (step ``series.step``) inside one gap-free segment
+of one station; its features are the window's values, column ``<sensor>__t<i>`` (time-major, so
+autoencoders reshape rows back to ``(window, sensors)``). A window is positive if any sample is.
+Windows are cut within each daily partition: a window never spans midnight.
+"""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from vigia.config import DatasetConfig
+from vigia.pipeline.features import FEATURES_TABLE, FeatureResult
+from vigia.timeseries.regularize import regularize
+from vigia.timeseries.segments import segment_windows
+from vigia.warehouse.duck import read_frame, replace_partitions
+
+CLEAN_TABLE = "stg_sensor"
+NON_VALUE_COLUMNS = frozenset({"ts", "station", "label", "event_type", "day", "source_file", "segment"})
+
+
+def value_columns(frame: pl.DataFrame, cfg: DatasetConfig) -> list[str]:
+    if cfg.series.columns:
+        missing = [c for c in cfg.series.columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"series columns missing from {cfg.name}.{CLEAN_TABLE}: {missing}")
+        return list(cfg.series.columns)
+    return [c for c, t in frame.schema.items() if c not in NON_VALUE_COLUMNS and t.is_numeric()]
+
+
+def window_column_names(columns: list[str], size: int) -> list[str]:
+    return [f"{c}__t{t:02d}" for t in range(size) for c in columns]
+
+
+def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Window table of every station in ``clean`` plus regularisation counts (summed over stations)."""
+    cols = value_columns(clean, cfg)
+    size, step, freq = cfg.series.window, cfg.series.step, cfg.series.freq_seconds
+    names = window_column_names(cols, size)
+    frames, counts = [], {}
+    for (station,), part in clean.group_by(["station"], maintain_order=True):
+        for _, day_part in part.group_by(pl.col("ts").dt.date(), maintain_order=True):
+            reg = regularize(
+                day_part, freq_seconds=freq, max_gap=cfg.series.max_gap, value_columns=cols, drop_constant=False
+            )
+            for key, value in reg.counts.items():
+                counts[key] = counts.get(key, 0) + int(value)
+            frame = reg.frame
+            if frame.height < size:
+                continue
+            labels = frame["label"].fill_null(0).to_numpy() if frame["label"].null_count() < frame.height else None
+            x, y, starts = segment_windows(
+                frame.select(cols).to_numpy(), frame["segment"].to_numpy(), size, step, labels
+            )
+            if len(starts) == 0:
+                continue
+            ts = frame["ts"]
+            flat = x.reshape(len(x), size * len(cols)).astype(np.float64)
+            block = pl.DataFrame(flat, schema=names, orient="row")
+            start_ts = ts.gather(starts)
+            frames.append(
+                block.with_columns(
+                    pl.lit(str(station)).alias("station"),
+                    start_ts.alias("window_start"),
+                    (ts.gather(starts + size - 1) + pl.duration(seconds=freq)).alias("window_end"),
+                    start_ts.dt.date().alias("day"),
+                    pl.Series("label", y, dtype=pl.Int8) if y is not None else pl.lit(None, pl.Int8).alias("label"),
+                    pl.lit(None, pl.String).alias("attack_type"),
+                )
+            )
+    if not frames:
+        raise ValueError(f"no complete {size}-sample window in {cfg.name}.{CLEAN_TABLE} for these partitions")
+    table = pl.concat(frames).select("station", "window_start", "window_end", "day", *names, "label", "attack_type")
+    return table.sort("window_start", "station"), counts
+
+
+def materialize_sensor_windows(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str]
+) -> FeatureResult:
+    """Compute the windows of the given days and swap them into ``window_features`` atomically."""
+    start = time.perf_counter()
+    clean = read_frame(con, cfg.name, CLEAN_TABLE, partition_column="day", keys=partition_keys)
+    if clean.height == 0:
+        raise ValueError(f"no sensor readings in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
+    windows, _ = sensor_windows(clean, cfg)
+    con.register("__vigia_windows", windows.to_arrow())
+    try:
+        written = replace_partitions(
+            con, cfg.name, FEATURES_TABLE, "day", partition_keys, "SELECT * FROM __vigia_windows"
+        )
+    finally:
+        con.unregister("__vigia_windows")
+    by_day = windows.group_by("day").len().sort("day")
+    labelled = windows["label"].null_count() < windows.height
+    return FeatureResult(
+        windows=written,
+        connections=clean.height,
+        windows_by_day={str(d): int(n) for d, n in by_day.iter_rows()},
+        malicious_windows=int(windows["label"].fill_null(0).sum()) if labelled else None,
+        seconds=time.perf_counter() - start,
+    )
