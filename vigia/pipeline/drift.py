@@ -19,9 +19,27 @@ def training_reference(features: pl.DataFrame, cfg: DatasetConfig, feature_colum
     return train.select(feature_columns)
 
 
+def monitored_view(windows: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
+    """The features drift is measured on.
+
+    Network windows: every model feature. Sensor windows: one column per sensor with the readings of all
+    time steps stacked (``flow_in__t00`` .. ``flow_in__t29`` -> ``flow_in``): the same values the model saw,
+    without counting each reading once per overlapping window position as a separate "feature".
+    """
+    if cfg.kind != "sensor_timeseries":
+        return windows
+    sensors: dict[str, list[str]] = {}
+    for column in windows.columns:
+        sensor, sep, _ = column.rpartition("__t")
+        if sep:
+            sensors.setdefault(sensor, []).append(column)
+    return pl.DataFrame({s: pl.concat([windows[c] for c in cols]) for s, cols in sensors.items()})
+
+
 def day_drift(reference: pl.DataFrame, current: pl.DataFrame, cfg: DatasetConfig) -> DriftReport:
     """Drift of one day's windows against the champion's training reference (the README's definition)."""
-    return dataset_drift(reference, current.select(reference.columns), threshold=cfg.drift.threshold)
+    ref = monitored_view(reference, cfg)
+    return dataset_drift(ref, monitored_view(current.select(reference.columns), cfg), threshold=cfg.drift.threshold)
 
 
 def history_row(report: DriftReport, day: str, model_version: str, run_id: str) -> dict[str, object]:
