@@ -68,6 +68,19 @@ def _bench_zeek(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_skab(args: argparse.Namespace) -> int:
+    from vigia.bench.skab import format_leaderboard_table, run_skab_benchmark
+
+    subsets = None if args.subsets in ("", "all") else tuple(s for s in args.subsets.split(",") if s)
+    methods = tuple(m for m in args.methods.split(",") if m)
+    result = run_skab_benchmark(Path(args.path), subsets=subsets, methods=methods, seed=args.seed)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    print(format_leaderboard_table(result))
+    return 0
+
+
 def _generate_zeek(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -102,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold-quantile", type=float, default=0.99, help="per-detector threshold: quantile of training scores"
     )
     zeek.set_defaults(func=_bench_zeek)
+
+    skab = bench_sub.add_parser("skab", help="SKAB protocol (first 400 rows train) with autoencoders")
+    skab.add_argument("path")
+    skab.add_argument("--json", help="write the result JSON here")
+    skab.add_argument("--subsets", default="valve1,valve2", help="comma-separated folders under PATH, or 'all'")
+    skab.add_argument("--methods", default="lstm_ae,conv_ae,conv_ae_tuned")
+    skab.add_argument("--seed", type=int, default=None, help="override the models' seeds")
+    skab.set_defaults(func=_bench_skab)
 
     gen = sub.add_parser("generate", help="write synthetic data files")
     gen_sub = gen.add_subparsers(dest="kind", required=True)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 
-from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, build_conn_features, features_to_matrix
+from vigia.features.conn_windows import (
+    CONN_FEATURE_COLUMNS,
+    build_conn_features,
+    build_conn_features_chunked,
+    feature_input_columns,
+    features_to_matrix,
+)
 from vigia.features.robust_stats import beacon_score, bowley_skew, mad, regularity_score
 from vigia.schema import FAILED_CONN_STATES
 
@@ -388,3 +395,84 @@ def test_top_pair_day_context_per_day_and_sliding() -> None:
     sliding = sliding.filter(pl.col("window_start") >= T0)
     assert set(sliding["top_pair_day_conns"].to_list()) == {3.0}
     assert set(sliding["top_pair_day_windows"].to_list()) == {2.0}  # 60-s slots 0 and 6
+
+
+def _assert_same(got: pl.DataFrame, want: pl.DataFrame) -> None:
+    """Same windows, keys, labels and counts; float features equal up to summation-order rounding."""
+    exact = [c for c in want.columns if c not in CONN_FEATURE_COLUMNS]
+    assert got.columns == want.columns and got.select(exact).equals(want.select(exact))
+    np.testing.assert_allclose(features_to_matrix(got), features_to_matrix(want), rtol=1e-12, atol=1e-12)
+
+
+def _two_day_rows() -> list[dict[str, Any]]:
+    rows = _random_rows(600, seed=11)
+    return rows + [{**r, "ts": r["ts"] + timedelta(days=1), "uid": r["uid"] + "d2"} for r in _random_rows(300, seed=12)]
+
+
+@pytest.mark.parametrize("cuts", [[], [300], [900, 1800, 2700], [86_400], [600, 86_400 + 1200]])
+def test_chunked_equals_whole(cuts: list[int]) -> None:
+    rows = _two_day_rows()
+    whole = build_conn_features(_frame(rows)).collect()
+    frame = _frame(rows).collect()
+    edges = [T0 + timedelta(seconds=s) for s in cuts]
+    bounds = [datetime(1970, 1, 1), *edges, datetime(2100, 1, 1)]
+    chunks = [frame.filter((pl.col("ts") >= a) & (pl.col("ts") < b)) for a, b in pairwise(bounds)]
+    chunked = build_conn_features_chunked(reversed(chunks))  # chunk order does not matter
+    # day-level pair counts span chunks (summed); every window lies in one chunk
+    _assert_same(chunked, whole)
+
+
+def test_chunked_rejects_shared_windows_and_handles_empty() -> None:
+    frame = _frame(ROWS).collect()
+    halves = [
+        frame.filter(pl.col("ts") < T0 + timedelta(seconds=20)),
+        frame.filter(pl.col("ts") >= T0 + timedelta(seconds=20)),
+    ]
+    with pytest.raises(ValueError, match="share a window"):
+        build_conn_features_chunked(halves)
+    with pytest.raises(ValueError, match="at least one chunk"):
+        build_conn_features_chunked([])
+    empty = build_conn_features_chunked([frame.clear()])
+    assert empty.height == 0 and empty.columns == build_conn_features(_frame(ROWS)).collect().columns
+
+
+def test_feature_input_columns_suffice() -> None:
+    cols = feature_input_columns()
+    full = build_conn_features(_frame(ROWS)).collect()
+    assert build_conn_features(_frame(ROWS).select(cols)).collect().equals(full)
+    assert feature_input_columns("src", "t", None)[:2] == ["src", "t"] and "label" not in feature_input_columns(
+        label_col=None
+    )
+
+
+def test_materialize_features_chunked_equals_one_piece(tmp_path: Any) -> None:
+    import duckdb
+
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.features import load_features, materialize_features
+
+    frame = _frame(_two_day_rows()).collect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA ds")
+    con.register("f", frame.to_arrow())
+    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
+    cfg = DatasetConfig.model_validate(
+        {
+            "name": "ds",
+            "kind": "network_conn",
+            "source": {"type": "synthetic_zeek"},
+            "sql_models": "network",
+            "partitions": {"start": "2024-01-01"},
+            "detectors": [{"name": "if", "type": "isolation_forest"}],
+            "consensus": {"k": 1},
+        }
+    )
+    keys = ["2024-01-01", "2024-01-02"]
+    expected = build_conn_features(_frame(_two_day_rows())).collect()
+    for chunk_rows in (10**9, 50):
+        res = materialize_features(con, cfg, keys, chunk_rows=chunk_rows)
+        assert res.connections == frame.height and res.windows == expected.height
+        got = load_features(con, "ds").sort(["window_start", "orig_h"])
+        _assert_same(got.select(expected.columns), expected)
+    one_day = materialize_features(con, cfg, ["2024-01-02"], chunk_rows=50)
+    assert one_day.connections == 300

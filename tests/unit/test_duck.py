@@ -192,3 +192,25 @@ def test_quoting_helpers() -> None:
     assert duck.sql_literal(True) == "TRUE"
     assert duck.partition_predicate("day", ["2024-01-01"], "DATE") == "\"day\" IN (CAST('2024-01-01' AS DATE))"
     assert duck.partition_predicate("day", [], "DATE") == "FALSE"
+
+
+def test_read_frame_projection_partitions_and_where(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.t AS SELECT i, i * 10 AS v, DATE '2024-01-01' + CAST(i % 2 AS INTEGER) AS day "
+        "FROM range(6) r(i)"
+    )
+    full = duck.read_frame(con, "s", "t", order_by="i")
+    assert full.columns == ["i", "v", "day"] and full.height == 6
+    some = duck.read_frame(
+        con,
+        "s",
+        "t",
+        partition_column="day",
+        keys=["2024-01-02"],
+        columns=["v"],
+        where="i >= ?",
+        params=[3],
+        order_by="v",
+    )
+    assert some.columns == ["v"] and some["v"].to_list() == [30, 50]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -392,3 +393,29 @@ def test_conn_daily_summary_and_host_profile(con: duckdb.DuckDBPyConnection, net
     assert hosts["10.0.0.1"] == (5, 4, 3, 2, "http", 3, 1, "2024-03-01 10:00:00")
     assert hosts["10.0.0.2"][:6] == (1, 1, 1, 1, None, 0)
     assert hosts["10.0.0.3"][0] == 2
+
+
+def test_stg_conn_dedup_matches_ranking_every_row(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
+    """The duplicated-uids-only window keeps exactly the rows a row_number() over all rows keeps."""
+    rng = random.Random(5)
+    rows = []
+    for i in range(400):
+        uid = None if i % 23 == 0 else f"U{rng.randrange(150)}"
+        minute = rng.randrange(3 * 24 * 60)
+        ts = f"2024-03-0{1 + minute // 1440} {minute % 1440 // 60:02d}:{minute % 60:02d}:00"
+        rows.append(_conn(uid, ts, f"10.0.0.{i % 7}", "10.0.0.9", 80, source_file=f"f{rng.randrange(3)}.log"))
+    _raw_conn(con, "network", rows)
+    materialize_model(con, network_models["stg_conn"], "network")
+    got = con.execute("SELECT uid, ts, source_file FROM network.stg_conn ORDER BY ALL").fetchall()
+    want = con.execute(
+        "SELECT uid, ts, source_file FROM (SELECT *, row_number() OVER (PARTITION BY uid ORDER BY ts, source_file) AS r"
+        " FROM network.raw_conn) WHERE uid IS NULL OR r = 1 ORDER BY ALL"
+    ).fetchall()
+    assert got == want and len({r[0] for r in got if r[0]}) == len([r for r in got if r[0]])
+    # incremental: one day rebuilt on its own dedups within that day's rows
+    materialize_model(con, network_models["stg_conn"], "network", ["2024-03-02"])
+    day2 = con.execute("SELECT count(*) FROM network.stg_conn WHERE day = DATE '2024-03-02'").fetchall()[0][0]
+    expected = con.execute(
+        "SELECT count(DISTINCT uid) + count(*) FILTER (uid IS NULL) FROM network.raw_conn WHERE day = DATE '2024-03-02'"
+    ).fetchall()[0][0]
+    assert day2 == expected

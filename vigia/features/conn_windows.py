@@ -43,7 +43,8 @@ ties: lexicographically smallest; null if none).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -106,6 +107,27 @@ _DAY_SECONDS = 86_400
 _KEYS = [_K]
 _US = 1_000_000
 _LOW32 = 0xFFFFFFFF
+
+
+FEATURE_INPUT_COLUMNS: tuple[str, ...] = (
+    "resp_h",
+    "resp_p",
+    "orig_p",
+    "orig_bytes",
+    "resp_bytes",
+    "orig_pkts",
+    "resp_pkts",
+    "duration",
+    "conn_state",
+    "proto",
+)
+OPTIONAL_INPUT_COLUMNS: tuple[str, ...] = ("is_failed", "service", "history", "attack_type")
+
+
+def feature_input_columns(entity: str = "orig_h", time_col: str = "ts", label_col: str | None = "label") -> list[str]:
+    """Every input column :func:`build_conn_features` may read (the optional ones may be absent)."""
+    cols = [entity, time_col, *FEATURE_INPUT_COLUMNS, *OPTIONAL_INPUT_COLUMNS, *([label_col] if label_col else [])]
+    return list(dict.fromkeys(cols))
 
 
 def _window_sizes(window_seconds: int, step_seconds: int | None) -> tuple[int, int]:
@@ -280,11 +302,15 @@ def _pair_day_aggs(base: pl.LazyFrame, step: int) -> tuple[pl.LazyFrame, pl.Lazy
         pl.len().alias("_pd_n"),
         pl.col(_W).n_unique().alias("_pd_win"),
     )
-    dests = pairs.group_by([_D, "resp_h"]).agg(
+    return pairs, _dest_aggs(pairs)
+
+
+def _dest_aggs(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (day, resp_h): distinct entities contacting it and all its connections, from the pair counts."""
+    return pairs.group_by([_D, "resp_h"]).agg(
         pl.len().alias("_dst_src"),
         pl.col("_pd_n").sum().alias("_dst_n"),
     )
-    return pairs, dests
 
 
 def _attack_mode(base: pl.LazyFrame) -> pl.LazyFrame:
@@ -297,22 +323,8 @@ def _attack_mode(base: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def build_conn_features(
-    lf: pl.LazyFrame,
-    *,
-    window_seconds: int = 300,
-    step_seconds: int | None = None,
-    entity: str = "orig_h",
-    time_col: str = "ts",
-    label_col: str | None = "label",
-) -> pl.LazyFrame:
-    """Per-(entity, window) connection features; see the module docstring for definitions.
-
-    Columns: ``entity``, window_start, window_end, day, :data:`CONN_FEATURE_COLUMNS`, label,
-    n_malicious, attack_type; sorted by window_start then entity.
-    """
-    step, n_win = _window_sizes(window_seconds, step_seconds)
-    base = _base(lf, entity, time_col, label_col, step, n_win)
+def _window_aggs(base: pl.LazyFrame) -> pl.LazyFrame:
+    """Every per-window aggregate (one row per ``_K``), before the day-level context of the top pair."""
     hosts = _host_aggs(_counts(base, "resp_h"))
     ports = _distribution_aggs(_counts(base, "resp_p"), "dst_port")
     services = (
@@ -321,7 +333,13 @@ def build_conn_features(
     out = _main_aggs(base)
     for part in (hosts, ports, services, _history_aggs(base), _beacon_aggs(base, hosts), _attack_mode(base)):
         out = out.join(part, on=_KEYS, how="left")
-    pairs, dests = _pair_day_aggs(base, step)
+    return out
+
+
+def _finish(
+    out: pl.LazyFrame, pairs: pl.LazyFrame, dests: pl.LazyFrame, *, entity: str, step: int, window_seconds: int
+) -> pl.LazyFrame:
+    """Join the day-level context of each window's top pair, derive the ratios, cast and sort the output."""
     out = (
         out.with_columns(((pl.col(_W) * step) // _DAY_SECONDS).alias(_D), pl.col("_top_h").alias("resp_h"))
         .join(pairs, on=[_D, _E, "resp_h"], how="left")
@@ -353,6 +371,75 @@ def build_conn_features(
         pl.col("n_malicious").cast(pl.Int64),
         pl.col("attack_type").cast(pl.String),
     ).sort(["window_start", entity])
+
+
+def build_conn_features(
+    lf: pl.LazyFrame,
+    *,
+    window_seconds: int = 300,
+    step_seconds: int | None = None,
+    entity: str = "orig_h",
+    time_col: str = "ts",
+    label_col: str | None = "label",
+) -> pl.LazyFrame:
+    """Per-(entity, window) connection features; see the module docstring for definitions.
+
+    Columns: ``entity``, window_start, window_end, day, :data:`CONN_FEATURE_COLUMNS`, label,
+    n_malicious, attack_type; sorted by window_start then entity.
+    """
+    step, n_win = _window_sizes(window_seconds, step_seconds)
+    base = _base(lf, entity, time_col, label_col, step, n_win)
+    pairs, dests = _pair_day_aggs(base, step)
+    return _finish(_window_aggs(base), pairs, dests, entity=entity, step=step, window_seconds=window_seconds)
+
+
+def build_conn_features_chunked(
+    chunks: Iterable[pl.DataFrame | pl.LazyFrame],
+    *,
+    window_seconds: int = 300,
+    entity: str = "orig_h",
+    time_col: str = "ts",
+    label_col: str | None = "label",
+) -> pl.DataFrame:
+    """:func:`build_conn_features` of the concatenated ``chunks``, computed one chunk at a time (tumbling windows).
+
+    Peak memory follows the largest chunk instead of the whole input. The result is identical provided no
+    window holds connections of two chunks (split the input on multiples of ``window_seconds`` since the
+    epoch); chunks whose windows overlap raise ``ValueError``. Day-level pair counts are summed over chunks.
+    """
+    step, n_win = _window_sizes(window_seconds, None)
+    outs: list[pl.DataFrame] = []
+    pair_parts: list[pl.DataFrame] = []
+    spans: list[tuple[int, int]] = []
+    first: pl.LazyFrame | None = None
+    for chunk in chunks:
+        first = chunk.lazy() if first is None else first
+        base = _base(chunk.lazy(), entity, time_col, label_col, step, n_win)
+        out, pairs = pl.collect_all([_window_aggs(base), _pair_day_aggs(base, step)[0]])
+        if out.height == 0:
+            continue
+        spans.append((int(out[_W].min()), int(out[_W].max())))  # type: ignore[arg-type]
+        outs.append(out)
+        pair_parts.append(pairs)
+    spans.sort()
+    for (_, prev_hi), (lo, _) in pairwise(spans):
+        if lo <= prev_hi:
+            raise ValueError("chunks share a window: split the input on multiples of window_seconds since the epoch")
+    if first is None:
+        raise ValueError("build_conn_features_chunked needs at least one chunk")
+    if not outs:  # no usable rows: the (empty) result of the unchunked computation
+        return build_conn_features(
+            first, window_seconds=window_seconds, entity=entity, time_col=time_col, label_col=label_col
+        ).collect()
+    # A (day, entity, resp_h) pair may span chunks: its connections add up, and its distinct step slots too
+    # (a slot never spans two chunks).
+    pairs = (
+        pl.concat(pair_parts).lazy().group_by([_D, _E, "resp_h"]).agg(pl.col("_pd_n").sum(), pl.col("_pd_win").sum())
+    )
+    dests = _dest_aggs(pairs)
+    return _finish(
+        pl.concat(outs).lazy(), pairs, dests, entity=entity, step=step, window_seconds=window_seconds
+    ).collect()
 
 
 def features_to_matrix(df: pl.DataFrame, columns: Sequence[str] = CONN_FEATURE_COLUMNS) -> np.ndarray:

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import duckdb
 import polars as pl
 
 from vigia.config import DatasetConfig
-from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, build_conn_features
-from vigia.warehouse.duck import read_frame, replace_partitions, table_exists
+from vigia.features.conn_windows import (
+    CONN_FEATURE_COLUMNS,
+    build_conn_features,
+    build_conn_features_chunked,
+    feature_input_columns,
+)
+from vigia.warehouse.duck import (
+    column_type,
+    partition_predicate,
+    qualified,
+    quote_ident,
+    read_frame,
+    replace_partitions,
+    table_exists,
+    table_schema,
+)
 
 CLEAN_TABLE = "stg_conn"
 FEATURES_TABLE = "window_features"
+# Tumbling windows are computed over time chunks of about this many connections (read from DuckDB one at a
+# time), so peak memory follows the chunk, not the partitions; sliding windows read everything at once.
+CHUNK_ROWS = 1_000_000
+_US = 1_000_000
 
 
 @dataclass
@@ -25,8 +46,57 @@ class FeatureResult:
     seconds: float
 
 
-def read_clean_conn(con: duckdb.DuckDBPyConnection, dataset: str, partition_keys: list[str] | None) -> pl.DataFrame:
-    return read_frame(con, dataset, CLEAN_TABLE, partition_column="day", keys=partition_keys)
+def _input_columns(con: duckdb.DuckDBPyConnection, dataset: str, cfg: DatasetConfig | None) -> list[str] | None:
+    """The stg_conn columns the features read (optional ones only when present); ``None``: all columns."""
+    if cfg is None:
+        return None
+    present = {name for name, _ in table_schema(con, dataset, CLEAN_TABLE)}
+    wanted = feature_input_columns(cfg.entity_key, cfg.time_column, cfg.label_column or "label")
+    return [c for c in wanted if c in present]
+
+
+def read_clean_conn(
+    con: duckdb.DuckDBPyConnection, dataset: str, partition_keys: list[str] | None, cfg: DatasetConfig | None = None
+) -> pl.DataFrame:
+    """Cleaned connections of some days; with ``cfg`` only the columns its features use."""
+    columns = _input_columns(con, dataset, cfg)
+    return read_frame(con, dataset, CLEAN_TABLE, partition_column="day", keys=partition_keys, columns=columns)
+
+
+def _time_chunks(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], chunk_rows: int
+) -> tuple[int, Iterator[pl.DataFrame]]:
+    """(connections, frames): the partitions' connections split on multiples of the window size since the epoch.
+
+    Rows with a null time are left out (the features ignore them); the count includes them.
+    """
+    scope = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
+    t = quote_ident(cfg.time_column)
+    n, lo, hi = con.execute(
+        f"SELECT count(*), min(epoch_us({t})), max(epoch_us({t})) FROM {qualified(cfg.name, CLEAN_TABLE)} WHERE {scope}"
+    ).fetchall()[0]
+    size_us = cfg.window.size_seconds * _US
+    columns = _input_columns(con, cfg.name, cfg)
+
+    def frames() -> Iterator[pl.DataFrame]:
+        if lo is None:
+            return
+        first, last = lo // size_us, hi // size_us + 1  # window indexes [first, last)
+        parts = max(1, min(math.ceil(n / chunk_rows), last - first))
+        bounds = [first + (last - first) * i // parts for i in range(parts + 1)]
+        for a, b in pairwise(bounds):
+            yield read_frame(
+                con,
+                cfg.name,
+                CLEAN_TABLE,
+                partition_column="day",
+                keys=partition_keys,
+                columns=columns,
+                where=f"{t} >= make_timestamp(CAST(? AS BIGINT)) AND {t} < make_timestamp(CAST(? AS BIGINT))",
+                params=[a * size_us, b * size_us],
+            )
+
+    return int(n), frames()
 
 
 def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
@@ -42,14 +112,31 @@ def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
 
 
 def materialize_features(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str]
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], chunk_rows: int = CHUNK_ROWS
 ) -> FeatureResult:
-    """Compute features for the given days and swap them into ``window_features`` atomically."""
+    """Compute features for the given days and swap them into ``window_features`` atomically.
+
+    Tumbling windows are computed chunk by chunk (see :data:`CHUNK_ROWS`; same values as in one piece).
+    """
     start = time.perf_counter()
-    conn = read_clean_conn(con, cfg.name, partition_keys)
-    if conn.height == 0:
-        raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
-    features = compute_features(conn, cfg)
+    if cfg.window.step_seconds == cfg.window.size_seconds:
+        connections, chunks = _time_chunks(con, cfg, partition_keys, chunk_rows)
+        if connections == 0:
+            raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
+        features = build_conn_features_chunked(
+            chunks,
+            window_seconds=cfg.window.size_seconds,
+            entity=cfg.entity_key,
+            time_col=cfg.time_column,
+            label_col=cfg.label_column or "label",
+        )
+    else:
+        conn = read_clean_conn(con, cfg.name, partition_keys, cfg)
+        connections = conn.height
+        if connections == 0:
+            raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
+        features = compute_features(conn, cfg)
+        del conn
     con.register("__vigia_features", features.to_arrow())
     try:
         written = replace_partitions(
@@ -61,7 +148,7 @@ def materialize_features(
     malicious = int(features["label"].fill_null(0).sum()) if features["label"].null_count() < features.height else None
     return FeatureResult(
         windows=written,
-        connections=conn.height,
+        connections=connections,
         windows_by_day={str(d): int(n) for d, n in by_day.iter_rows()},
         malicious_windows=malicious,
         seconds=time.perf_counter() - start,

@@ -118,9 +118,10 @@ def ingest_conn(
     result.written = replace_partitions(
         con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}"
     )
-    by_day = con.execute(
-        f"SELECT strftime(day, '%Y-%m-%d') AS d, count(*) FROM {_STAGING} GROUP BY d ORDER BY d"
-    ).fetchall()
+    by_day = [
+        (None if d is None else d.isoformat(), n)
+        for d, n in con.execute(f"SELECT day, count(*) FROM {_STAGING} GROUP BY day ORDER BY day").fetchall()
+    ]
     keyset = set(partition_keys)
     result.rows_by_day = {d: int(n) for d, n in by_day if d in keyset}
     result.out_of_range = int(sum(n for d, n in by_day if d not in keyset))

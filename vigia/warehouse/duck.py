@@ -260,12 +260,19 @@ def read_frame(
     partition_column: str | None = None,
     keys: Sequence[str] | None = None,
     order_by: str | None = None,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    params: Params = None,
 ) -> pl.DataFrame:
-    """Read a table (optionally only some partitions) into a polars frame through Arrow."""
-    sql = f"SELECT * FROM {qualified(schema, table)}"
+    """Read a table (optionally only some partitions, ``columns`` and rows matching ``where``) into polars via Arrow."""
+    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    sql = f"SELECT {projection} FROM {qualified(schema, table)}"
+    conditions = [where] if where else []
     if partition_column and keys:
         col_type = column_type(con, schema, table, partition_column)
-        sql += " WHERE " + partition_predicate(partition_column, keys, col_type)
+        conditions.insert(0, partition_predicate(partition_column, keys, col_type))
+    if conditions:
+        sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
     if order_by:
         sql += f" ORDER BY {order_by}"
-    return pl.from_arrow(con.sql(sql).to_arrow_table())
+    return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
