@@ -123,6 +123,10 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         plots["Score distributions"] = score_distribution_plot(
             ev.scores, ev.labels, thresholds_by_detector, out_dir / "score_distributions.png"
         )
+        if cfg.kind == "sensor_timeseries":
+            from vigia.pipeline.sensor_reports import sensor_report_plots
+
+            plots.update(sensor_report_plots(features, model_set, thresholds_by_detector, cfg, out_dir))
         paths = write_evaluation_report(
             cfg.name,
             ev.metrics,

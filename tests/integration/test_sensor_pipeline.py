@@ -59,3 +59,5 @@ def test_sensor_dataset_materializes_with_autoencoder(tmp_path: Path, monkeypatc
     assert scored[0] > 0 and scored[1] == 5
     report = json.loads((tmp_path / "data" / "reports" / "pumptest" / "evaluation.json").read_text())
     assert {"lstm_ae", "iforest", "consensus"} <= set(report["metrics"])
+    for plot in ("series_alarms.png", "training_curves.png", "reconstruction.png", "roc.png"):
+        assert (tmp_path / "data" / "reports" / "pumptest" / plot).stat().st_size > 1000
