@@ -11,6 +11,7 @@ from assets.ingest import build_raw_asset
 from assets.monitoring import build_monitoring_assets
 from assets.scoring import build_scoring_assets
 from assets.sql_models import build_sql_model_assets
+from assets.sweep import build_sweep_assets
 from assets.training import build_training_assets
 from vigia.config import DatasetConfig
 
@@ -22,6 +23,7 @@ def build_dataset_assets(cfg: DatasetConfig, sql_root: Path) -> list[dg.AssetsDe
         build_raw_asset(dctx),
         *build_sql_model_assets(dctx, sql_root),
         build_features_asset(dctx),
+        *build_sweep_assets(dctx),
         *build_training_assets(dctx),
         *build_scoring_assets(dctx),
         *build_monitoring_assets(dctx),

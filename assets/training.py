@@ -18,9 +18,11 @@ METRIC_COLUMNS = ["detector", "precision", "recall", "f1", "roc_auc", "average_p
 def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
     cfg = dctx.cfg
 
+    sweep_dep = [dctx.key("ae_sweep")] if cfg.kind == "sensor_timeseries" and cfg.sweep.grid else []
+
     @dg.asset(
         key=dctx.key("detectors"),
-        deps=[dctx.key(FEATURES_TABLE)],
+        deps=[dctx.key(FEATURES_TABLE), *sweep_dep],
         group_name=dctx.group,
         pool=WAREHOUSE_POOL,
         kinds={"scikitlearn"},
@@ -33,12 +35,14 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
     ) -> dg.MaterializeResult:
         from vigia.pipeline.drift import training_reference
         from vigia.pipeline.model_store import new_version_id, save_model_set
+        from vigia.pipeline.sweep import apply_best
         from vigia.pipeline.training import train_models
 
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
         columns = feature_columns(features, cfg.entity_key)
-        model_set = train_models(features, cfg, columns)
+        train_cfg, sweep_best = apply_best(cfg, artifacts.models_dir(cfg.name))
+        model_set = train_models(features, train_cfg, columns)
         version = new_version_id(context.run.run_id)
         manifest = save_model_set(
             model_set, artifacts.models_dir(cfg.name), version, training_reference(features, cfg, columns)
@@ -54,6 +58,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "sha256": manifest["sha256"],
                 "model_path": dg.MetadataValue.path(manifest["path"]),
                 "feature_columns": dg.MetadataValue.json(model_set.feature_columns),
+                "sweep_best_applied": dg.MetadataValue.json(sweep_best or {}),
             }
         )
 

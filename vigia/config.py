@@ -124,6 +124,20 @@ class SeriesConfig(_Strict):
         return self
 
 
+class SweepConfig(_Strict):
+    """Grid search of one autoencoder detector (sensor kind): trials ranked by validation F1.
+
+    ``grid`` keys: ``window``, ``step`` and any autoencoder parameter (``encoder_units``, ``dropout``,
+    ``learning_rate``, ``batch_size``, ``epochs``, ``patience``, ``validation_split``, ...). With
+    ``apply_best`` the detectors asset trains that detector with the best trial's parameters.
+    """
+
+    detector: str | None = None
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    max_trials: int = 16
+    apply_best: bool = True
+
+
 class DetectorConfig(_Strict):
     name: str
     type: Literal["isolation_forest", "lof", "ocsvm", "lstm_autoencoder", "conv_autoencoder"]
@@ -184,6 +198,7 @@ class DatasetConfig(_Strict):
     partitions: PartitionConfig
     window: WindowConfig = WindowConfig()
     series: SeriesConfig = SeriesConfig()
+    sweep: SweepConfig = SweepConfig()
     split: SplitConfig = SplitConfig()
     detectors: list[DetectorConfig]
     consensus: ConsensusConfig = ConsensusConfig()

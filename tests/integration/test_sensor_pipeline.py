@@ -25,6 +25,9 @@ detectors:
   - {name: lstm_ae, type: lstm_autoencoder, params: {encoder_units: [8], decoder_units: [8], epochs: 3}}
   - {name: iforest, type: isolation_forest, params: {n_estimators: 50}}
 consensus: {k: 1}
+sweep:
+  grid: {encoder_units: [[4], [8]], epochs: [2]}
+  max_trials: 2
 seed: 5
 """
 RANGE = {"dagster/asset_partition_range_start": "2026-01-05", "dagster/asset_partition_range_end": "2026-01-09"}
@@ -43,11 +46,16 @@ def test_sensor_dataset_materializes_with_autoencoder(tmp_path: Path, monkeypatc
 
     with dg.instance_for_test() as instance:
         run("pumptest_daily", ["raw_sensor", "stg_sensor", "window_features"], RANGE)
-        run("pumptest_train", ["detectors", "thresholds", "evaluation", "champion"], None)
+        run("pumptest_train", ["ae_sweep", "detectors", "thresholds", "evaluation", "champion"], None)
         run("pumptest_daily", ["window_scores", "alerts", "drift_report"], RANGE)
         raw = instance.get_latest_materialization_event(dg.AssetKey(["pumptest", "raw_sensor"])).asset_materialization
         md = raw.metadata
         assert md["records_read"].value == md["records_accepted"].value + md["records_rejected"].value
+        sweep = instance.get_latest_materialization_event(dg.AssetKey(["pumptest", "ae_sweep"])).asset_materialization
+        assert sweep.metadata["trials"].value == 2
+        detectors = instance.get_latest_materialization_event(dg.AssetKey(["pumptest", "detectors"]))
+        applied = detectors.asset_materialization.metadata["sweep_best_applied"].value
+        assert applied["params"]["encoder_units"] in ([4], [8])
         features = instance.get_latest_materialization_event(dg.AssetKey(["pumptest", "window_features"]))
         assert features.asset_materialization.metadata["malicious_windows"].value > 0
 

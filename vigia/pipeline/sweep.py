@@ -1,0 +1,101 @@
+"""Grid search of a window autoencoder on the sensor kind: each trial is trained on the normal training
+windows and scored by its best-F1 threshold on the validation windows (test windows are never used)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vigia.config import CalibrationConfig, DatasetConfig
+from vigia.models.calibration import calibrate
+from vigia.models.preprocess import FeaturePreprocessor
+from vigia.pipeline.kinds import feature_columns
+from vigia.pipeline.sensor_features import sensor_windows
+from vigia.pipeline.training import split_frame
+
+SWEEP_FILE = "sweep.json"
+SERIES_KEYS = ("window", "step")
+
+
+def grid_trials(grid: dict[str, list[Any]], max_trials: int) -> list[dict[str, Any]]:
+    """The cartesian product of ``grid`` in a stable order, at most ``max_trials`` trials."""
+    keys = sorted(grid)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[k] for k in keys))][
+        :max_trials
+    ]
+
+
+def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[str, Any]) -> dict[str, Any]:
+    from vigia.timeseries.ae_estimator import WindowAutoencoder
+
+    start = time.perf_counter()
+    series = cfg.series.model_copy(update={k: params[k] for k in SERIES_KEYS if k in params})
+    trial_cfg = cfg.model_copy(update={"series": series})
+    windows, _ = sensor_windows(clean, trial_cfg)
+    parts = split_frame(windows, trial_cfg)
+    cols = feature_columns(windows, cfg.entity_key)
+    train, val = parts["train"], parts["validation"]
+    y_train = train["label"].fill_null(0).to_numpy()
+    prep = FeaturePreprocessor(log_columns=None).fit(train.select(cols).to_numpy(), y_train)
+    base = next(d for d in cfg.detectors if d.name == detector)
+    arch = {**base.params, **{k: v for k, v in params.items() if k not in SERIES_KEYS}, "timesteps": series.window}
+    kind = "conv" if base.type == "conv_autoencoder" else "lstm"
+    model = WindowAutoencoder(kind=kind, seed=cfg.seed, **arch)
+    model.fit(prep.transform(train.select(cols).to_numpy()[y_train == 0]))
+    scores = -model.score_samples(prep.transform(val.select(cols).to_numpy()))
+    y_val = val["label"].fill_null(0).to_numpy().astype(float)
+    result = calibrate(scores, y_val, CalibrationConfig(strategy="auto"))
+    metrics = result.metrics or {}
+    return {
+        "params": params,
+        "f1": metrics.get("f1"),
+        "precision": metrics.get("precision"),
+        "recall": metrics.get("recall"),
+        "threshold_rule": result.rule,
+        "n_train_windows": int((y_train == 0).sum()),
+        "n_validation_windows": val.height,
+        "epochs_run": model.history_.get("epochs_run"),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def run_sweep(clean: pl.DataFrame, cfg: DatasetConfig) -> dict[str, Any]:
+    """Every trial of ``cfg.sweep``, ranked by validation F1 (best first)."""
+    sweep = cfg.sweep
+    detector = sweep.detector or next(d.name for d in cfg.detectors if d.type.endswith("_autoencoder"))
+    trials = [_trial(clean, cfg, detector, p) for p in grid_trials(sweep.grid, sweep.max_trials)]
+    ranked = sorted(trials, key=lambda t: -1.0 if t["f1"] is None or np.isnan(t["f1"]) else t["f1"], reverse=True)
+    return {"dataset": cfg.name, "detector": detector, "trials": ranked, "best": ranked[0] if ranked else None}
+
+
+def save_sweep(result: dict[str, Any], models_dir: Path) -> Path:
+    path = models_dir / SWEEP_FILE
+    path.write_text(json.dumps(result, indent=2, default=str))
+    return path
+
+
+def apply_best(cfg: DatasetConfig, models_dir: Path) -> tuple[DatasetConfig, dict[str, Any] | None]:
+    """``cfg`` with the sweep's best autoencoder parameters merged in (when a sweep was recorded)."""
+    path = models_dir / SWEEP_FILE
+    if not (cfg.sweep.apply_best and path.exists()):
+        return cfg, None
+    result = json.loads(path.read_text())
+    best = result.get("best")
+    if not best:
+        return cfg, None
+    params = dict(best["params"])
+    series = {k: params.pop(k) for k in SERIES_KEYS if k in params}
+    if any(getattr(cfg.series, k) != v for k, v in series.items()):
+        # Windows of another size need other window features: record it, train on the configured ones.
+        best = {**best, "note": f"best window/step {series} differ from series config; not applied"}
+    detectors = [
+        d.model_copy(update={"params": {**d.params, **params}}) if d.name == result["detector"] else d
+        for d in cfg.detectors
+    ]
+    return cfg.model_copy(update={"detectors": detectors}), best
