@@ -81,6 +81,18 @@ def _bench_skab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_http(args: argparse.Namespace) -> int:
+    from vigia.bench.http import run_http_benchmark
+
+    result = run_http_benchmark(Path(args.path), k=args.k, threshold_quantile=args.threshold_quantile, seed=args.seed)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text)
+    print(text)
+    return 0
+
+
 def _generate_zeek(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -123,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     skab.add_argument("--methods", default="lstm_ae,conv_ae,conv_ae_tuned")
     skab.add_argument("--seed", type=int, default=None, help="override the models' seeds")
     skab.set_defaults(func=_bench_skab)
+
+    http = bench_sub.add_parser("http", help="request-level detection on CSIC 2010 HTTP requests (JSONL)")
+    http.add_argument("path")
+    http.add_argument("--json", help="write the result JSON here")
+    http.add_argument("--k", type=int, default=2, help="consensus: requests flagged by at least k detectors")
+    http.add_argument(
+        "--threshold-quantile", type=float, default=0.99, help="quantile of scores on held-out normal requests"
+    )
+    http.add_argument("--seed", type=int, default=7)
+    http.set_defaults(func=_bench_http)
 
     gen = sub.add_parser("generate", help="write synthetic data files")
     gen_sub = gen.add_subparsers(dest="kind", required=True)

@@ -1,0 +1,223 @@
+"""Per-event features of API / application events (canonical columns of :mod:`vigia.events.files`).
+
+:func:`fit_event_encoders` learns, on TRAINING events only, the frequency tables of the categoricals
+(method, path template, status class, service, user-agent family) and of the compact shapes of path,
+query, body and user agent. :func:`event_features` then builds, fully vectorised in polars:
+
+* text statistics of path / query / body / user agent (:func:`vigia.events.text.text_stat_exprs`);
+* special-token counts over the payload (:data:`vigia.events.text.SPECIAL_TOKENS`);
+* ``*_shape_freq``: log10 of the training frequency of the string's compact shape (unseen -> log10 of
+  ``0.5 / n_train``, the "unknown" bucket);
+* ``*_freq`` frequency encodings of the categoricals (unknown category -> the same unknown bucket);
+* optional client windows (``windows=True`` and ``ts`` / ``client_ip`` present): per client IP and
+  tumbling window of ``window`` (polars duration string), ``win_requests``, ``win_rate_per_s``,
+  ``win_error_rate`` (status >= 400), ``win_distinct_paths`` (templates), ``win_distinct_methods``,
+  ``win_distinct_users``, ``win_failed_logins`` (401/403 on a login path). Windows come from
+  ``ts.dt.truncate(window)`` + ``group_by``; every event gets its own window's statistics.
+
+The output keeps ``event_id``, ``ts``, ``client_ip``, ``label``, ``attack_type`` when present; the
+numeric feature names are in ``EventEncoders.feature_columns(windows)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import polars as pl
+
+from vigia.events.text import (
+    SPECIAL_TOKENS,
+    TEXT_STATS,
+    compact_shape_expr,
+    path_template_expr,
+    payload_expr,
+    text_stat_exprs,
+    token_count_exprs,
+    ua_family_expr,
+)
+
+TEXT_FIELDS = ("path", "query", "body", "user_agent")
+CATEGORICALS = ("method", "path_template", "status_class", "service", "ua_family")
+KEEP_COLUMNS = ("event_id", "ts", "client_ip", "label", "attack_type")
+WINDOW_COLUMNS = (
+    "win_requests",
+    "win_rate_per_s",
+    "win_error_rate",
+    "win_distinct_paths",
+    "win_distinct_methods",
+    "win_distinct_users",
+    "win_failed_logins",
+)
+UNKNOWN = "__unknown__"
+MAX_SHAPE_CHARS = 256
+
+
+def _with_derived(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    lf = events.lazy()
+    cols = lf.collect_schema().names()
+    missing = [pl.lit(None, pl.String).alias(c) for c in (*TEXT_FIELDS, "method", "service") if c not in cols]
+    if "status" not in cols:
+        missing.append(pl.lit(None, pl.Int32).alias("status"))
+    lf = lf.with_columns(missing)
+    return lf.with_columns(
+        pl.col("method").fill_null("").str.to_uppercase().alias("method"),
+        path_template_expr(pl.col("path")).alias("path_template"),
+        pl.when(pl.col("status").is_null())
+        .then(pl.lit("none"))
+        .otherwise(pl.format("{}xx", pl.col("status") // 100))
+        .alias("status_class"),
+        pl.col("service").fill_null("none").alias("service"),
+        ua_family_expr(pl.col("user_agent")).alias("ua_family"),
+        *[compact_shape_expr(pl.col(f).str.slice(0, MAX_SHAPE_CHARS)).alias(f"_{f}_shape") for f in TEXT_FIELDS],
+    )
+
+
+@dataclass
+class EventEncoders:
+    """Training-only frequency tables (category / shape -> share of training events)."""
+
+    n_train: int
+    categories: dict[str, dict[str, float]] = field(default_factory=dict)
+    shapes: dict[str, dict[str, float]] = field(default_factory=dict)
+    window: str = "5m"
+
+    @property
+    def unknown_freq(self) -> float:
+        """Frequency given to unseen categories / shapes: half an occurrence."""
+        return 0.5 / max(self.n_train, 1)
+
+    def feature_columns(self, windows: bool = False) -> list[str]:
+        cols = [f"{f}_{s}" for f in TEXT_FIELDS for s in TEXT_STATS]
+        cols += list(SPECIAL_TOKENS)
+        cols += [f"{f}_shape_freq" for f in TEXT_FIELDS]
+        cols += [f"{c}_freq" for c in CATEGORICALS]
+        if windows:
+            cols += list(WINDOW_COLUMNS)
+        return cols
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path)
+        return path
+
+    @staticmethod
+    def load(path: str | Path) -> EventEncoders:
+        obj = joblib.load(path)
+        if not isinstance(obj, EventEncoders):
+            raise TypeError(f"{path} does not hold EventEncoders")
+        return obj
+
+
+def fit_event_encoders(train_events: pl.DataFrame, *, window: str = "5m") -> EventEncoders:
+    """Frequency tables of the categoricals and string shapes, from ``train_events`` only."""
+    n = train_events.height
+    if n == 0:
+        raise ValueError("cannot fit event encoders on zero training events")
+    d = _with_derived(train_events).collect()
+
+    def table(col: str) -> dict[str, float]:
+        vc = d.group_by(col).len()
+        return {str(k): v / n for k, v in vc.iter_rows()}
+
+    return EventEncoders(
+        n_train=n,
+        categories={c: table(c) for c in CATEGORICALS},
+        shapes={f: table(f"_{f}_shape") for f in TEXT_FIELDS},
+        window=window,
+    )
+
+
+def _freq_expr(col: str, table: dict[str, float], default: float) -> pl.Expr:
+    if not table:
+        return pl.lit(default)
+    return pl.col(col).replace_strict(list(table), list(table.values()), default=default, return_dtype=pl.Float64)
+
+
+def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> pl.LazyFrame:
+    """Per (client_ip, tumbling window) statistics joined back to every event (see module docstring)."""
+    lf = _with_derived(events) if "path_template" not in events.lazy().collect_schema().names() else events.lazy()
+    cols = lf.collect_schema().names()
+    if "user_name" not in cols:
+        lf = lf.with_columns(pl.lit(None, pl.String).alias("user_name"))
+    secs = pl.duration(**_duration_kwargs(window)).dt.total_seconds()
+    lf = lf.with_columns(pl.col("ts").dt.truncate(window).alias("_win"))
+    is_login = pl.col("path_template").str.contains("(?i)login|signin|auth")
+    agg = lf.group_by("client_ip", "_win").agg(
+        pl.len().cast(pl.Float64).alias("win_requests"),
+        (pl.col("status") >= 400).fill_null(False).mean().cast(pl.Float64).alias("win_error_rate"),
+        pl.col("path_template").n_unique().cast(pl.Float64).alias("win_distinct_paths"),
+        pl.col("method").n_unique().cast(pl.Float64).alias("win_distinct_methods"),
+        pl.col("user_name").drop_nulls().n_unique().cast(pl.Float64).alias("win_distinct_users"),
+        (is_login & pl.col("status").is_in([401, 403]))
+        .fill_null(False)
+        .sum()
+        .cast(pl.Float64)
+        .alias("win_failed_logins"),
+    )
+    agg = agg.with_columns((pl.col("win_requests") / secs).alias("win_rate_per_s"))
+    return lf.join(agg, on=["client_ip", "_win"], how="left", nulls_equal=True, maintain_order="left").drop("_win")
+
+
+def _duration_kwargs(window: str) -> dict[str, int]:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    num, unit = window[:-1], window[-1]
+    if unit not in units or not num.isdigit():
+        raise ValueError(f"window must look like '30s', '5m', '1h' or '1d', got {window!r}")
+    return {units[unit]: int(num)}
+
+
+def event_features(
+    events: pl.DataFrame, encoders: EventEncoders, *, windows: bool | None = None, window: str | None = None
+) -> pl.DataFrame:
+    """Numeric features per event (order of ``encoders.feature_columns(windows)``) plus the kept ids / labels.
+
+    ``windows=None``: client windows when ``ts`` and ``client_ip`` are present and not all null.
+    """
+    if windows is None:
+        windows = (
+            "ts" in events.columns
+            and "client_ip" in events.columns
+            and events["client_ip"].null_count() < events.height
+            and events["ts"].null_count() < events.height
+        )
+    lf = _with_derived(events).with_columns(pl.col(f).fill_null("") for f in TEXT_FIELDS)
+    if windows:
+        lf = window_features(lf, window or encoders.window)
+    unk = encoders.unknown_freq
+    # String statistics are computed once per DISTINCT value and joined back: API logs repeat paths,
+    # queries and user agents heavily, and the per-string regex / entropy work dominates the cost.
+    for f in TEXT_FIELDS:
+        stats = lf.select(pl.col(f).unique()).with_columns(text_stat_exprs(f))
+        lf = lf.join(stats, on=f, how="left", maintain_order="left")
+    tokens = (
+        lf.select(pl.col("path", "query", "body"))
+        .unique()
+        .with_columns(token_count_exprs(payload_expr("path", "query", "body")))
+    )
+    lf = lf.join(tokens, on=["path", "query", "body"], how="left", maintain_order="left")
+    feats: list[pl.Expr] = []
+    for f in TEXT_FIELDS:
+        feats += [pl.col(f"{f}_{s}") for s in TEXT_STATS]
+    feats += [pl.col(c) for c in SPECIAL_TOKENS]
+    feats += [
+        _freq_expr(f"_{f}_shape", encoders.shapes.get(f, {}), unk).log10().alias(f"{f}_shape_freq") for f in TEXT_FIELDS
+    ]
+    feats += [_freq_expr(c, encoders.categories.get(c, {}), unk).log10().alias(f"{c}_freq") for c in CATEGORICALS]
+    keep = [c for c in KEEP_COLUMNS if c in events.columns]
+    win = [pl.col(c) for c in WINDOW_COLUMNS] if windows else []
+    return lf.select(*[pl.col(c) for c in keep], *feats, *win).collect()
+
+
+def feature_matrix(features: pl.DataFrame, encoders: EventEncoders) -> Any:
+    """float64 numpy matrix of the feature columns present (windows included when computed)."""
+    cols = encoders.feature_columns(windows=all(c in features.columns for c in WINDOW_COLUMNS))
+    return features.select(cols).to_numpy().astype("float64")
+
+
+def unknown_log_freq(encoders: EventEncoders) -> float:
+    return math.log10(encoders.unknown_freq)

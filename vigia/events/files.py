@@ -1,0 +1,396 @@
+"""Read API / application event exports (OpenSearch / Elasticsearch JSON) into a canonical polars frame.
+
+Accepted layouts (gzip or plain, detected from the magic bytes):
+
+* NDJSON: one JSON object per line (``.ndjson`` / ``.jsonl`` / ``.json``); a line holding an OpenSearch
+  hit (``{"_source": {...}}``) contributes its ``_source``;
+* a JSON array export: a top-level list, or a search response ``{"hits": {"hits": [...]}}``
+  (each hit's ``_source`` when present).
+
+Nested objects are flattened to dotted keys (``{"client": {"ip": ...}}`` -> ``client.ip``; lists are
+kept as JSON text) and the known ECS fields (:data:`EVENT_FIELD_MAP`) become the canonical columns of
+:data:`EVENT_COLUMNS`. Other flattened fields are kept as JSON text in ``extra``, the original record
+text (truncated to ``raw_chars``) in ``raw_record`` for the anomaly export.
+
+Bad input never raises (only a missing / empty path does, as :class:`SourceError`); it is recorded:
+
+* a line that is not valid JSON, a value that is not an object, a record without ``@timestamp`` /
+  ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or epoch milliseconds,
+  ``http.response.status_code`` not an integer, ``event.duration`` not a number, text fields that are
+  objects / lists) -> **rejected** into ``rejects`` (:data:`vigia.schema.REJECT_COLUMNS` layout) with the reason;
+* a record over ``max_event_bytes`` -> **rejected** unparsed (reason gives the size; parsing a huge
+  record to salvage it would cost memory, and a legitimate API event is far below 1 MB);
+* a text field over ``max_field_chars`` (default 64 KiB) -> **accepted, truncated**, noted in ``notes``;
+* bytes that are not valid UTF-8 -> **accepted**, decoded with U+FFFD replacement, noted in ``notes``
+  (attack payloads often carry such bytes; dropping them would hide the very events to detect).
+
+``read == accepted + rejected`` always holds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from vigia.schema import REJECT_COLUMNS
+from vigia.sources.errors import SourceError
+
+EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
+
+# dotted source field -> canonical column (first match wins when several map to one column)
+EVENT_FIELD_MAP: dict[str, str] = {
+    "@timestamp": "ts",
+    "timestamp": "ts",
+    "event.id": "event_id",
+    "_id": "event_id",
+    "client.ip": "client_ip",
+    "source.ip": "client_ip",
+    "user.name": "user_name",
+    "http.request.method": "method",
+    "url.path": "path",
+    "url.query": "query",
+    "http.request.body.content": "body",
+    "http.response.status_code": "status",
+    "user_agent.original": "user_agent",
+    "event.duration": "duration_ms",
+    "service.name": "service",
+    "label": "label",
+    "attack_type": "attack_type",
+}
+TEXT_FIELDS = (
+    "event_id",
+    "client_ip",
+    "user_name",
+    "method",
+    "path",
+    "query",
+    "body",
+    "user_agent",
+    "service",
+    "attack_type",
+)
+EVENT_COLUMNS: dict[str, pl.DataType] = {
+    "event_id": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+    "client_ip": pl.String(),
+    "user_name": pl.String(),
+    "method": pl.String(),
+    "path": pl.String(),
+    "query": pl.String(),
+    "body": pl.String(),
+    "status": pl.Int32(),
+    "user_agent": pl.String(),
+    "duration_ms": pl.Float64(),
+    "service": pl.String(),
+    "label": pl.Int8(),
+    "attack_type": pl.String(),
+    "extra": pl.String(),
+    "notes": pl.String(),
+    "raw_record": pl.String(),
+    "source_file": pl.String(),
+    "line_number": pl.Int64(),
+}
+REQUIRED_EVENT_FIELDS = ("ts", "path")
+DEFAULT_MAX_FIELD_CHARS = 65_536
+DEFAULT_RAW_CHARS = 2_000
+
+
+@dataclass
+class EventReadResult:
+    """Accepted events (canonical columns), rejects (REJECT_COLUMNS layout) and counts."""
+
+    events: pl.DataFrame
+    rejects: pl.DataFrame
+    read: int
+    accepted: int
+    rejected: int
+    truncated: int = 0
+    decoded_with_replacement: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "truncated": self.truncated,
+            "decoded_with_replacement": self.decoded_with_replacement,
+            "files": list(self.files),
+            "reject_reasons": (
+                dict(self.rejects.group_by("reason").len().sort("len", descending=True).iter_rows())
+                if self.rejects.height
+                else {}
+            ),
+        }
+
+
+def flatten_event(obj: dict[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested dicts -> one level with dotted keys; lists and scalars kept as values."""
+    if out is None:
+        out = {}
+    for k, v in obj.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            flatten_event(v, key + ".", out)
+        else:
+            out[key] = v
+    return out
+
+
+def event_files(path: str | Path) -> list[Path]:
+    """The event files at ``path`` (a file, or every matching file below a folder, sorted)."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"event source path does not exist: {p}")
+    if p.is_file():
+        files = [p]
+    else:
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(EVENT_SUFFIXES))
+        if not files:
+            raise SourceError(f"no event files (*.ndjson, *.jsonl, *.json[.gz]) under {p}")
+    if all(f.stat().st_size == 0 for f in files):
+        raise SourceError(f"event source is empty: {p}")
+    return files
+
+
+def _read_bytes(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    return path.read_bytes()
+
+
+def _parse_ts(v: Any) -> datetime | None:
+    if isinstance(v, str):
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            return None
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        try:
+            return datetime.fromtimestamp(v / 1000.0, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+class _Collector:
+    def __init__(self, source: str, dataset: str, run_id: str, max_field_chars: int, raw_chars: int) -> None:
+        self.source, self.dataset, self.run_id = source, dataset, run_id
+        self.max_field_chars, self.raw_chars = max_field_chars, raw_chars
+        self.cols: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
+        self.rejects: list[tuple[Any, ...]] = []
+        self.read = self.truncated = self.replaced = 0
+
+    def reject(self, line_no: int, reason: str, raw: str) -> None:
+        self.rejects.append((self.dataset, self.source, line_no, reason, raw[: self.raw_chars], self.run_id))
+
+    def add(self, obj: Any, line_no: int, raw: str, notes: list[str]) -> None:
+        if not isinstance(obj, dict):
+            self.reject(line_no, f"not a JSON object ({type(obj).__name__})", raw)
+            return
+        src = obj.get("_source")
+        if isinstance(src, dict):
+            event_id = obj.get("_id")
+            obj = src
+            if event_id is not None and "event" not in obj:
+                obj = {**obj, "_id": event_id}
+        flat = flatten_event(obj)
+        row: dict[str, Any] = {}
+        extra = {}
+        for k, v in flat.items():
+            c = EVENT_FIELD_MAP.get(k)
+            if c is None:
+                extra[k] = v
+            elif c not in row:
+                row[c] = v
+        for c in REQUIRED_EVENT_FIELDS:
+            if row.get(c) is None:
+                name = "@timestamp" if c == "ts" else "url.path"
+                self.reject(line_no, f"missing required field {name}", raw)
+                return
+        ts = _parse_ts(row["ts"])
+        if ts is None:
+            self.reject(line_no, f"bad @timestamp {str(row['ts'])[:40]!r} (ISO-8601 text or epoch ms expected)", raw)
+            return
+        row["ts"] = ts
+        for c in TEXT_FIELDS:
+            v = row.get(c)
+            if v is None or isinstance(v, str):
+                continue
+            if isinstance(v, dict | list) or (c in ("path", "method") and not isinstance(v, str)):
+                self.reject(line_no, f"field {c} has type {type(v).__name__}, text expected", raw)
+                return
+            row[c] = str(v)
+        status = row.get("status")
+        if status is not None:
+            if isinstance(status, str) and status.isdigit():
+                status = int(status)
+            if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < 1000:
+                self.reject(line_no, f"http.response.status_code {str(status)[:20]!r} is not an HTTP status", raw)
+                return
+            row["status"] = status
+        dur = row.get("duration_ms")
+        if dur is not None and (isinstance(dur, bool) or not isinstance(dur, int | float)):
+            self.reject(line_no, f"event.duration {str(dur)[:20]!r} is not a number", raw)
+            return
+        label = row.get("label")
+        if label is not None:
+            row["label"] = 1 if label in (1, True, "1", "malicious", "anomalous", "attack") else 0
+        for c in ("body", "query", "path", "user_agent"):
+            v = row.get(c)
+            if v is not None and len(v) > self.max_field_chars:
+                row[c] = v[: self.max_field_chars]
+                notes.append(f"{c} truncated from {len(v)} to {self.max_field_chars} chars")
+        if notes and any("truncated" in n for n in notes):
+            self.truncated += 1
+        cols = self.cols
+        for c in EVENT_COLUMNS:
+            if c in ("extra", "notes", "raw_record", "source_file", "line_number"):
+                continue
+            cols[c].append(row.get(c))
+        cols["extra"].append(json.dumps(extra, ensure_ascii=False, default=str) if extra else None)
+        cols["notes"].append("; ".join(notes) if notes else None)
+        cols["raw_record"].append(raw[: self.raw_chars])
+        cols["source_file"].append(self.source)
+        cols["line_number"].append(line_no)
+
+    def line(self, data: bytes, line_no: int, max_event_bytes: int) -> None:
+        self.read += 1
+        notes: list[str] = []
+        if len(data) > max_event_bytes:
+            preview = data[: self.raw_chars].decode("utf-8", errors="replace")
+            self.reject(line_no, f"event of {len(data)} bytes exceeds max_event_bytes={max_event_bytes}", preview)
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
+            notes.append("non-UTF-8 bytes replaced with U+FFFD")
+            self.replaced += 1
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            self.reject(line_no, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
+            return
+        self.add(obj, line_no, text, notes)
+
+
+def _array_items(doc: Any) -> list[Any] | None:
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        hits = doc.get("hits")
+        if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+            return hits["hits"]
+        for key in ("events", "data", "records"):
+            if isinstance(doc.get(key), list):
+                return doc[key]
+    return None
+
+
+def _iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if line.strip():
+            yield i, line.rstrip(b"\r")
+
+
+def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
+    head = data.lstrip()[:1]
+    doc = None
+    if head in (b"[", b"{"):
+        first_nl = data.find(b"\n")
+        single_line = first_nl < 0 or not data[first_nl:].strip()
+        if head == b"[" or not single_line:
+            try:  # a JSON document spanning the file (array export, pretty-printed response)
+                doc = json.loads(data.decode("utf-8", errors="replace"))
+            except ValueError:
+                doc = None
+        elif single_line:
+            try:
+                doc = json.loads(data.decode("utf-8", errors="replace"))
+            except ValueError:
+                doc = None
+    items = _array_items(doc) if doc is not None else None
+    if items is None:
+        for line_no, line in _iter_lines(data):
+            col.line(line, line_no, max_event_bytes)
+        return
+    for i, item in enumerate(items, start=1):
+        raw = json.dumps(item, ensure_ascii=False, default=str)
+        col.read += 1
+        if len(raw.encode()) > max_event_bytes:
+            col.reject(i, f"event of {len(raw.encode())} bytes exceeds max_event_bytes={max_event_bytes}", raw)
+            continue
+        notes = ["non-UTF-8 bytes replaced with U+FFFD"] if "\ufffd" in raw else []
+        col.replaced += bool(notes)
+        col.add(item, i, raw, notes)
+
+
+def read_event_files(
+    path: str | Path,
+    *,
+    dataset: str,
+    run_id: str,
+    max_event_bytes: int = 1_000_000,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
+    raw_chars: int = DEFAULT_RAW_CHARS,
+) -> EventReadResult:
+    """Read every event file at ``path``; see the module docstring for the accept / reject rules."""
+    files = event_files(path)
+    frames, rejects = [], []
+    read = truncated = replaced = 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for f in files:
+        col = _Collector(str(f), dataset, run_id, max_field_chars, raw_chars)
+        _read_one(_read_bytes(f), col, max_event_bytes)
+        frames.append(pl.DataFrame(col.cols, schema=EVENT_COLUMNS))
+        rejects += col.rejects
+        read, truncated, replaced = read + col.read, truncated + col.truncated, replaced + col.replaced
+    events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_COLUMNS)
+    rej = pl.DataFrame(
+        [(*r, now) for r in rejects],
+        schema={k: v for k, v in _reject_schema().items()},
+        orient="row",
+    )
+    return EventReadResult(
+        events=events,
+        rejects=rej,
+        read=read,
+        accepted=events.height,
+        rejected=rej.height,
+        truncated=truncated,
+        decoded_with_replacement=replaced,
+        files=[str(f) for f in files],
+    )
+
+
+def _reject_schema() -> dict[str, pl.DataType]:
+    types = {"VARCHAR": pl.String(), "BIGINT": pl.Int64(), "TIMESTAMP": pl.Datetime("us")}
+    return {k: types[v] for k, v in REJECT_COLUMNS.items()}
+
+
+def canonical_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """ECS dotted-column frame (e.g. :func:`vigia.events.synth.generate_api_events`) -> canonical columns."""
+    out = []
+    for src, dst in EVENT_FIELD_MAP.items():
+        if src in frame.columns and dst not in [e.meta.output_name() for e in out]:
+            out.append(pl.col(src).alias(dst))
+    f = frame.select(out)
+    casts = {c: t for c, t in EVENT_COLUMNS.items() if c in f.columns}
+    f = f.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c != "ts")
+    if "ts" in f.columns:
+        ts = pl.col("ts").dt.cast_time_unit("us")
+        naive = getattr(f.schema["ts"], "time_zone", None) is None
+        f = f.with_columns(ts.dt.replace_time_zone("UTC") if naive else ts.dt.convert_time_zone("UTC"))
+    return f
