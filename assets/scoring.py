@@ -12,6 +12,13 @@ from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
 from vigia.warehouse.duck import preview, read_frame, replace_partitions
 
 SCORES_TABLE = "window_scores"
+
+
+class ScoringConfig(dg.Config):
+    """Score with a chosen model version (a folder name under data/models/<dataset>/versions/, e.g. picked in
+    the launchpad) instead of the champion, without retraining. Empty: the champion."""
+
+    model_version: str = ""
 ALERTS_TABLE = "alerts"
 
 
@@ -42,14 +49,17 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         "the features that drove the score. Always scored with the champion model version.",
     )
     def window_scores(
-        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+        context: dg.AssetExecutionContext,
+        config: ScoringConfig,
+        warehouse: DuckDBWarehouse,
+        artifacts: ArtifactStore,
     ) -> dg.MaterializeResult:
         from vigia.pipeline.model_store import CHAMPION, load_model_set, load_thresholds
         from vigia.pipeline.training import score_windows
 
         keys = partition_keys(context)
         models_dir = artifacts.models_dir(cfg.name)
-        model_set, version = load_model_set(models_dir, CHAMPION)
+        model_set, version = load_model_set(models_dir, CHAMPION, version=config.model_version or None)
         thresholds = load_thresholds(models_dir, version)
         with warehouse.connect() as con:
             features = load_features(con, cfg.name, keys)
@@ -63,6 +73,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "anomalous_windows": anomalies,
                 "anomaly_rate": round(anomalies / max(written, 1), 5),
                 "model_version": version,
+                "model_choice": "champion" if not config.model_version else "chosen by run config",
                 "model_trained_at": model_set.trained_at,
                 "preview_anomalies": dg.MetadataValue.md(table_preview),
             }
@@ -90,7 +101,16 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             spec = kind_spec(cfg)
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg, spec.clean_table, spec.evidence_columns)
             written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
-        tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
+            tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
+            extra = {}
+            if cfg.kind == "api_events":
+                # Every anomalous event with its original record and per-detector scores, not just the top N.
+                anomalies = attach_evidence(
+                    con, select_alerts(scores, cfg, top_n=None), cfg, spec.clean_table, spec.evidence_columns
+                )
+                _write_partitions(con, cfg.name, "anomalies", anomalies, keys)
+                exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
+                extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
         delivery = alert_sink.deliver(cfg.name, alert_records(ranked, cfg), cfg.window.step_seconds)
         if not delivery.webhook_ok:
@@ -113,6 +133,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "delivered": delivery.delivered,
                 "suppressed_by_snooze": delivery.suppressed,
                 "webhook_ok": delivery.webhook_ok,
+                **extra,
             }
         )
 

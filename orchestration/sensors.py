@@ -5,6 +5,7 @@ import json
 import dagster as dg
 
 from orchestration.jobs import DatasetJobs
+from vigia.config import DatasetConfig
 
 CURSOR_VERSION = 1
 
@@ -60,3 +61,36 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
         return dg.SkipReason(f"drift score below threshold, no retraining ({'; '.join(below)})")
 
     return drift_sensor
+
+
+def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
+    """For an OpenSearch-backed dataset: requests the daily run of each new daily index as it appears.
+
+    Lists the indices matching the dataset's ``index_template`` (credentials from ``VIGIA_OPENSEARCH_*``),
+    maps each to its day partition and requests one run per index never seen before (``run_key`` = index).
+    """
+
+    @dg.sensor(
+        name=f"{cfg.name}_new_index_sensor",
+        job=jobs.daily,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Ingests and scores each new OpenSearch index of {cfg.name} as it appears.",
+    )
+    def new_index_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        from vigia.pipeline.events_ingest import index_days
+        from vigia.sources.opensearch import OpenSearchSettings, list_indices, make_client
+
+        settings = OpenSearchSettings.from_env()
+        seen = set(json.loads(context.cursor or "[]"))
+        found = index_days(cfg, list_indices(make_client(settings), "*", settings=settings))
+        new = {index: day for index, day in found.items() if index not in seen}
+        if not new:
+            return dg.SkipReason(f"no new index among {len(found)} matching {cfg.source.params.get('index_template')}")
+        requests = [
+            dg.RunRequest(run_key=f"{cfg.name}-index-{index}", partition_key=day, tags={"vigia/index": index})
+            for index, day in sorted(new.items())
+        ]
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(seen | set(new))))
+
+    return new_index_sensor

@@ -93,6 +93,17 @@ def generate_docs(index: str, count: int) -> tuple[list[str], list[str], list[in
     return out
 
 
+def _given_docs(index: str, docs: list[dict[str, Any]]) -> tuple[list[str], list[str], list[int]]:
+    """(ids, ``_source`` JSON texts, ``@timestamp`` millis) of caller-supplied documents, in time order."""
+    def millis(doc: dict[str, Any]) -> int:
+        stamp = doc.get("@timestamp")
+        return int(dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() * 1000) if stamp else 0
+
+    ordered = sorted(docs, key=millis)
+    ids = [doc_id(index, i) for i in range(len(ordered))]
+    return ids, [json.dumps(d, default=str) for d in ordered], [millis(d) for d in ordered]
+
+
 @dataclass
 class _Fault:
     kind: str  # "status" | "drop"
@@ -136,8 +147,12 @@ class FakeOpenSearch:
         pit_supported: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        documents: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
+        # ``documents``: serve these ``_source`` objects for an index instead of generated ones.
+        self.documents = {name: _given_docs(name, docs) for name, docs in (documents or {}).items()}
         self.indices = dict(indices if indices is not None else {"events-2026.01.05": 12_345})
+        self.indices.update({name: len(docs[0]) for name, docs in self.documents.items()})
         self.username = username
         self.password = password
         self.pit_supported = pit_supported
@@ -151,7 +166,8 @@ class FakeOpenSearch:
         self.server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for name, count in self.indices.items():
-            generate_docs(name, count)
+            if name not in self.documents:
+                generate_docs(name, count)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -186,7 +202,7 @@ class FakeOpenSearch:
     # ------------------------------------------------------------------ test helpers
 
     def expected_ids(self, index: str) -> list[str]:
-        return list(generate_docs(index, self.indices[index])[0])
+        return list((self.documents.get(index) or generate_docs(index, self.indices[index]))[0])
 
     def fail_nth(
         self, nth: int, status: int = 503, *, path_contains: str = "", method: str | None = None, times: int = 1
@@ -324,7 +340,7 @@ class FakeOpenSearch:
         return 200, {"pits": pits}
 
     def _docs(self, names: list[str]) -> list[tuple[str, list[str], list[str], list[int]]]:
-        return [(n, *generate_docs(n, self.indices[n])) for n in names]
+        return [(n, *(self.documents.get(n) or generate_docs(n, self.indices[n]))) for n in names]
 
     @staticmethod
     def _total(names_docs: list[tuple[str, list[str], list[str], list[int]]]) -> int:

@@ -41,7 +41,8 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """Where raw records come from."""
 
-    type: Literal["synthetic_zeek", "zeek_files", "synthetic_pump", "sensor_files"]
+    type: Literal["synthetic_zeek", "zeek_files", "synthetic_pump", "sensor_files", "synthetic_api", "event_files",
+                  "opensearch"]
     path: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -188,7 +189,7 @@ class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
     name: str
-    kind: Literal["network_conn", "sensor_timeseries"]
+    kind: Literal["network_conn", "sensor_timeseries", "api_events"]
     description: str = ""
     source: SourceConfig
     time_column: str = "ts"

@@ -16,13 +16,14 @@ EVIDENCE_COLUMNS = (
 )  # fmt: skip
 
 
-def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
-    """Top ``alerts.top_n`` anomalous windows per day, by ``ml_score`` (ties: earlier window first)."""
+def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig, top_n: int | None = -1) -> pl.DataFrame:
+    """Top ``alerts.top_n`` (or ``top_n``; ``None`` = all) anomalous windows per day, by ``ml_score``."""
+    limit = cfg.alerts.top_n if top_n == -1 else top_n
     anomalies = scores.filter(pl.col("is_anomaly"))
     ranked = anomalies.sort(["day", "ml_score", "window_start"], descending=[False, True, False]).with_columns(
         pl.int_range(1, pl.len() + 1).over("day").alias("rank")
     )
-    top = ranked.filter(pl.col("rank") <= cfg.alerts.top_n)
+    top = ranked if limit is None else ranked.filter(pl.col("rank") <= limit)
     return top.with_columns(
         pl.concat_str(
             [pl.lit(cfg.name), pl.col(cfg.entity_key), pl.col("window_start").dt.strftime("%Y%m%dT%H%M%S")],
@@ -81,10 +82,10 @@ def alert_records(alerts: pl.DataFrame, cfg: DatasetConfig) -> list[dict]:
     return records
 
 
-def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str) -> dict[str, Path]:
+def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "alerts") -> dict[str, Path]:
     """Write alerts as JSON (evidence and drivers expanded) and CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out_dir / f"alerts_{tag}.json", out_dir / f"alerts_{tag}.csv"
+    json_path, csv_path = out_dir / f"{prefix}_{tag}.json", out_dir / f"{prefix}_{tag}.csv"
     records = []
     for row in alerts.iter_rows(named=True):
         row = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

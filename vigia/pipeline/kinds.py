@@ -16,7 +16,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 
-KEY_COLUMNS = frozenset({"window_start", "window_end", "day", "label", "n_malicious", "attack_type"})
+KEY_COLUMNS = frozenset({"window_start", "window_end", "day", "label", "n_malicious", "attack_type", "event_id"})
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,20 @@ def _sensor() -> KindSpec:
     return KindSpec("raw_sensor", "stg_sensor", ingest_sensors, materialize_sensor_windows, SENSOR_EVIDENCE_COLUMNS)
 
 
-_KINDS: dict[str, Callable[[], KindSpec]] = {"network_conn": _network, "sensor_timeseries": _sensor}
-RAW_TABLES = {"network_conn": "raw_conn", "sensor_timeseries": "raw_sensor"}
-CLEAN_TABLES = {"network_conn": "stg_conn", "sensor_timeseries": "stg_sensor"}
+def _events() -> KindSpec:
+    from vigia.pipeline.event_features import materialize_event_features
+    from vigia.pipeline.events_ingest import EVENT_EVIDENCE_COLUMNS, ingest_events
+
+    return KindSpec("raw_events", "stg_events", ingest_events, materialize_event_features, EVENT_EVIDENCE_COLUMNS)
+
+
+_KINDS: dict[str, Callable[[], KindSpec]] = {
+    "network_conn": _network,
+    "sensor_timeseries": _sensor,
+    "api_events": _events,
+}
+RAW_TABLES = {"network_conn": "raw_conn", "sensor_timeseries": "raw_sensor", "api_events": "raw_events"}
+CLEAN_TABLES = {"network_conn": "stg_conn", "sensor_timeseries": "stg_sensor", "api_events": "stg_events"}
 
 
 def kind_spec(cfg: DatasetConfig) -> KindSpec:

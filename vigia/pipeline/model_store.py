@@ -97,8 +97,18 @@ def set_champion(models_dir: Path, version: str, details: dict[str, Any]) -> dic
     return record
 
 
-def load_model_set(models_dir: Path, which: str = CHAMPION) -> tuple[ModelSet, str]:
-    """Load the ``candidate`` or ``champion`` model set after checking its SHA-256; returns (model set, version)."""
+def load_model_set(models_dir: Path, which: str = CHAMPION, version: str | None = None) -> tuple[ModelSet, str]:
+    """Load the ``candidate`` / ``champion`` model set, or an explicit ``version``, after checking its SHA-256.
+
+    Returns (model set, version). An explicit version is checked against its own manifest.
+    """
+    if version:
+        directory = version_dir(models_dir, version)
+        if not (directory / MANIFEST_FILE).exists():
+            known = sorted(p.name for p in (models_dir / "versions").glob("*")) if models_dir.exists() else []
+            raise FileNotFoundError(f"model version {version!r} not found in {models_dir} (known: {known})")
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+        return load_bundle(directory / MODEL_FILE, manifest["sha256"]), version
     ref = pointer(models_dir, which)
     directory = version_dir(models_dir, ref["version"])
     manifest = json.loads((directory / MANIFEST_FILE).read_text())

@@ -1,0 +1,24 @@
+-- Staged API / application events: one row per event id (first by ts), normalised method, service and
+-- status class; the original record is kept for the anomaly export.
+SELECT
+    event_id,
+    ts,
+    nullif(trim(client_ip), '') AS client_ip,
+    nullif(trim(user_name), '') AS user_name,
+    upper(trim(method)) AS method,
+    path,
+    coalesce(query, '') AS query,
+    coalesce(body, '') AS body,
+    status,
+    CASE WHEN status IS NULL THEN 'unknown' ELSE concat(CAST(status // 100 AS VARCHAR), 'xx') END AS status_class,
+    coalesce(user_agent, '') AS user_agent,
+    duration_ms,
+    lower(trim(service)) AS service,
+    label,
+    attack_type,
+    raw_record,
+    source_file,
+    day
+FROM raw.events
+WHERE ts IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, source_file) = 1 OR event_id IS NULL
