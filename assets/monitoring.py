@@ -6,7 +6,7 @@ import polars as pl
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
 from resources import ArtifactStore, DuckDBWarehouse
 from vigia.pipeline.features import load_features
-from vigia.warehouse.duck import replace_partitions
+from vigia.warehouse.duck import write_frame_partitions
 
 DRIFT_ASSET = "drift_report"
 
@@ -54,11 +54,7 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
                                                 f"drift_{key}")  # fmt: skip
                 rows.append(history_row(report, key, version, context.run.run_id))
             history = pl.DataFrame(rows).with_columns(pl.col("day").str.to_date())
-            con.register("__vigia_drift", history.to_arrow())
-            try:
-                replace_partitions(con, cfg.name, HISTORY_TABLE, "day", keys, "SELECT * FROM __vigia_drift")
-            finally:
-                con.unregister("__vigia_drift")
+            write_frame_partitions(con, cfg.name, HISTORY_TABLE, history, keys)
         newest = keys[-1]
         latest = reports[newest]
         context.log.info(f"drift score {latest.score:.3f} on {newest} (threshold {cfg.drift.threshold})")

@@ -9,7 +9,7 @@ from resources import AlertSink, ArtifactStore, DuckDBWarehouse
 from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts, select_alerts
 from vigia.pipeline.features import FEATURES_TABLE, load_features
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
-from vigia.warehouse.duck import preview, read_frame, replace_partitions
+from vigia.warehouse.duck import preview, read_frame, write_frame_partitions
 
 SCORES_TABLE = "window_scores"
 
@@ -20,14 +20,6 @@ class ScoringConfig(dg.Config):
 
     model_version: str = ""
 ALERTS_TABLE = "alerts"
-
-
-def _write_partitions(con, dataset: str, table: str, frame: pl.DataFrame, keys: list[str]) -> int:
-    con.register("__vigia_frame", frame.to_arrow())
-    try:
-        return replace_partitions(con, dataset, table, "day", keys, "SELECT * FROM __vigia_frame")
-    finally:
-        con.unregister("__vigia_frame")
 
 
 def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
@@ -64,7 +56,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         with warehouse.connect() as con:
             features = load_features(con, cfg.name, keys)
             scored = score_windows(features, model_set, thresholds, cfg)
-            written = _write_partitions(con, cfg.name, SCORES_TABLE, scored, keys)
+            written = write_frame_partitions(con, cfg.name, SCORES_TABLE, scored, keys)
             table_preview = preview(con, cfg.name, SCORES_TABLE, limit=10, where="is_anomaly")
         anomalies = int(scored["is_anomaly"].sum())
         return dg.MaterializeResult(
@@ -100,7 +92,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             scores = read_frame(con, cfg.name, SCORES_TABLE, partition_column="day", keys=keys)
             spec = kind_spec(cfg)
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg, spec.clean_table, spec.evidence_columns)
-            written = _write_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
+            written = write_frame_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
             tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
             extra = {}
             if cfg.kind == "api_events":
@@ -108,7 +100,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 anomalies = attach_evidence(
                     con, select_alerts(scores, cfg, top_n=None), cfg, spec.clean_table, spec.evidence_columns
                 )
-                _write_partitions(con, cfg.name, "anomalies", anomalies, keys)
+                write_frame_partitions(con, cfg.name, "anomalies", anomalies, keys)
                 exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
                 extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)

@@ -20,7 +20,7 @@ from vigia.config import DatasetConfig
 from vigia.events.features import EventEncoders, event_features, fit_event_encoders
 from vigia.paths import data_dir
 from vigia.pipeline.features import FEATURES_TABLE, FeatureResult
-from vigia.warehouse.duck import read_frame, replace_partitions
+from vigia.warehouse.duck import read_frame, write_frame_partitions
 
 CLEAN_TABLE = "stg_events"
 ENCODERS_FILE = "encoders.joblib"
@@ -62,13 +62,7 @@ def materialize_event_features(
         (pl.col("ts") + timedelta(microseconds=1)).alias("window_end"),
         pl.col("ts").dt.date().alias("day"),
     ).drop("ts")
-    con.register("__vigia_event_features", table.to_arrow())
-    try:
-        written = replace_partitions(
-            con, cfg.name, FEATURES_TABLE, "day", partition_keys, "SELECT * FROM __vigia_event_features"
-        )
-    finally:
-        con.unregister("__vigia_event_features")
+    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, table, partition_keys)
     labelled = "label" in table.columns and table["label"].null_count() < table.height
     return FeatureResult(
         windows=written,

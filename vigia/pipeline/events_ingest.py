@@ -20,9 +20,9 @@ from vigia.config import DatasetConfig
 from vigia.events.files import EVENT_COLUMNS, canonical_events, read_event_files
 from vigia.events.synth import generate_api_events
 from vigia.paths import data_dir
-from vigia.pipeline.ingest import IngestResult, _day_seed
+from vigia.pipeline.ingest import IngestResult, day_seed, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
-from vigia.warehouse.duck import ensure_schema, replace_partitions
+from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
 
 RAW_TABLE = "raw_events"
 REJECTS_TABLE = "raw_events_rejects"
@@ -36,7 +36,7 @@ def _synthetic(cfg: DatasetConfig, keys: list[str]) -> pl.DataFrame:
     frames = []
     for key in keys:
         day = date.fromisoformat(key)
-        raw = generate_api_events(datetime.combine(day, datetime.min.time()), n, _day_seed(cfg.seed, day), **params)
+        raw = generate_api_events(datetime.combine(day, datetime.min.time()), n, day_seed(cfg.seed, day), **params)
         frames.append(canonical_events(raw))
     return pl.concat(frames, how="diagonal_relaxed").with_columns(pl.lit("synthetic").alias("source_file"))
 
@@ -87,8 +87,7 @@ def ingest_events(
         raise ValueError("ingest needs at least one daily partition key")
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
-    cols = ", ".join(f"{name} {typ}" for name, typ in REJECT_COLUMNS.items())
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{cfg.name}"."{REJECTS_TABLE}" ({cols})')
+    ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
     rejects, reasons = None, {}
     if cfg.source.type == "synthetic_api":
         frame = _synthetic(cfg, partition_keys)
@@ -104,17 +103,9 @@ def ingest_events(
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
     frame = frame.with_columns(pl.col("ts").dt.replace_time_zone(None))
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
-    if rejects is not None and rejects.height:
-        con.register("__vigia_rejects", rejects.select(list(REJECT_COLUMNS)).to_arrow())
-        try:
-            con.execute(f'INSERT INTO "{cfg.name}"."{REJECTS_TABLE}" SELECT * FROM __vigia_rejects')
-        finally:
-            con.unregister("__vigia_rejects")
-    con.register("__vigia_events", frame.to_arrow())
-    try:
-        written = replace_partitions(con, cfg.name, RAW_TABLE, "day", partition_keys, "SELECT * FROM __vigia_events")
-    finally:
-        con.unregister("__vigia_events")
+    if rejects is not None:
+        append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
+    written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
     keyset = set(partition_keys)
     rows_by_day = {str(d): int(n) for d, n in frame.group_by("day").len().iter_rows() if str(d) in keyset}
     return IngestResult(

@@ -24,9 +24,9 @@ from vigia.warehouse.duck import (
     qualified,
     quote_ident,
     read_frame,
-    replace_partitions,
     table_exists,
     table_schema,
+    write_frame_partitions,
 )
 
 CLEAN_TABLE = "stg_conn"
@@ -137,13 +137,7 @@ def materialize_features(
             raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
         features = compute_features(conn, cfg)
         del conn
-    con.register("__vigia_features", features.to_arrow())
-    try:
-        written = replace_partitions(
-            con, cfg.name, FEATURES_TABLE, "day", partition_keys, "SELECT * FROM __vigia_features"
-        )
-    finally:
-        con.unregister("__vigia_features")
+    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, features, partition_keys)
     by_day = features.group_by("day").len().sort("day")
     malicious = int(features["label"].fill_null(0).sum()) if features["label"].null_count() < features.height else None
     return FeatureResult(

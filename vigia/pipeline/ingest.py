@@ -41,12 +41,14 @@ class IngestResult:
     seconds: float = 0.0
 
 
-def _ensure_rejects_table(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+def ensure_rejects_table(con: duckdb.DuckDBPyConnection, schema: str, table: str = REJECTS_TABLE) -> None:
+    """Create ``schema.table`` with the shared rejects layout if it does not exist."""
     cols = ", ".join(f"{name} {typ}" for name, typ in REJECT_COLUMNS.items())
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{schema}"."{REJECTS_TABLE}" ({cols})')
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{schema}"."{table}" ({cols})')
 
 
-def _day_seed(seed: int, day: date) -> int:
+def day_seed(seed: int, day: date) -> int:
+    """A per-day generator seed, stable across runs and independent of which days a run covers."""
     return zlib.crc32(f"{seed}:{day.isoformat()}".encode()) & 0x7FFFFFFF
 
 
@@ -59,7 +61,7 @@ def _stage_synthetic(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: l
     for key in keys:
         day = date.fromisoformat(key)
         day_params = {**params, "traffic_shift": shifted_days[key]} if key in shifted_days else params
-        frames.append(generate_conn_day(day, rows, _day_seed(cfg.seed, day), **day_params))
+        frames.append(generate_conn_day(day, rows, day_seed(cfg.seed, day), **day_params))
     import polars as pl
 
     df = pl.concat(frames) if frames else None
@@ -109,7 +111,7 @@ def ingest_conn(
         raise ValueError("ingest needs at least one daily partition key")
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
-    _ensure_rejects_table(con, cfg.name)
+    ensure_rejects_table(con, cfg.name)
     if cfg.source.type == "synthetic_zeek":
         result = _stage_synthetic(con, cfg, partition_keys)
     else:

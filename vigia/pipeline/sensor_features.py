@@ -18,7 +18,7 @@ from vigia.config import DatasetConfig
 from vigia.pipeline.features import FEATURES_TABLE, FeatureResult
 from vigia.timeseries.regularize import regularize
 from vigia.timeseries.segments import segment_windows
-from vigia.warehouse.duck import read_frame, replace_partitions
+from vigia.warehouse.duck import read_frame, write_frame_partitions
 
 CLEAN_TABLE = "stg_sensor"
 NON_VALUE_COLUMNS = frozenset({"ts", "station", "label", "event_type", "day", "source_file", "segment"})
@@ -88,13 +88,7 @@ def materialize_sensor_windows(
     if clean.height == 0:
         raise ValueError(f"no sensor readings in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
     windows, _ = sensor_windows(clean, cfg)
-    con.register("__vigia_windows", windows.to_arrow())
-    try:
-        written = replace_partitions(
-            con, cfg.name, FEATURES_TABLE, "day", partition_keys, "SELECT * FROM __vigia_windows"
-        )
-    finally:
-        con.unregister("__vigia_windows")
+    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, windows, partition_keys)
     by_day = windows.group_by("day").len().sort("day")
     labelled = windows["label"].null_count() < windows.height
     return FeatureResult(

@@ -15,11 +15,11 @@ import duckdb
 import polars as pl
 
 from vigia.config import DatasetConfig
-from vigia.pipeline.ingest import IngestResult
+from vigia.pipeline.ingest import IngestResult, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.timeseries.pump_synth import generate_pump_station
 from vigia.timeseries.sensor_files import read_sensor_files
-from vigia.warehouse.duck import ensure_schema, replace_partitions
+from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
 
 RAW_TABLE = "raw_sensor"
 REJECTS_TABLE = "raw_sensor_rejects"
@@ -60,25 +60,16 @@ def ingest_sensors(
         raise ValueError("ingest needs at least one daily partition key")
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
-    cols = ", ".join(f"{name} {typ}" for name, typ in REJECT_COLUMNS.items())
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{cfg.name}"."{REJECTS_TABLE}" ({cols})')
+    ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
     if cfg.source.type == "synthetic_pump":
         frame, rejects = _synthetic(cfg), None
         read = frame.height
     else:
         frame, rejects, read = _files(cfg, run_id)
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
-    if rejects is not None and rejects.height:
-        con.register("__vigia_rejects", rejects.select(list(REJECT_COLUMNS)).to_arrow())
-        try:
-            con.execute(f'INSERT INTO "{cfg.name}"."{REJECTS_TABLE}" SELECT * FROM __vigia_rejects')
-        finally:
-            con.unregister("__vigia_rejects")
-    con.register("__vigia_sensor", frame.to_arrow())
-    try:
-        written = replace_partitions(con, cfg.name, RAW_TABLE, "day", partition_keys, "SELECT * FROM __vigia_sensor")
-    finally:
-        con.unregister("__vigia_sensor")
+    if rejects is not None:
+        append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
+    written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
     keyset = set(partition_keys)
     by_day = frame.group_by(pl.col("day").cast(pl.String)).len()
     rows_by_day = {d: int(n) for d, n in by_day.iter_rows() if d in keyset}

@@ -276,3 +276,33 @@ def read_frame(
     if order_by:
         sql += f" ORDER BY {order_by}"
     return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+
+
+def write_frame_partitions(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pl.DataFrame,
+    keys: Sequence[str],
+    partition_column: str = "day",
+) -> int:
+    """``replace_partitions`` from a polars frame (registered through Arrow for the statement)."""
+    name = f"__vigia_frame_{table}"
+    con.register(name, frame.to_arrow())
+    try:
+        return replace_partitions(con, schema, table, partition_column, keys, f"SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def append_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame) -> int:
+    """Insert a polars frame's rows (columns by name) into an existing table; returns the row count."""
+    if frame.height == 0:
+        return 0
+    name = f"__vigia_append_{table}"
+    con.register(name, frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {qualified(schema, table)} BY NAME SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+    return frame.height
