@@ -30,7 +30,11 @@ def _materialize(args: argparse.Namespace) -> int:
             print(f"unknown dataset(s) {sorted(unknown)}; known: {datasets}", file=sys.stderr)
             return 2
         datasets = args.dataset
-    base = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "orchestration.definitions"]
+    log_level = json.dumps({"loggers": {"console": {"config": {"log_level": args.log_level}}}})
+    base = [
+        *(sys.executable, "-m", "dagster", "asset", "materialize", "-m", "orchestration.definitions"),
+        *("--config-json", log_level),
+    ]
     for name in datasets:
         mine = [a for a in assets if a.key.path[0] == name]
         part = partitioned_keys(mine)
@@ -114,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mat = sub.add_parser("materialize", help="materialize every asset with `dagster asset materialize`")
     mat.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
+    mat.add_argument("--log-level", default="INFO", help="console log level of the runs (DEBUG shows every event)")
     mat.set_defaults(func=_materialize)
 
     bench = sub.add_parser("bench", help="benchmarks on labelled data")
