@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     http.add_argument("--seed", type=int, default=7)
     http.set_defaults(func=_bench_http)
 
+    from vigia.bench.credit import add_credit_parser
+
+    add_credit_parser(bench_sub)
+
     gen = sub.add_parser("generate", help="write synthetic data files")
     gen_sub = gen.add_subparsers(dest="kind", required=True)
     gz = gen_sub.add_parser("zeek", help="a synthetic labelled Zeek conn.log")

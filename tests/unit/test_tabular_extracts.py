@@ -1,0 +1,107 @@
+"""Extract folders: merge, extra / missing columns, wrong types, bad targets, empty extracts, newest batch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from vigia.schema import REJECT_COLUMNS
+from vigia.sources.errors import SourceError
+from vigia.tabular.extracts import newest_extract, read_extracts
+
+HEADER = "id,income,segment,target\n"
+
+
+def _rows(start: int, n: int) -> str:
+    return "".join(f"{i},{1000 + i},{'ab'[i % 2]},{i % 2}\n" for i in range(start, start + n))
+
+
+def _read(folder: Path, **kw):
+    return read_extracts(folder, target="target", id_column="id", dataset="cust", run_id="r1", **kw)
+
+
+def test_merges_sorted_parts_with_source_file(tmp_path: Path) -> None:
+    for i in (3, 1, 2):
+        (tmp_path / f"p{i}.csv").write_text(HEADER + _rows(i * 100, 20))
+    pl.DataFrame({"id": ["x1", "x2"], "income": [5.0, 6.0], "segment": ["a", "b"], "target": [0, 1]}).write_parquet(
+        tmp_path / "p4.parquet"
+    )
+    res = _read(tmp_path)
+    assert res.files == ["p1.csv", "p2.csv", "p3.csv", "p4.parquet"]
+    assert res.frame.height == 62 and res.rows_read == 62
+    assert res.frame["source_file"].unique(maintain_order=True).to_list() == res.files
+    assert res.numeric_columns == ["income"] and res.categorical_columns == ["segment"]
+    assert res.frame.schema["income"] == pl.Float64 and res.frame.schema["target"] == pl.Int8
+    assert res.frame["id"][0] == "100"
+
+
+def test_extra_columns_ignored_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text(HEADER + _rows(0, 5))
+    (tmp_path / "p2.csv").write_text("id,income,segment,target,comment\n" + "9,5,a,1,hello\n")
+    res = _read(tmp_path)
+    assert res.extra_columns == {"p2.csv": ["comment"]}
+    assert "comment" not in res.frame.columns and res.frame.height == 6
+
+
+def test_missing_expected_columns_named(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text("id,segment,target\n1,a,0\n")
+    with pytest.raises(ValueError, match=r"missing expected columns \['income'\]"):
+        _read(tmp_path, expected_columns=["id", "income", "segment", "target"])
+
+
+def test_text_in_numeric_column_becomes_null_and_is_counted(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text(HEADER + _rows(0, 30) + "99,oops,a,1\n100,NA,b,0\n")
+    res = _read(tmp_path)
+    assert res.frame.height == 32  # rows kept
+    assert res.type_errors == {"income": {"count": 1, "examples": ["oops"]}}  # NA is missing, not an error
+    assert res.frame["income"].null_count() == 2
+
+
+def test_declared_kinds_override_inference(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text(HEADER + _rows(0, 4) + "5,x,a,1\n6,y,a,1\n")
+    res = _read(tmp_path, expected_columns={"id": "categorical", "income": "numeric", "segment": "categorical"})
+    assert res.type_errors["income"]["count"] == 2 and res.numeric_columns == ["income"]
+
+
+def test_bad_target_rows_rejected_with_reason(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text(HEADER + _rows(0, 3) + "7,10,a,\n8,11,b,maybe\n")
+    res = _read(tmp_path)
+    assert res.frame.height == 3
+    rej = res.rejects
+    assert list(rej.columns) == list(REJECT_COLUMNS)
+    assert rej["line_number"].to_list() == [5, 6]
+    assert "missing" in rej["reason"][0] and "'maybe'" in rej["reason"][1]
+    assert rej["dataset"].unique().to_list() == ["cust"] and rej["run_id"].unique().to_list() == ["r1"]
+
+
+def test_empty_extract_skipped_and_reported_all_empty_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text(HEADER + _rows(0, 3))
+    (tmp_path / "p2.csv").write_text(HEADER)
+    (tmp_path / "p3.csv").write_text("")
+    res = _read(tmp_path)
+    assert res.skipped_files == {"p2.csv": "empty extract: no data rows", "p3.csv": "empty extract: no data rows"}
+    assert res.frame.height == 3
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "p1.csv").write_text(HEADER)
+    with pytest.raises(SourceError, match="no data rows"):
+        _read(empty)
+    (tmp_path / "none").mkdir()
+    with pytest.raises(SourceError, match="no extract"):
+        _read(tmp_path / "none")
+
+
+def test_inference_batch_without_target_and_newest_extract(tmp_path: Path) -> None:
+    a, b = tmp_path / "batch_2026-01-05.csv", tmp_path / "batch_2026-01-06.csv"
+    a.write_text("id,income,segment\n1,5,a\n")
+    b.write_text("id,income,segment\n2,6,b\n")
+    os.utime(a, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    os.utime(b, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    assert newest_extract(tmp_path) == a  # mtime first
+    os.utime(b, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    assert newest_extract(tmp_path) == b  # same mtime: greatest name
+    res = read_extracts(tmp_path, target=None, id_column="id", dataset="cust", run_id="r")
+    assert "target" not in res.frame.columns and res.frame.height == 2

@@ -1,0 +1,45 @@
+"""Synthetic customer table: rates, missing values, drift vs no drift under dataset_drift."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from vigia.monitoring import dataset_drift
+from vigia.tabular.synth import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, NUMERIC_COLUMNS, generate_customers
+
+
+def test_layout_rate_and_missing_values() -> None:
+    df = generate_customers(5000, 1)
+    assert df.height == 5000 and set(FEATURE_COLUMNS) <= set(df.columns)
+    assert all(df.schema[c].is_numeric() for c in NUMERIC_COLUMNS)
+    assert all(df.schema[c] == pl.String for c in CATEGORICAL_COLUMNS)
+    assert df["target"].dtype == pl.Int8
+    assert 0.17 < df["target"].mean() < 0.23
+    nulls = {c: df[c].null_count() for c in df.columns if df[c].null_count()}
+    assert {"income", "tenure_months", "region", "channel"} <= set(nulls)
+    assert df["customer_id"].n_unique() == 5000
+    assert 0.07 < generate_customers(5000, 2, target_rate=0.1)["target"].mean() < 0.13
+
+
+def test_deterministic_and_target_driven_by_features() -> None:
+    a, b = generate_customers(2000, 7), generate_customers(2000, 7)
+    assert a.equals(b)
+    df = generate_customers(5000, 3)
+    hi = df.filter(pl.col("utilisation") > 0.5)["target"].mean()
+    lo = df.filter(pl.col("utilisation") < 0.2)["target"].mean()
+    assert hi > lo + 0.1
+
+
+def test_unknown_parameter_is_named() -> None:
+    with pytest.raises(TypeError, match="bogus"):
+        generate_customers(10, 1, bogus=1)
+
+
+def test_drifted_sample_scores_above_and_independent_sample_below_threshold() -> None:
+    ref = generate_customers(5000, 11)
+    same = dataset_drift(ref, generate_customers(5000, 12), features=list(FEATURE_COLUMNS))
+    drifted = dataset_drift(ref, generate_customers(5000, 13, drifted=True), features=list(FEATURE_COLUMNS))
+    assert same.score < 0.15 and not same.drifted
+    assert drifted.score > 0.15 and drifted.drifted
+    assert {"age", "utilisation", "channel"} <= set(drifted.drifted_features)

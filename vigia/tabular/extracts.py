@@ -1,0 +1,295 @@
+"""Tabular extracts: merge a folder of CSV / Parquet files into one typed table, with defined outcomes.
+
+``read_extracts(folder, ...)`` reads every ``*.csv`` / ``*.parquet`` / ``*.pq`` file directly in
+``folder`` (hidden files skipped), **sorted by file name**, and stacks them with a ``source_file``
+column (the file name). Every cell is first read as text, then typed:
+
+* **Missing expected columns** (in any file) → ``ValueError`` naming the file and the columns. When
+  ``expected_columns`` is not given, the first non-empty file's columns are the expected set.
+* **Extra columns** (not expected) → dropped and reported in ``extra_columns`` (per file).
+* **Column kinds**: from ``expected_columns`` when it is a mapping ``{name: "numeric"|"categorical"}``,
+  else inferred: a column is numeric when at least ``numeric_share`` (90 %) of its non-missing cells
+  parse as numbers (``2.00E+05`` included). The id and target columns are never features.
+* **Wrong types** (text in a numeric column): the **cell is set to null and counted** in
+  ``type_errors`` (per column, with up to 5 example values); the row is kept, so the model's median
+  imputation handles it. Empty cells and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
+  are plain missing values, not type errors.
+* **Target** (when ``target`` is given): must be ``positive`` / ``negative`` (default ``1`` / ``0``;
+  ``1.0`` / ``0.0`` and ``true`` / ``false`` accepted); a row whose target is missing or any other
+  value is **rejected** with a reason (``rejects`` frame in the ``REJECT_COLUMNS`` layout; ``line_number``
+  is the physical CSV line, header = line 1, or the 1-based row of a Parquet file). The target is
+  returned as Int8 0/1.
+* **Empty extract** (a zero-byte file or a header without rows): skipped and reported in
+  ``skipped_files`` with the reason; when no file holds a data row, ``SourceError`` (a ``ValueError``)
+  naming the folder. A folder without any extract also raises ``SourceError``.
+* Unseen categories are not an extract problem: they are counted by the model at predict time.
+
+``newest_extract(folder)`` picks the inference batch: the extract with the **latest modification
+time**, ties broken by the greatest file name (so ``batch_2026-01-06.csv`` beats
+``batch_2026-01-05.csv`` written in the same second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from vigia.schema import REJECT_COLUMNS
+from vigia.sources.errors import SourceError
+
+EXTRACT_SUFFIXES = (".csv", ".parquet", ".pq")
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
+NUMERIC_SHARE = 0.9
+_LINE = "__line_number"
+_TRUE = ("1", "1.0", "true")
+_FALSE = ("0", "0.0", "false")
+
+
+@dataclass
+class ExtractsResult:
+    """The merged table and what happened on the way."""
+
+    frame: pl.DataFrame
+    files: list[str]
+    numeric_columns: list[str]
+    categorical_columns: list[str]
+    rows_read: int
+    rejects: pl.DataFrame
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    type_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_files: dict[str, str] = field(default_factory=dict)
+    duplicate_ids: int = 0
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.frame.height
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric_columns + self.categorical_columns
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (for asset metadata)."""
+        return {
+            "files": self.files,
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_rejected": self.rejects.height,
+            "numeric_columns": self.numeric_columns,
+            "categorical_columns": self.categorical_columns,
+            "extra_columns": self.extra_columns,
+            "type_errors": self.type_errors,
+            "skipped_files": self.skipped_files,
+            "duplicate_ids": self.duplicate_ids,
+        }
+
+
+def list_extracts(folder: str | Path) -> list[Path]:
+    """Extract files directly in ``folder`` (sorted by name); ``SourceError`` when the folder is unusable."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"extract folder not found: {folder}")
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in EXTRACT_SUFFIXES
+    )
+    if not files:
+        raise SourceError(f"no extract ({', '.join(EXTRACT_SUFFIXES)}) in {folder}")
+    return files
+
+
+def newest_extract(folder: str | Path) -> Path:
+    """The newest extract: latest modification time, ties broken by the greatest name."""
+    return max(list_extracts(folder), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def read_text_table(
+    path: str | Path, *, separator: str | None = None, has_header: bool = True, new_columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """One file with every column as String (empty frame for a zero-byte file) plus its line numbers."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pl.read_parquet(path)
+        frame = frame.select(pl.all().cast(pl.String))
+        first_line = 1
+    else:
+        if path.stat().st_size == 0:
+            return pl.DataFrame({_LINE: pl.Series([], dtype=pl.Int64)})
+        frame = pl.read_csv(
+            path,
+            separator=separator or ",",
+            has_header=has_header,
+            new_columns=list(new_columns) if new_columns else None,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+        )
+        first_line = 2 if has_header else 1
+    return frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias(_LINE))
+
+
+def _clean_text(col: str) -> pl.Expr:
+    s = pl.col(col).str.strip_chars()
+    return pl.when(s.str.to_lowercase().is_in(MISSING_TOKENS)).then(None).otherwise(s)
+
+
+def _numeric_share(frame: pl.DataFrame, col: str) -> float:
+    s = frame.select(_clean_text(col).alias(col)).get_column(col).drop_nulls()
+    if s.len() == 0:
+        return 0.0
+    return s.cast(pl.Float64, strict=False).is_not_null().sum() / s.len()
+
+
+def coerce_columns(
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    kinds: Mapping[str, str] | None = None,
+    numeric_share: float = NUMERIC_SHARE,
+) -> tuple[pl.DataFrame, list[str], list[str], dict[str, dict[str, Any]]]:
+    """Type text ``columns`` (numeric → Float64, categorical → trimmed String); returns the frame, the
+    numeric and categorical names and the type errors (``{column: {count, examples}}``)."""
+    numeric, categorical, errors = [], [], {}
+    exprs = []
+    for col in columns:
+        kind = (kinds or {}).get(col)
+        if kind not in (None, "numeric", "categorical"):
+            raise ValueError(f"column kind for {col!r} must be 'numeric' or 'categorical', got {kind!r}")
+        if kind is None:
+            kind = "numeric" if _numeric_share(frame, col) >= numeric_share else "categorical"
+        if kind == "numeric":
+            numeric.append(col)
+            clean = frame.select(_clean_text(col).alias("v")).get_column("v")
+            parsed = clean.cast(pl.Float64, strict=False)
+            bad = clean.is_not_null() & parsed.is_null()
+            if bad.any():
+                errors[col] = {
+                    "count": int(bad.sum()),
+                    "examples": clean.filter(bad).unique(maintain_order=True)[:5].to_list(),
+                }
+            exprs.append(_clean_text(col).cast(pl.Float64, strict=False).alias(col))
+        else:
+            categorical.append(col)
+            exprs.append(_clean_text(col).alias(col))
+    return frame.with_columns(exprs), numeric, categorical, errors
+
+
+def _rejects(rows: pl.DataFrame, reason: pl.Expr, dataset: str, run_id: str, cols: list[str]) -> pl.DataFrame:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    raw = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",") if cols else pl.lit("")
+    out = rows.select(
+        pl.lit(dataset).alias("dataset"),
+        pl.col("source_file"),
+        pl.col(_LINE).alias("line_number"),
+        reason.alias("reason"),
+        raw.alias("raw_record"),
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(now).alias("rejected_at"),
+    )
+    return out
+
+
+def empty_rejects() -> pl.DataFrame:
+    """An empty frame in the ``REJECT_COLUMNS`` layout."""
+    dtypes = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "TIMESTAMP": pl.Datetime("us")}
+    return pl.DataFrame(schema={c: dtypes[t] for c, t in REJECT_COLUMNS.items()})
+
+
+def label_target(
+    frame: pl.DataFrame, target: str, positive: str | int | None = None, negative: str | int | None = None
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Target text → Int8 0/1; returns the frame and a String reason per row (null = valid)."""
+    s = pl.col(target).cast(pl.String).str.strip_chars()
+    low = s.str.to_lowercase()
+    if positive is None:
+        pos, neg = low.is_in(_TRUE), low.is_in(_FALSE)
+        expected = "1/0"
+    else:
+        pos = s == str(positive)
+        neg = (s != str(positive)) if negative is None else (s == str(negative))
+        expected = f"{positive}/{negative if negative is not None else 'other'}"
+    reason = (
+        pl.when(s.is_null() | (s == ""))
+        .then(pl.lit(f"target {target!r} is missing"))
+        .when(~(pos | neg))
+        .then(pl.lit(f"target {target!r} value '") + s + pl.lit(f"' is not {expected}"))
+        .otherwise(None)
+    )
+    out = frame.with_columns(reason.alias("__reason"), pl.when(pos).then(1).otherwise(0).cast(pl.Int8).alias("__y"))
+    return out.with_columns(pl.col("__y").alias(target)).drop("__y"), out.get_column("__reason")
+
+
+def read_extracts(
+    folder: str | Path,
+    *,
+    target: str | None,
+    separator: str | None = None,
+    id_column: str | None = None,
+    expected_columns: Sequence[str] | Mapping[str, str] | None = None,
+    dataset: str,
+    run_id: str,
+    positive: str | int | None = None,
+    numeric_share: float = NUMERIC_SHARE,
+) -> ExtractsResult:
+    """Merge every extract in ``folder`` (rules in the module docstring). ``target=None`` for inference batches."""
+    files = list_extracts(folder)
+    kinds = dict(expected_columns) if isinstance(expected_columns, Mapping) else None
+    expected = list(expected_columns) if expected_columns is not None else None
+    if expected is not None:
+        for col in (target, id_column):
+            if col and col not in expected:
+                expected.append(col)
+    parts, extra, skipped = [], {}, {}
+    for path in files:
+        try:
+            raw = read_text_table(path, separator=separator)
+        except pl.exceptions.NoDataError:
+            raw = pl.DataFrame()
+        if raw.height == 0:
+            skipped[path.name] = "empty extract: no data rows"
+            continue
+        cols = [c for c in raw.columns if c != _LINE]
+        if expected is None:
+            expected = cols
+        missing = [c for c in expected if c not in cols]
+        if missing:
+            raise ValueError(f"extract {path} is missing expected columns {missing} (has {cols})")
+        if extras := [c for c in cols if c not in expected]:
+            extra[path.name] = extras
+        parts.append(raw.select(*expected, _LINE).with_columns(pl.lit(path.name).alias("source_file")))
+    if not parts:
+        raise SourceError(f"no data rows in any extract under {folder}: {skipped}")
+    merged = pl.concat(parts, how="vertical")
+    rows_read = merged.height
+    assert expected is not None
+    features = [c for c in expected if c not in (target, id_column)]
+    typed, numeric, categorical, errors = coerce_columns(merged, features, kinds, numeric_share)
+    rejects = empty_rejects()
+    if target is not None:
+        typed, reason = label_target(typed, target, positive)
+        bad = reason.is_not_null()
+        if bad.any():
+            raw_bad = merged.filter(bad).with_columns(reason.filter(bad).alias("__reason"))
+            rejects = _rejects(raw_bad, pl.col("__reason"), dataset, run_id, expected)
+        typed = typed.filter(~bad).drop("__reason")
+    dup = 0
+    if id_column is not None:
+        typed = typed.with_columns(_clean_text(id_column).alias(id_column))
+        dup = typed.height - typed.get_column(id_column).n_unique()
+    front = [c for c in (id_column,) if c] + features + [c for c in (target,) if c] + ["source_file"]
+    return ExtractsResult(
+        frame=typed.select(front),
+        files=[p.name for p in files],
+        numeric_columns=numeric,
+        categorical_columns=categorical,
+        rows_read=rows_read,
+        rejects=rejects,
+        extra_columns=extra,
+        type_errors=errors,
+        skipped_files=skipped,
+        duplicate_ids=dup,
+    )
