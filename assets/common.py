@@ -19,7 +19,7 @@ class DatasetAssetContext:
     """What every factory needs to know about one dataset."""
 
     cfg: DatasetConfig
-    partitions_def: dg.DailyPartitionsDefinition
+    partitions_def: dg.DailyPartitionsDefinition | None
 
     def key(self, name: str) -> dg.AssetKey:
         return dg.AssetKey([self.cfg.name, name])
@@ -29,7 +29,9 @@ class DatasetAssetContext:
         return self.cfg.name
 
 
-def daily_partitions(cfg: DatasetConfig) -> dg.DailyPartitionsDefinition:
+def daily_partitions(cfg: DatasetConfig) -> dg.DailyPartitionsDefinition | None:
+    if cfg.partitions is None:
+        return None
     end = cfg.partitions.end.isoformat() if cfg.partitions.end else None
     return dg.DailyPartitionsDefinition(start_date=cfg.partitions.start.isoformat(), end_date=end)
 

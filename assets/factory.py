@@ -12,6 +12,7 @@ from assets.monitoring import build_monitoring_assets
 from assets.scoring import build_scoring_assets
 from assets.sql_models import build_sql_model_assets
 from assets.sweep import build_sweep_assets
+from assets.tabular import build_tabular_assets
 from assets.training import build_training_assets
 from vigia.config import DatasetConfig
 
@@ -19,6 +20,8 @@ from vigia.config import DatasetConfig
 def build_dataset_assets(cfg: DatasetConfig, sql_root: Path) -> list[dg.AssetsDefinition]:
     """raw -> SQL models -> features -> detectors -> thresholds -> evaluation -> champion -> scores -> alerts, drift."""
     dctx = DatasetAssetContext(cfg=cfg, partitions_def=daily_partitions(cfg))
+    if cfg.kind == "tabular_supervised":
+        return build_tabular_assets(dctx)
     return [
         build_raw_asset(dctx),
         *build_sql_model_assets(dctx, sql_root),

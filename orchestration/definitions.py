@@ -32,7 +32,7 @@ def build_definitions() -> dg.Definitions:
         dataset_assets = build_dataset_assets(cfg, DEFAULT_SQL_ROOT)
         dataset_jobs = build_dataset_jobs(cfg.name, dataset_assets)
         assets += dataset_assets
-        jobs += [dataset_jobs.daily, dataset_jobs.train, dataset_jobs.retrain]
+        jobs += dataset_jobs.all()
         schedules += build_dataset_schedules(cfg.name, dataset_jobs)
         sensors.append(build_drift_sensor(cfg.name, dg.AssetKey([cfg.name, DRIFT_ASSET]), dataset_jobs))
         if cfg.source.type == "opensearch":

@@ -9,11 +9,17 @@ import dagster as dg
 RETRAIN_ASSETS = ("window_features", "detectors", "thresholds", "evaluation", "champion", "window_scores", "alerts")
 
 
+TABULAR_RETRAIN_ASSETS = ("model", "predictions")
+
+
 @dataclass(frozen=True)
 class DatasetJobs:
-    daily: dg.UnresolvedAssetJobDefinition
+    daily: dg.UnresolvedAssetJobDefinition | None
     train: dg.UnresolvedAssetJobDefinition
     retrain: dg.UnresolvedAssetJobDefinition
+
+    def all(self) -> list[dg.UnresolvedAssetJobDefinition]:
+        return [j for j in (self.daily, self.train, self.retrain) if j is not None]
 
 
 def partitioned_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -25,7 +31,19 @@ def unpartitioned_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
 
 
 def build_dataset_jobs(dataset: str, assets: list[dg.AssetsDefinition]) -> DatasetJobs:
-    partitions_def = next(a.partitions_def for a in assets if a.partitions_def is not None)
+    partitions_def = next((a.partitions_def for a in assets if a.partitions_def is not None), None)
+    if partitions_def is None:  # the supervised tabular kind: batches, not days
+        train = dg.define_asset_job(
+            f"{dataset}_train",
+            selection=dg.AssetSelection.assets(*unpartitioned_keys(assets)),
+            description=f"Read the extracts of {dataset}, train, score the newest batch and check its drift.",
+        )
+        retrain = dg.define_asset_job(
+            f"{dataset}_retrain",
+            selection=dg.AssetSelection.assets(*[dg.AssetKey([dataset, n]) for n in TABULAR_RETRAIN_ASSETS]),
+            description=f"Drift-triggered retraining of {dataset} (training + newly labelled rows), then rescoring.",
+        )
+        return DatasetJobs(daily=None, train=train, retrain=retrain)
     daily = dg.define_asset_job(
         f"{dataset}_daily",
         selection=dg.AssetSelection.assets(*partitioned_keys(assets)),

@@ -44,16 +44,16 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
         for record in result.records:
             meta = record.asset_materialization.metadata
             score, threshold = meta["drift_score"].value, meta["drift_threshold"].value
-            day = meta["drift_day"].value
+            day = meta["drift_day"].value if "drift_day" in meta else None  # unpartitioned kinds: a batch
             if score > threshold:
                 key = f"{dataset}-drift-retrain-{record.run_id}"
                 requests[key] = dg.RunRequest(
                     run_key=key,
                     partition_key=day,
-                    tags={"vigia/trigger": "drift", "vigia/drift_score": f"{score:.4f}", "vigia/drift_day": day},
+                    tags={"vigia/trigger": "drift", "vigia/drift_score": f"{score:.4f}", "vigia/drift_day": day or ""},
                 )
             else:
-                below.append(f"{day}: {score:.3f} <= {threshold}")
+                below.append(f"{day or 'latest batch'}: {score:.3f} <= {threshold}")
         cursor = json.dumps({"version": CURSOR_VERSION, "storage_id": result.records[-1].storage_id})
         if requests:
             return dg.SensorResult(run_requests=list(requests.values()), cursor=cursor)

@@ -42,7 +42,7 @@ class SourceConfig(_Strict):
     """Where raw records come from."""
 
     type: Literal["synthetic_zeek", "zeek_files", "synthetic_pump", "sensor_files", "synthetic_api", "event_files",
-                  "opensearch"]
+                  "opensearch", "synthetic_customers", "tabular_files"]
     path: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -189,24 +189,26 @@ class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
     name: str
-    kind: Literal["network_conn", "sensor_timeseries", "api_events"]
+    kind: Literal["network_conn", "sensor_timeseries", "api_events", "tabular_supervised"]
     description: str = ""
     source: SourceConfig
     time_column: str = "ts"
     entity_key: str = "orig_h"
     label_column: str | None = "label"
-    sql_models: str
-    partitions: PartitionConfig
+    sql_models: str | None = None
+    partitions: PartitionConfig | None = None
     window: WindowConfig = WindowConfig()
     series: SeriesConfig = SeriesConfig()
     sweep: SweepConfig = SweepConfig()
     split: SplitConfig = SplitConfig()
-    detectors: list[DetectorConfig]
+    detectors: list[DetectorConfig] = Field(default_factory=list)
     consensus: ConsensusConfig = ConsensusConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     alerts: AlertConfig = AlertConfig()
     drift: DriftConfig = DriftConfig()
     promotion: PromotionConfig = PromotionConfig()
+    # Supervised kind: value of decisions, e.g. "tp=500,fp=50,fn=1000,tn=0" (benefit/costs per record).
+    value_matrix: str | None = None
     seed: int = 42
 
     @model_validator(mode="before")
@@ -233,6 +235,10 @@ class DatasetConfig(_Strict):
     @model_validator(mode="after")
     def _detectors_unique(self) -> DatasetConfig:
         names = [d.name for d in self.detectors]
+        if self.kind == "tabular_supervised":
+            return self  # a supervised classifier, no unsupervised detectors
+        if self.partitions is None or self.sql_models is None:
+            raise ValueError(f"kind {self.kind!r} needs 'partitions' and 'sql_models'")
         if not names:
             raise ValueError("at least one detector is required")
         if len(set(names)) != len(names):

@@ -17,8 +17,9 @@ def test_parse_duration() -> None:
 
 def test_shipped_configs_are_valid() -> None:
     configs = load_dataset_configs(DEFAULT_DATASETS_DIR)
-    assert [c.name for c in configs] == ["api_events", "network", "pumps"]
-    events, net, pumps = configs
+    assert [c.name for c in configs] == ["api_events", "customers", "network", "pumps"]
+    events, customers, net, pumps = configs
+    assert customers.kind == "tabular_supervised" and customers.value_matrix
     assert events.kind == "api_events" and events.entity_key == "client_ip"
     assert pumps.kind == "sensor_timeseries" and pumps.series.window == 30 and pumps.series.step == 5
     assert pumps.detectors[0].params["timesteps"] == 30

@@ -90,8 +90,11 @@ class ExtractsResult:
 
 
 def list_extracts(folder: str | Path) -> list[Path]:
-    """Extract files directly in ``folder`` (sorted by name); ``SourceError`` when the folder is unusable."""
+    """Extract files directly in ``folder`` (sorted by name), or ``folder`` itself when it is one extract file;
+    ``SourceError`` when the folder is unusable."""
     folder = Path(folder)
+    if folder.is_file() and folder.suffix.lower() in EXTRACT_SUFFIXES:
+        return [folder]
     if not folder.is_dir():
         raise SourceError(f"extract folder not found: {folder}")
     files = sorted(

@@ -1,0 +1,164 @@
+"""Assets of the supervised tabular kind: training table, newest inference batch, champion model,
+predictions with business value, and the drift of the batch against the training population."""
+
+import json
+
+import dagster as dg
+
+from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
+from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
+from vigia.pipeline.tabular import BATCH_TABLE, LOG_TABLE, PREDICTIONS_TABLE, TRAINING_TABLE
+
+MODEL_ASSET = "model"
+DRIFT_ASSET = "drift_report"
+
+
+def _frame_metadata(result: object) -> dict:
+    summary = result.summary()  # type: ignore[attr-defined]
+    return {"dagster/row_count": dg.MetadataValue.int(result.rows_accepted), "extracts": dg.MetadataValue.json(summary)}  # type: ignore[attr-defined]
+
+
+def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
+    cfg = dctx.cfg
+    target = cfg.label_column or "target"
+
+    @dg.asset(key=dctx.key(TRAINING_TABLE), group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"},
+              tags={STAGE_TAG: "ingest"},
+              description="All training extracts merged into one table (extra columns ignored and reported, "
+              "wrong types nulled and counted, rows with a bad target rejected with a reason).")  # fmt: skip
+    def training_table(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        from vigia.pipeline.ingest import ensure_rejects_table
+        from vigia.pipeline.tabular import read_training
+        from vigia.warehouse.duck import append_frame, ensure_schema, preview, replace_table
+
+        result = read_training(cfg, context.run.run_id)
+        with warehouse.connect() as con:
+            ensure_schema(con, cfg.name)
+            ensure_rejects_table(con, cfg.name, f"{TRAINING_TABLE}_rejects")
+            append_frame(con, cfg.name, f"{TRAINING_TABLE}_rejects", result.rejects)
+            con.register("__vigia_training", result.frame.to_arrow())
+            try:
+                replace_table(con, cfg.name, TRAINING_TABLE, "SELECT * FROM __vigia_training")
+            finally:
+                con.unregister("__vigia_training")
+            table_preview = preview(con, cfg.name, TRAINING_TABLE, limit=10)
+        return dg.MaterializeResult(metadata={**_frame_metadata(result), "preview": dg.MetadataValue.md(table_preview)})
+
+    @dg.asset(key=dctx.key(BATCH_TABLE), deps=[dctx.key(TRAINING_TABLE)], group_name=dctx.group,
+              pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "ingest"},
+              description="The newest inference extract, checked against the training columns.")  # fmt: skip
+    def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        from vigia.pipeline.tabular import read_newest_batch
+        from vigia.warehouse.duck import read_frame, replace_table
+
+        with warehouse.connect() as con:
+            columns = [c for c in read_frame(con, cfg.name, TRAINING_TABLE).columns if c not in (target, "source_file")]
+            result, path = read_newest_batch(cfg, columns, context.run.run_id)
+            con.register("__vigia_batch", result.frame.to_arrow())
+            try:
+                replace_table(con, cfg.name, BATCH_TABLE, "SELECT * FROM __vigia_batch")
+            finally:
+                con.unregister("__vigia_batch")
+        return dg.MaterializeResult(metadata={**_frame_metadata(result), "batch_file": str(path)})
+
+    @dg.asset(key=dctx.key(MODEL_ASSET), deps=[dctx.key(TRAINING_TABLE), dctx.key(BATCH_TABLE)],
+              group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"scikitlearn", "mlflow"}, tags={STAGE_TAG: "train"},
+              description="Gradient boosting and a logistic baseline, class-weighted and calibrated; the better on "
+              "validation is the candidate, the decision threshold maximises expected value (or F1); tracked in "
+              "MLflow; becomes champion unless its held-out average precision is worse by more than the "
+              "tolerance. Retraining adds the newest batch when it carries labels.")  # fmt: skip
+    def model(
+        context: dg.AssetExecutionContext,
+        warehouse: DuckDBWarehouse,
+        artifacts: ArtifactStore,
+        mlflow_tracking: MlflowTracking,
+    ) -> dg.MaterializeResult:
+        from vigia.pipeline.tabular_training import train_and_promote
+        from vigia.warehouse.duck import read_frame
+
+        with warehouse.connect() as con:
+            training = read_frame(con, cfg.name, TRAINING_TABLE)
+            batch = read_frame(con, cfg.name, BATCH_TABLE)
+        tags = {"dataset": cfg.name, "dagster_run_id": context.run.run_id}
+        with mlflow_tracking.session(context, cfg.name, tags):
+            outcome = train_and_promote(
+                training, batch, cfg, artifacts.models_dir(cfg.name), artifacts.reports_dir(cfg.name),
+                tags, mlflow_tracking.run_url, context.run.run_id,
+            )  # fmt: skip
+        context.log.info(outcome["decision"]["reason"])
+        return dg.MaterializeResult(
+            metadata={
+                "promoted": outcome["decision"]["promote"],
+                "reason": outcome["decision"]["reason"],
+                "version": outcome["version"],
+                "champion_version": outcome["champion_version"],
+                "metrics": dg.MetadataValue.json(outcome["metrics"]),
+                **metric_metadata(outcome["metrics"]["chosen"], prefix="test_"),
+                "threshold": dg.MetadataValue.json(outcome["threshold"]),
+                "mlflow_run_url": dg.MetadataValue.url(outcome["run_url"]),
+                "report": dg.MetadataValue.path(outcome["report"]),
+                "plots": png_markdown(outcome["plots"]),
+                "trained_on_batch_labels": outcome["added_batch_rows"],
+            }
+        )
+
+    @dg.asset(key=dctx.key(PREDICTIONS_TABLE), deps=[dctx.key(MODEL_ASSET), dctx.key(BATCH_TABLE)],
+              group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "score"},
+              description="The newest batch scored by the champion: probability, decision, expected value per "
+              f"record; one row per batch in {cfg.name}.{LOG_TABLE}.")  # fmt: skip
+    def predictions(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+        from vigia.pipeline.tabular_training import score_batch
+        from vigia.warehouse.duck import preview, read_frame
+
+        with warehouse.connect() as con:
+            batch = read_frame(con, cfg.name, BATCH_TABLE)
+            result = score_batch(con, batch, cfg, artifacts.models_dir(cfg.name))
+            table_preview = preview(con, cfg.name, PREDICTIONS_TABLE, limit=10)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(result["rows"]),
+                "flagged": result["flagged"],
+                "model_version": result["model_version"],
+                "batch_value": dg.MetadataValue.json(result["value"]),
+                "unseen_categories": dg.MetadataValue.json(result["unseen_categories"]),
+                "preview": dg.MetadataValue.md(table_preview),
+            }
+        )
+
+    @dg.asset(key=dctx.key(DRIFT_ASSET), deps=[dctx.key(PREDICTIONS_TABLE)], group_name=dctx.group,
+              pool=WAREHOUSE_POOL, kinds={"html"}, tags={STAGE_TAG: "monitor"},
+              description="Drift of the newest batch against the training table over the model's inputs (share of "
+              f"drifted features; retrain above {cfg.drift.threshold}).")  # fmt: skip
+    def drift_report(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+                     ) -> dg.MaterializeResult:  # fmt: skip
+        from vigia.monitoring import dataset_drift
+        from vigia.monitoring.drift_report import drift_summary_markdown, write_drift_report
+        from vigia.warehouse.duck import read_frame
+
+        with warehouse.connect() as con:
+            reference = read_frame(con, cfg.name, TRAINING_TABLE)
+            batch = read_frame(con, cfg.name, BATCH_TABLE)
+        ignore = {target, "source_file", cfg.entity_key}
+        features = [c for c in batch.columns if c in reference.columns and c not in ignore]
+        categorical = [
+            c for c in features if reference.schema[c] == batch.schema[c] and not reference.schema[c].is_numeric()
+        ]
+        report = dataset_drift(reference, batch, features=features, categorical=categorical,
+                               threshold=cfg.drift.threshold)  # fmt: skip
+        paths = write_drift_report(report, reference.select(features), batch.select(features),
+                                   artifacts.reports_dir(cfg.name) / "drift", "drift_latest_batch")  # fmt: skip
+        context.log.info(f"drift score {report.score:.3f} (threshold {cfg.drift.threshold})")
+        return dg.MaterializeResult(
+            metadata={
+                "drift_score": float(report.score),
+                "drift_threshold": float(cfg.drift.threshold),
+                "drifted": bool(report.drifted),
+                "drifted_features": dg.MetadataValue.json(report.drifted_features),
+                "summary": dg.MetadataValue.md(drift_summary_markdown(report)),
+                "report_html": dg.MetadataValue.path(str(paths["html"])),
+                "report_json": dg.MetadataValue.path(str(paths["json"])),
+                "details": dg.MetadataValue.json(json.loads(json.dumps(report.to_dict()["features"][:5], default=str))),
+            }
+        )
+
+    return [training_table, inference_batch, model, predictions, drift_report]

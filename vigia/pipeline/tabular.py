@@ -1,0 +1,85 @@
+"""The supervised tabular kind: extracts -> training table -> calibrated model -> batch inference -> value,
+drift of the newest batch against the training population.
+
+Sources: ``tabular_files`` (``source.path`` holds ``training/`` with the training extracts and ``inference/``
+with the batches; the newest batch is scored) or ``synthetic_customers`` (the same layout is written under
+``data/raw/<dataset>/`` first, so the embedded default goes through the same extract reader).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from vigia.config import DatasetConfig
+from vigia.paths import data_dir
+from vigia.tabular.extracts import ExtractsResult, newest_extract, read_extracts
+from vigia.tabular.synth import generate_customers
+from vigia.tabular.value import ValueMatrix
+
+TRAINING_TABLE = "training"
+BATCH_TABLE = "inference_batch"
+PREDICTIONS_TABLE = "predictions"
+LOG_TABLE = "inference_log"
+MODEL_FILE = "model.joblib"
+
+
+def source_root(cfg: DatasetConfig) -> Path:
+    """Folder with ``training/`` and ``inference/``: the configured path, or the synthetic landing folder."""
+    if cfg.source.type == "tabular_files":
+        assert cfg.source.path is not None
+        return Path(cfg.source.path)
+    return data_dir() / "raw" / cfg.name
+
+
+def write_synthetic_extracts(cfg: DatasetConfig) -> Path:
+    """Write the synthetic default as extracts: ``training/p1..pN.csv`` and ``inference/batch_001.csv``."""
+    params = dict(cfg.source.params)
+    n_extracts = int(params.pop("extracts", 4))
+    rows = int(params.pop("rows_per_extract", 5_000))
+    batch_rows = int(params.pop("batch_rows", 4_000))
+    drifted = bool(params.pop("drifted_batch", False))
+    root = source_root(cfg)
+    (root / "training").mkdir(parents=True, exist_ok=True)
+    (root / "inference").mkdir(parents=True, exist_ok=True)
+    for i in range(n_extracts):
+        generate_customers(rows, cfg.seed + i, **params).write_csv(root / "training" / f"p{i + 1}.csv")
+    batch = generate_customers(batch_rows, cfg.seed + 1000, drifted=drifted, **params).drop(cfg.label_column or "")
+    batch.write_csv(root / "inference" / "batch_001.csv")
+    return root
+
+
+def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:
+    root = write_synthetic_extracts(cfg) if cfg.source.type == "synthetic_customers" else source_root(cfg)
+    return read_extracts(
+        root / "training", target=cfg.label_column, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key
+    )
+
+
+def read_newest_batch(cfg: DatasetConfig, expected: list[str], run_id: str) -> tuple[ExtractsResult, Path]:
+    """The newest inference extract, checked against the training columns (missing ones are an error)."""
+    newest = newest_extract(source_root(cfg) / "inference")
+    result = read_extracts(
+        newest, target=None, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key, expected_columns=expected
+    )
+    return result, newest
+
+
+def value_matrix(cfg: DatasetConfig) -> ValueMatrix | None:
+    return ValueMatrix.parse(cfg.value_matrix) if cfg.value_matrix else None
+
+
+def inference_log_row(batch: Path, version: str, predictions: pl.DataFrame, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "batch": batch.name,
+        "model_version": version,
+        "rows": predictions.height,
+        "flagged": int(predictions["decision"].sum()),
+        "expected_value": float(value.get("expected_value_total", 0.0)) if value else None,
+        "scored_at": datetime.now(UTC).replace(tzinfo=None),
+        "details": json.dumps(value, default=str),
+    }

@@ -1,0 +1,165 @@
+"""Train, track, promote and apply the supervised model of a tabular dataset (runs inside asset bodies)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from vigia.config import DatasetConfig
+from vigia.pipeline import model_store
+from vigia.pipeline.tabular import LOG_TABLE, PREDICTIONS_TABLE, inference_log_row, value_matrix
+from vigia.reporting.reports import metrics_markdown_table, write_json
+from vigia.tabular.model import (
+    CreditModel,
+    calibration_plot,
+    evaluate_model,
+    fit_and_select,
+    load_model,
+    predict_batch,
+    save_model,
+    stratified_split,
+    unseen_categories,
+)
+from vigia.tabular.value import batch_value
+from vigia.warehouse.duck import append_frame, replace_table, table_exists
+
+METRIC_NAME = "heldout_average_precision"
+MODEL_FILE = "model.joblib"
+SUMMARY_COLUMNS = ["model", "roc_auc", "average_precision", "f1", "precision", "recall", "brier", "threshold"]
+
+
+def _champion(models_dir: Path) -> tuple[CreditModel | None, str | None]:
+    if not model_store.has_pointer(models_dir, model_store.CHAMPION):
+        return None, None
+    ref = model_store.pointer(models_dir, model_store.CHAMPION)
+    return load_model(model_store.version_dir(models_dir, ref["version"]) / MODEL_FILE, ref["sha256"]), ref["version"]
+
+
+def _log_mlflow(
+    model: CreditModel, metrics: dict[str, Any], plot: str, tags: dict[str, str], name: str, example: pl.DataFrame
+) -> dict:
+    """One MLflow run (scikit-learn flavour with signature) and a registered version of ``name``."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from vigia.tabular.model import to_model_input
+    from vigia.tracking.mlflow_runs import clean_metrics, flatten_params
+    from vigia.tracking.registry import register_version
+
+    with mlflow.start_run(
+        run_name=f"{model.kind}-classifier", nested=mlflow.active_run() is not None, tags=tags
+    ) as run:
+        mlflow.log_params(flatten_params({k: v for k, v in model.summary().items() if k != "validation"}))
+        mlflow.log_metrics(clean_metrics({k: v for k, v in metrics.items() if not isinstance(v, dict | list)}))
+        mlflow.log_artifact(plot, artifact_path="plots")
+        x = to_model_input(example, model.spec)
+        signature = infer_signature(x, model.pipeline.predict_proba(x))
+        info = mlflow.sklearn.log_model(model.pipeline, name="model", signature=signature, input_example=x,
+                                        serialization_format="cloudpickle")  # fmt: skip
+        version = register_version(info.model_uri, name, tags)
+        return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "registered_version": version}
+
+
+def train_and_promote(
+    training: pl.DataFrame,
+    batch: pl.DataFrame,
+    cfg: DatasetConfig,
+    models_dir: Path,
+    reports_dir: Path,
+    tags: dict[str, str],
+    run_url: Callable[[str, str], str],
+    run_id: str,
+) -> dict[str, Any]:
+    """Fit both model kinds, keep the better, evaluate on the fixed held-out split, log, apply the champion rule."""
+    from vigia.tracking.registry import decide_promotion, promote
+
+    target = cfg.label_column or "target"
+    data, added = training, 0
+    if target in batch.columns and batch[target].null_count() < batch.height:
+        labelled = batch.filter(pl.col(target).is_not_null()).select(training.columns)
+        data, added = pl.concat([training, labelled], how="vertical_relaxed"), labelled.height
+    train, heldout = stratified_split(data, target, test_size=cfg.split.test, seed=cfg.seed)
+    best, candidates = fit_and_select(train, target=target, value_matrix=value_matrix(cfg), seed=cfg.seed)
+    metrics = {kind: evaluate_model(m, heldout) for kind, m in candidates.items()}
+    metrics["chosen"] = evaluate_model(best, heldout)
+    y = heldout[target].to_numpy()
+    plot = calibration_plot({k: (y, m.predict_proba(heldout)) for k, m in candidates.items()},
+                            reports_dir / "calibration.png")  # fmt: skip
+
+    version = model_store.new_version_id(run_id)
+    directory = model_store.version_dir(models_dir, version)
+    digest = save_model(best, directory / MODEL_FILE)
+    write_json({"version": version, "sha256": digest, **best.summary()}, directory / model_store.MANIFEST_FILE)
+
+    champion, champion_version = _champion(models_dir)
+    champion_metric = evaluate_model(champion, heldout)["average_precision"] if champion is not None else None
+    decision = decide_promotion(metrics["chosen"]["average_precision"], champion_metric, cfg.promotion.tolerance,
+                                METRIC_NAME, champion_version=champion_version)  # fmt: skip
+    name = f"vigia-{cfg.name}-classifier"
+    logged = _log_mlflow(best, metrics["chosen"], plot, {**tags, "model_version": version}, name, heldout.head(5))
+    if decision.promote:
+        promote(name, logged["registered_version"], METRIC_NAME, metrics["chosen"]["average_precision"])
+        model_store.set_champion(models_dir, version, {"metric_name": METRIC_NAME, "reason": decision.reason})
+        champion_version = version
+    rows = [{"model": k, **{c: m.get(c) for c in SUMMARY_COLUMNS[1:]}} for k, m in metrics.items()]
+    summary = {
+        "dataset": cfg.name,
+        "version": version,
+        "metrics": metrics,
+        "threshold": best.threshold_choice,
+        "decision": decision.__dict__,
+        "added_batch_rows": added,
+    }
+    report = write_json(summary, reports_dir / "evaluation.json")
+    (reports_dir / "evaluation.md").write_text(
+        f"# Evaluation: {cfg.name}\n\nModel version {version} ({best.kind}, calibration {best.calibration}), "
+        f"held-out {heldout.height} rows.\n\n{metrics_markdown_table(rows, SUMMARY_COLUMNS)}\n\n"
+        f"Decision threshold: {best.threshold:.4f} ({best.threshold_choice.get('criterion', '')}).\n\n"
+        f"Champion rule: {decision.reason}\n\n![calibration](calibration.png)\n"
+    )
+    return {
+        "version": version,
+        "champion_version": champion_version or "",
+        "decision": {"promote": decision.promote, "reason": decision.reason},
+        "metrics": {k: {m: v for m, v in d.items() if not isinstance(v, dict | list)} for k, d in metrics.items()},
+        "threshold": best.threshold_choice,
+        "run_url": run_url(logged["experiment_id"], logged["run_id"]),
+        "report": str(report),
+        "plots": {"Calibration": Path(plot)},
+        "added_batch_rows": added,
+    }
+
+
+def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: DatasetConfig, models_dir: Path) -> dict:
+    """Score ``batch`` with the champion; write the predictions and append one inference-log row."""
+    model, version = _champion(models_dir)
+    if model is None:
+        raise FileNotFoundError(f"no champion model in {models_dir}: materialize the model asset first")
+    scored = predict_batch(model, batch)
+    con.register("__vigia_predictions", scored.to_arrow())
+    try:
+        replace_table(con, cfg.name, PREDICTIONS_TABLE, "SELECT * FROM __vigia_predictions")
+    finally:
+        con.unregister("__vigia_predictions")
+    value = {}
+    if model.value_matrix is not None:
+        p, d = scored["probability"].to_numpy(), scored["decision"].to_numpy()
+        value = batch_value(model.value_matrix, p, d, None)
+    row = pl.DataFrame([inference_log_row(Path(str(batch["source_file"][0])), version or "", scored, value)])
+    if not table_exists(con, cfg.name, LOG_TABLE):
+        con.register("__vigia_log", row.head(0).to_arrow())
+        con.execute(f'CREATE TABLE "{cfg.name}"."{LOG_TABLE}" AS SELECT * FROM __vigia_log')
+        con.unregister("__vigia_log")
+    append_frame(con, cfg.name, LOG_TABLE, row)
+    return {
+        "rows": scored.height,
+        "flagged": int(np.asarray(scored["decision"]).sum()),
+        "model_version": version,
+        "value": value,
+        "unseen_categories": unseen_categories(model, batch),
+    }
