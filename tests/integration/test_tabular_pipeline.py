@@ -3,6 +3,7 @@ then a drifted batch: drift > 0.15, the sensor requests exactly one retraining, 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -72,4 +73,4 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
 def skip_cursor(instance: dg.DagsterInstance) -> str:
     """The cursor the sensor left after its first (skipping) tick: the first drift report's storage id."""
     records = instance.fetch_materializations(dg.AssetKey(["custtest", "drift_report"]), limit=1, ascending=True)
-    return '{"version": 1, "storage_id": %d}' % records.records[0].storage_id
+    return json.dumps({"version": 1, "storage_id": records.records[0].storage_id})
