@@ -14,9 +14,7 @@ PRE_MODEL_STAGES = ("ingest", "clean", "features")
 
 def _materialize(args: argparse.Namespace) -> int:
     """Per dataset: partitioned assets before the models, the unpartitioned models, then scoring and drift."""
-    from assets.common import STAGE_TAG
     from orchestration.definitions import build_definitions
-    from orchestration.jobs import partitioned_keys, unpartitioned_keys
     from vigia.dagster_home import ensure_dagster_home
 
     env = dict(os.environ)
@@ -37,25 +35,36 @@ def _materialize(args: argparse.Namespace) -> int:
     ]
     for name in datasets:
         mine = [a for a in assets if a.key.path[0] == name]
-        part = partitioned_keys(mine)
-        pdef = next(a.partitions_def for a in mine if a.partitions_def is not None)
-        keys = pdef.get_partition_keys()
-        rng = f"{keys[0]}...{keys[-1]}"
-        stage = {k: spec.tags.get(STAGE_TAG) for a in mine for k, spec in a.specs_by_key.items()}
-        upstream = [k for k in part if stage[k] in PRE_MODEL_STAGES]
-        downstream = [k for k in part if stage[k] not in PRE_MODEL_STAGES]
-        calls = [
-            [*base, "--select", ",".join(k.to_user_string() for k in upstream), "--partition-range", rng],
-            [*base, "--select", ",".join(k.to_user_string() for k in unpartitioned_keys(mine))],
-            [*base, "--select", ",".join(k.to_user_string() for k in downstream), "--partition-range", rng],
-        ]
-        for cmd in calls:
+        for cmd in _materialize_calls(base, mine):
             print("+ " + " ".join(cmd[1:]), flush=True)
             code = subprocess.call(cmd, env=env)
             if code:
                 print(f"dagster asset materialize failed for {name} (exit {code})", file=sys.stderr)
                 return code
     return 0
+
+
+def _materialize_calls(base: list[str], assets: list) -> list[list[str]]:
+    """One dataset's CLI calls: partitioned pre-model assets, unpartitioned ones, partitioned scoring ones."""
+    from assets.common import STAGE_TAG
+    from orchestration.jobs import partitioned_keys, unpartitioned_keys
+
+    def select(keys: list) -> list[str]:
+        return ["--select", ",".join(k.to_user_string() for k in keys)]
+
+    part = partitioned_keys(assets)
+    if not part:  # e.g. the supervised tabular kind
+        return [[*base, *select(unpartitioned_keys(assets))]]
+    keys = next(a.partitions_def for a in assets if a.partitions_def is not None).get_partition_keys()
+    rng = ["--partition-range", f"{keys[0]}...{keys[-1]}"]
+    stage = {k: spec.tags.get(STAGE_TAG) for a in assets for k, spec in a.specs_by_key.items()}
+    upstream = [k for k in part if stage[k] in PRE_MODEL_STAGES]
+    downstream = [k for k in part if stage[k] not in PRE_MODEL_STAGES]
+    return [
+        [*base, *select(upstream), *rng],
+        [*base, *select(unpartitioned_keys(assets))],
+        [*base, *select(downstream), *rng],
+    ]
 
 
 def _bench_zeek(args: argparse.Namespace) -> int:
