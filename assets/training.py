@@ -2,6 +2,7 @@
 champion (track it in MLflow, register it, promote it when it is at least as good as the champion)."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -144,6 +145,9 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "consensus_k": cfg.consensus.k,
             },
         )
+        if ev.classification_report:
+            with Path(paths["markdown"]).open("a") as fh:
+                fh.write(f"\n## Classification report (consensus, test)\n\n```\n{ev.classification_report}\n```\n")
         table = [{"detector": n, **m} for n, m in ev.metrics.items()]
         consensus = ev.metrics.get(CONSENSUS, {})
         return dg.MaterializeResult(
@@ -152,6 +156,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "metrics": dg.MetadataValue.md(metrics_markdown_table(table, METRIC_COLUMNS)),
                 **metric_metadata(consensus, prefix="consensus_"),
                 "n_test_windows": ev.n_test,
+                "classification_report": dg.MetadataValue.md(f"```\n{ev.classification_report}\n```"),
                 "report_json": dg.MetadataValue.path(str(paths["json"])),
                 "report_markdown": dg.MetadataValue.path(str(paths["markdown"])),
                 "plots": png_markdown(plots),

@@ -12,6 +12,10 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# Vigia's own progress messages (e.g. OpenSearch downloads) appear in the run logs.
+python_logs:
+  managed_python_loggers:
+    - vigia
 """
 
 

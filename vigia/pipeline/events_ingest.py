@@ -9,6 +9,7 @@ Malformed events go to ``raw_events_rejects`` with their reason; read = accepted
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from vigia.pipeline.ingest import IngestResult, day_seed, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
 
+LOG = logging.getLogger("vigia.opensearch")  # captured into the run log (dagster.yaml: managed_python_loggers)
 RAW_TABLE = "raw_events"
 REJECTS_TABLE = "raw_events_rejects"
 EVENT_EVIDENCE_COLUMNS = ("event_id", "ts", "client_ip", "user_name", "method", "path", "query", "status",
@@ -71,7 +73,15 @@ def download_day_indices(cfg: DatasetConfig, keys: list[str], landing: Path | No
     for key in keys:
         index = opensearch_index(cfg, key)
         checkpoint = landing / f"{index}.checkpoint"
-        download_index(client, index, landing / f"{index}.ndjson", settings=settings, checkpoint_path=checkpoint)
+
+        def progress(done: int, total: int | None, index: str = index) -> None:
+            LOG.info("downloading %s: %d of %s documents", index, done, total if total is not None else "?")
+
+        result = download_index(
+            client, index, landing / f"{index}.ndjson", settings=settings, checkpoint_path=checkpoint, progress=progress
+        )
+        LOG.info("downloaded %s: %d documents in %.1f s (%s, resumed=%s)", index, result.docs, result.seconds,
+                 result.method, result.resumed)  # fmt: skip
     return landing
 
 

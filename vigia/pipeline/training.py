@@ -51,6 +51,7 @@ class Evaluation:
     scores: dict[str, np.ndarray]
     labels: np.ndarray | None
     n_test: int
+    classification_report: str = ""
 
 
 def _labels(features: pl.DataFrame) -> np.ndarray | None:
@@ -133,7 +134,7 @@ def evaluate_models(
     flags[CONSENSUS] = consensus_flags({k: v for k, v in flags.items() if k != CONSENSUS}, cfg.consensus.k)
     y = _labels(test)
     metrics: dict[str, dict[str, Any]] = {}
-    labels = None
+    labels, report = None, ""
     if y is not None:
         known = y >= 0
         labels = y[known]
@@ -141,10 +142,19 @@ def evaluate_models(
         flags = {name: f[known] for name, f in flags.items()}
         for name in scores:
             metrics[name] = binary_metrics(labels, scores[name], flags[name])
+        from sklearn.metrics import classification_report
+
+        report = classification_report(
+            labels, flags[CONSENSUS].astype(int), labels=[0, 1], target_names=["normal", "anomalous"], digits=3,
+            zero_division=0,
+        )  # fmt: skip
     else:
         for name in scores:
             metrics[name] = {"n": int(test.height), "flagged": int(flags[name].sum())}
-    return Evaluation(metrics=metrics, scores=scores, labels=labels, n_test=test.height)
+    return Evaluation(
+        metrics=metrics, scores=scores, labels=labels, n_test=test.height,
+        classification_report=report if labels is not None else "",
+    )  # fmt: skip
 
 
 def score_windows(
