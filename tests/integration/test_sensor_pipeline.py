@@ -65,6 +65,8 @@ def test_sensor_dataset_materializes_with_autoencoder(tmp_path: Path, monkeypatc
     scored = con.sql("SELECT count(*), count(DISTINCT day) FROM pumptest.window_scores").fetchall()[0]
     con.close()
     assert scored[0] > 0 and scored[1] == 5
+    version = next((tmp_path / "data" / "models" / "pumptest" / "versions").iterdir())
+    assert (version / "lstm_ae.keras").exists() and (version / "lstm_ae.scaler.joblib").exists()
     report = json.loads((tmp_path / "data" / "reports" / "pumptest" / "evaluation.json").read_text())
     assert {"lstm_ae", "iforest", "consensus"} <= set(report["metrics"])
     for plot in ("series_alarms.png", "training_curves.png", "reconstruction.png", "roc.png"):

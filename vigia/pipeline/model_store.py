@@ -54,7 +54,9 @@ def save_model_set(model_set: ModelSet, models_dir: Path, version: str, referenc
     path = directory / MODEL_FILE
     digest = save_bundle(model_set, path)
     reference.write_parquet(directory / REFERENCE_FILE)
+    side = export_side_artifacts(model_set, models_dir, version)
     manifest = {
+        "side_artifacts": side,
         "dataset": model_set.dataset,
         "version": version,
         "path": str(path),
@@ -69,6 +71,28 @@ def save_model_set(model_set: ModelSet, models_dir: Path, version: str, referenc
     _write_json(directory / MANIFEST_FILE, manifest)
     _write_json(models_dir / f"{CANDIDATE}.json", {"version": version, "sha256": digest})
     return manifest
+
+
+def export_side_artifacts(model_set: ModelSet, models_dir: Path, version: str) -> dict[str, str]:
+    """Standalone copies next to the bundle: each autoencoder as ``<detector>.keras`` with its scaler
+    (``<detector>.scaler.joblib``), and the event encoders fitted for this dataset. Returns name -> SHA-256."""
+    import shutil
+
+    directory = version_dir(models_dir, version)
+    digests: dict[str, str] = {}
+    for name, det in model_set.detectors.items():
+        if getattr(det.estimator, "model_", None) is not None and hasattr(det.estimator, "timesteps"):
+            from vigia.timeseries.autoencoders import save_autoencoder
+
+            digests[f"{name}.keras"] = save_autoencoder(det.estimator.model_, model_set.preprocessor,
+                                                        directory / f"{name}.keras")  # fmt: skip
+    encoders = models_dir / "encoders.joblib"
+    if encoders.exists():
+        shutil.copy2(encoders, directory / "encoders.joblib")
+        from vigia.models.bundle import sha256_file
+
+        digests["encoders.joblib"] = sha256_file(directory / "encoders.joblib")
+    return digests
 
 
 def pointer(models_dir: Path, name: str) -> dict[str, Any]:
