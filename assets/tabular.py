@@ -8,14 +8,17 @@ import dagster as dg
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
 from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.pipeline.tabular import BATCH_TABLE, LOG_TABLE, PREDICTIONS_TABLE, TRAINING_TABLE
+from vigia.tabular.extracts import ExtractsResult
 
 MODEL_ASSET = "model"
 DRIFT_ASSET = "drift_report"
 
 
-def _frame_metadata(result: object) -> dict:
-    summary = result.summary()  # type: ignore[attr-defined]
-    return {"dagster/row_count": dg.MetadataValue.int(result.rows_accepted), "extracts": dg.MetadataValue.json(summary)}  # type: ignore[attr-defined]
+def _frame_metadata(result: ExtractsResult) -> dict:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(result.rows_accepted),
+        "extracts": dg.MetadataValue.json(result.summary()),
+    }
 
 
 def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:

@@ -11,18 +11,10 @@ from tests.conftest import shared_path
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
 from vigia.timeseries.sensor_files import read_sensor_files
+from vigia.timeseries.skab import FEATURE_COLUMNS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sensors"
-SKAB_VALUES = [
-    "Accelerometer1RMS",
-    "Accelerometer2RMS",
-    "Current",
-    "Pressure",
-    "Temperature",
-    "Thermocouple",
-    "Voltage",
-    "Volume Flow RateRMS",
-]
+SKAB_VALUES = list(FEATURE_COLUMNS)
 
 
 def _read(path, **kw):
