@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import polars as pl
 import pytest
 
 from tests.conftest import shared_path
@@ -42,3 +45,48 @@ def test_taiwan_batches_drift(kind: str, expect_drift: bool) -> None:
         assert report.score > 0.15, report.drifted_features
     else:
         assert report.score < 0.15, report.drifted_features
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "expect_retrain"), [("top_limit_quartile", True), ("random", False)])
+def test_taiwan_batch_through_the_pipeline_triggers_retraining_only_when_drifted(
+    kind: str, expect_retrain: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taiwan extracts as a `tabular_files` dataset: the drift sensor requests one retraining for a batch
+    selected to differ, and none for a random batch."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+
+    table = load_credit_table(shared_path(*TAIWAN), fmt="taiwan")
+    train, test = stratified_split(table.frame, table.target, seed=42)
+    root = tmp_path / "extracts"
+    (root / "training").mkdir(parents=True)
+    (root / "inference").mkdir()
+    train = train.with_row_index("ID").with_columns(pl.col("ID").cast(pl.String))
+    parts = train.with_columns((pl.col("ID").cast(pl.Int64) % 4).alias("_i")).partition_by("_i", include_key=False)
+    for i, part in enumerate(parts):
+        part.write_csv(root / "training" / f"p{i + 1}.csv")
+    batch = taiwan_batches(test, kind, seed=3, size=2000).drop(table.target)
+    batch.with_row_index("ID", offset=100_000).with_columns(pl.col("ID").cast(pl.String)).write_csv(
+        root / "inference" / "batch.csv"
+    )
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "taiwan.yaml").write_text(
+        f"name: taiwan\nkind: tabular_supervised\nsource: {{type: tabular_files, path: '{root}'}}\n"
+        f"entity_key: ID\nlabel_column: {table.target}\nseed: 42\n"
+    )
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
+    defs = build_definitions()
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def("taiwan_train").execute_in_process(instance=instance).success
+        drift = instance.get_latest_materialization_event(dg.AssetKey(["taiwan", "drift_report"]))
+        score = drift.asset_materialization.metadata["drift_score"].value
+        result = defs.resolve_sensor_def("taiwan_drift_sensor")(
+            dg.build_sensor_context(instance=instance, definitions=defs)
+        )
+    if expect_retrain:
+        assert score > 0.15 and isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+    else:
+        assert score < 0.15 and isinstance(result, dg.SkipReason)
