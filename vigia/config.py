@@ -185,6 +185,9 @@ class PromotionConfig(_Strict):
     tolerance: float = 0.02
 
 
+DEFAULT_ENTITY = {"network_conn": "orig_h", "sensor_timeseries": "station", "api_events": "client_ip"}
+
+
 class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
@@ -193,7 +196,7 @@ class DatasetConfig(_Strict):
     description: str = ""
     source: SourceConfig
     time_column: str = "ts"
-    entity_key: str = "orig_h"
+    entity_key: str | None = None  # default by kind: orig_h, station, client_ip; none for tabular
     label_column: str | None = "label"
     sql_models: str | None = None
     partitions: PartitionConfig | None = None
@@ -213,10 +216,12 @@ class DatasetConfig(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _autoencoder_timesteps(cls, raw: Any) -> Any:
-        """Autoencoders read flattened windows of ``series.window`` samples unless told otherwise."""
+    def _kind_defaults(cls, raw: Any) -> Any:
+        """Per-kind defaults: the entity column, and the window length autoencoders read."""
         if not isinstance(raw, dict):
             return raw
+        if "entity_key" not in raw:
+            raw = {**raw, "entity_key": DEFAULT_ENTITY.get(str(raw.get("kind")))}
         window = (raw.get("series") or {}).get("window", SeriesConfig().window)
         detectors = []
         for det in raw.get("detectors") or []:

@@ -64,3 +64,13 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
 def test_sliding_window_config() -> None:
     cfg = DatasetConfig.model_validate(_base(window={"size": "5m", "step": "1m"}))
     assert (cfg.window.size_seconds, cfg.window.step_seconds) == (300, 60)
+
+
+def test_entity_defaults_by_kind() -> None:
+    assert DatasetConfig.model_validate(_base()).entity_key == "orig_h"
+    tabular = DatasetConfig.model_validate(
+        {"name": "t", "kind": "tabular_supervised", "source": {"type": "synthetic_customers"}}
+    )
+    assert tabular.entity_key is None and tabular.partitions is None
+    with pytest.raises(ValueError, match="needs 'partitions' and 'sql_models'"):
+        DatasetConfig.model_validate({**_base(), "partitions": None})

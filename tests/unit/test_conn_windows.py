@@ -333,7 +333,9 @@ def _random_rows(n: int, seed: int) -> list[dict[str, Any]]:
 def test_no_nulls_or_nan_and_deterministic_order() -> None:
     rows = _random_rows(400, seed=3)
     first = build_conn_features(_frame(rows), step_seconds=60).collect()
-    assert first.equals(build_conn_features(_frame(rows), step_seconds=60).collect())
+    # polars' parallel aggregations may add floats in another order from run to run: keys, labels and counts
+    # must be identical, float features equal up to rounding
+    _assert_same(build_conn_features(_frame(rows), step_seconds=60).collect(), first)
     # input order changes float summation order only: same rows, same values up to rounding
     shuffled = build_conn_features(_frame(list(reversed(rows))), step_seconds=60).collect()
     assert shuffled.select("orig_h", "window_start", "label", "attack_type").equals(
@@ -439,7 +441,7 @@ def test_chunked_rejects_shared_windows_and_handles_empty() -> None:
 def test_feature_input_columns_suffice() -> None:
     cols = feature_input_columns()
     full = build_conn_features(_frame(ROWS)).collect()
-    assert build_conn_features(_frame(ROWS).select(cols)).collect().equals(full)
+    _assert_same(build_conn_features(_frame(ROWS).select(cols)).collect(), full)
     assert feature_input_columns("src", "t", None)[:2] == ["src", "t"] and "label" not in feature_input_columns(
         label_col=None
     )
