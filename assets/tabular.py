@@ -32,18 +32,14 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
     def training_table(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         from vigia.pipeline.ingest import ensure_rejects_table
         from vigia.pipeline.tabular import read_training
-        from vigia.warehouse.duck import append_frame, ensure_schema, preview, replace_table
+        from vigia.warehouse.duck import append_frame, ensure_schema, preview, replace_table_from_frame
 
         result = read_training(cfg, context.run.run_id)
         with warehouse.connect() as con:
             ensure_schema(con, cfg.name)
             ensure_rejects_table(con, cfg.name, f"{TRAINING_TABLE}_rejects")
             append_frame(con, cfg.name, f"{TRAINING_TABLE}_rejects", result.rejects)
-            con.register("__vigia_training", result.frame.to_arrow())
-            try:
-                replace_table(con, cfg.name, TRAINING_TABLE, "SELECT * FROM __vigia_training")
-            finally:
-                con.unregister("__vigia_training")
+            replace_table_from_frame(con, cfg.name, TRAINING_TABLE, result.frame)
             table_preview = preview(con, cfg.name, TRAINING_TABLE, limit=10)
         return dg.MaterializeResult(metadata={**_frame_metadata(result), "preview": dg.MetadataValue.md(table_preview)})
 
@@ -52,16 +48,12 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
               description="The newest inference extract, checked against the training columns.")  # fmt: skip
     def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         from vigia.pipeline.tabular import read_newest_batch
-        from vigia.warehouse.duck import read_frame, replace_table
+        from vigia.warehouse.duck import read_frame, replace_table_from_frame
 
         with warehouse.connect() as con:
             columns = [c for c in read_frame(con, cfg.name, TRAINING_TABLE).columns if c not in (target, "source_file")]
             result, path = read_newest_batch(cfg, columns, context.run.run_id)
-            con.register("__vigia_batch", result.frame.to_arrow())
-            try:
-                replace_table(con, cfg.name, BATCH_TABLE, "SELECT * FROM __vigia_batch")
-            finally:
-                con.unregister("__vigia_batch")
+            replace_table_from_frame(con, cfg.name, BATCH_TABLE, result.frame)
         return dg.MaterializeResult(metadata={**_frame_metadata(result), "batch_file": str(path)})
 
     @dg.asset(key=dctx.key(MODEL_ASSET), deps=[dctx.key(TRAINING_TABLE), dctx.key(BATCH_TABLE)],

@@ -66,7 +66,8 @@ class PartitionConfig(_Strict):
         return self
 
     def days(self) -> list[date]:
-        end = self.end or (self.start + timedelta(days=1))
+        """The partition days, as Dagster's ``DailyPartitionsDefinition`` has them (open end: up to yesterday)."""
+        end = self.end or max(date.today(), self.start + timedelta(days=1))
         return [self.start + timedelta(days=i) for i in range((end - self.start).days)]
 
 

@@ -74,3 +74,13 @@ def test_entity_defaults_by_kind() -> None:
     assert tabular.entity_key is None and tabular.partitions is None
     with pytest.raises(ValueError, match="needs 'partitions' and 'sql_models'"):
         DatasetConfig.model_validate({**_base(), "partitions": None})
+
+
+def test_open_ended_partitions_run_up_to_yesterday_like_dagster() -> None:
+    from datetime import date, timedelta
+
+    from vigia.config import PartitionConfig
+
+    start = date.today() - timedelta(days=3)
+    assert PartitionConfig(start=start).days() == [start, start + timedelta(days=1), start + timedelta(days=2)]
+    assert PartitionConfig(start=date.today()).days() == [date.today()]

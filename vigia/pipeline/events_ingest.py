@@ -50,15 +50,8 @@ def opensearch_index(cfg: DatasetConfig, day: str) -> str:
 
 def index_days(cfg: DatasetConfig, indices: list[str]) -> dict[str, str]:
     """``{index: day}`` of the indices that are some configured day's daily index."""
-    by_index = {opensearch_index(cfg, d.isoformat()): d.isoformat() for d in _partition_days(cfg)}
+    by_index = {opensearch_index(cfg, d.isoformat()): d.isoformat() for d in cfg.partitions.days()}
     return {name: by_index[name] for name in indices if name in by_index}
-
-
-def _partition_days(cfg: DatasetConfig) -> list[date]:
-    if cfg.partitions.end is not None:
-        return cfg.partitions.days()
-    today = date.today()
-    return [cfg.partitions.start + timedelta(days=i) for i in range((today - cfg.partitions.start).days + 1)]
 
 
 def download_day_indices(cfg: DatasetConfig, keys: list[str], landing: Path | None = None) -> Path:

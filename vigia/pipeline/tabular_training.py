@@ -26,7 +26,7 @@ from vigia.tabular.model import (
     unseen_categories,
 )
 from vigia.tabular.value import batch_value
-from vigia.warehouse.duck import append_frame, replace_table, table_exists
+from vigia.warehouse.duck import append_frame, replace_table_from_frame
 
 METRIC_NAME = "heldout_average_precision"
 MODEL_FILE = "model.joblib"
@@ -141,20 +141,12 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
     if model is None:
         raise FileNotFoundError(f"no champion model in {models_dir}: materialize the model asset first")
     scored = predict_batch(model, batch)
-    con.register("__vigia_predictions", scored.to_arrow())
-    try:
-        replace_table(con, cfg.name, PREDICTIONS_TABLE, "SELECT * FROM __vigia_predictions")
-    finally:
-        con.unregister("__vigia_predictions")
+    replace_table_from_frame(con, cfg.name, PREDICTIONS_TABLE, scored)
     value = {}
     if model.value_matrix is not None:
         p, d = scored["probability"].to_numpy(), scored["decision"].to_numpy()
         value = batch_value(model.value_matrix, p, d, None)
     row = pl.DataFrame([inference_log_row(Path(str(batch["source_file"][0])), version or "", scored, value)])
-    if not table_exists(con, cfg.name, LOG_TABLE):
-        con.register("__vigia_log", row.head(0).to_arrow())
-        con.execute(f'CREATE TABLE "{cfg.name}"."{LOG_TABLE}" AS SELECT * FROM __vigia_log')
-        con.unregister("__vigia_log")
     append_frame(con, cfg.name, LOG_TABLE, row)
     return {
         "rows": scored.height,

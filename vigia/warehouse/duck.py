@@ -295,14 +295,24 @@ def write_frame_partitions(
         con.unregister(name)
 
 
+def replace_table_from_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame) -> int:
+    """``replace_table`` (write, then swap) from a polars frame."""
+    name = f"__vigia_table_{table}"
+    con.register(name, frame.to_arrow())
+    try:
+        return replace_table(con, schema, table, f"SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+
+
 def append_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame) -> int:
-    """Insert a polars frame's rows (columns by name) into an existing table; returns the row count."""
-    if frame.height == 0:
-        return 0
+    """Insert a polars frame's rows (columns by name), creating the table from its schema when missing."""
     name = f"__vigia_append_{table}"
     con.register(name, frame.to_arrow())
     try:
-        con.execute(f"INSERT INTO {qualified(schema, table)} BY NAME SELECT * FROM {name}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} AS SELECT * FROM {name} LIMIT 0")
+        if frame.height:
+            con.execute(f"INSERT INTO {qualified(schema, table)} BY NAME SELECT * FROM {name}")
     finally:
         con.unregister(name)
     return frame.height
