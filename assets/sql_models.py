@@ -7,9 +7,7 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
 from resources import DuckDBWarehouse
-from vigia.warehouse.data_tests import run_data_tests
-from vigia.warehouse.duck import preview
-from vigia.warehouse.sql_models import SqlModel, discover_models, materialize_model, raw_table_name
+from vigia.warehouse.sql_models import SqlModel, check_model, discover_models, materialize_model, raw_table_name
 
 
 def _source_key(dctx: DatasetAssetContext, source: str) -> dg.AssetKey:
@@ -19,7 +17,7 @@ def _source_key(dctx: DatasetAssetContext, source: str) -> dg.AssetKey:
 def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsDefinition:
     cfg = dctx.cfg
     key = dctx.key(model.name)
-    partitioned = model.materialized == "incremental"
+    partitioned = model.is_partitioned
     specs = [
         dg.AssetCheckSpec(t.name, asset=key, blocking=t.severity == "error", description=f"{t.kind} data test")
         for t in model.tests
@@ -33,7 +31,7 @@ def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsD
         partitions_def=dctx.partitions_def if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         pool=WAREHOUSE_POOL,
-        kinds={"duckdb", "sql"},
+        kinds={"duckdb", "sql"} | ({"view"} if model.materialized == "view" else set()),
         tags={STAGE_TAG: "clean"},
         check_specs=specs,
         description=f"{model.description}\n\nSQL model `{Path(model.path).name}` ({model.materialized}).",
@@ -43,22 +41,20 @@ def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsD
         keys = partition_keys(context) if partitioned else None
         with warehouse.connect() as con:
             result = materialize_model(con, model, cfg.name, partition_keys=keys)
-            tests = run_data_tests(
-                con,
-                cfg.name,
-                model.name,
-                model.tests,
-                partition_column=model.partition_by if keys else None,
-                partition_keys=keys,
-            )
-            table_preview = preview(con, cfg.name, model.name, limit=10)
+            checked = check_model(con, model, cfg.name, partition_keys=keys)
+        tests = checked.tests
+        # A view stores nothing: its row count is that of the checked partitions.
+        rows = checked.rows_in_scope if result.rows_total is None else result.rows_total
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(result.rows_total),
+                "dagster/row_count": dg.MetadataValue.int(rows),
                 "rows_written": result.rows_written,
+                "rows_checked": checked.rows_in_scope,
+                "materialized": model.materialized,
                 "dagster/column_schema": table_schema_metadata(result.schema),
-                "preview": dg.MetadataValue.md(table_preview),
+                "preview": dg.MetadataValue.md(checked.preview),
                 "seconds": round(result.seconds, 3),
+                "checks_seconds": round(checked.seconds, 3),
                 "table": f"{cfg.name}.{model.name}",
             },
             check_results=[

@@ -1,22 +1,24 @@
--- Staged Zeek conn records: one row per connection uid (first by ts), normalised values, derived flags.
+-- Staged Zeek conn records: one row per connection uid and day (first by ts), normalised values, derived flags.
 -- ICMP rows keep Zeek's type/code in orig_p/resp_p. Rows without a uid are kept as they are.
--- Dedup: only uids seen more than once go through the row_number() window (a hash aggregate finds them),
--- so the window does not sort every row with its payload (same rows as ranking all, about 3x cheaper).
-WITH duplicated_uids AS (
-    SELECT uid
+-- Dedup: only (day, uid) keys seen more than once go through the row_number() window (a hash aggregate finds
+-- them), so the window does not sort every row with its payload (same rows as ranking all, about 3x cheaper).
+-- Keyed by day, so a filter on day reaches the scans of the unduplicated rows when this model is a view,
+-- and the view and an incremental build of the same days give the same rows.
+WITH duplicated AS (
+    SELECT day, uid
     FROM raw.conn
     WHERE uid IS NOT NULL
-    GROUP BY uid
+    GROUP BY day, uid
     HAVING count(*) > 1
 ),
 
 deduped AS (
-    SELECT * FROM raw.conn
-    WHERE uid IS NULL OR uid NOT IN (SELECT d.uid FROM duplicated_uids AS d)
+    SELECT c.* FROM raw.conn AS c
+    ANTI JOIN duplicated AS d ON c.day = d.day AND c.uid = d.uid
     UNION ALL
-    SELECT * FROM raw.conn
-    WHERE uid IN (SELECT d.uid FROM duplicated_uids AS d)
-    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY ts, source_file) = 1
+    SELECT c.* FROM raw.conn AS c
+    SEMI JOIN duplicated AS d ON c.day = d.day AND c.uid = d.uid
+    QUALIFY row_number() OVER (PARTITION BY c.day, c.uid ORDER BY c.ts, c.source_file) = 1
 )
 
 SELECT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from vigia.warehouse.data_tests import run_data_tests
 from vigia.warehouse.sql_models import (
     SqlModel,
     SqlModelError,
+    check_model,
     discover_models,
     extract_dependencies,
     materialize_model,
@@ -125,7 +127,7 @@ def test_discover_cycle_error(tmp_path: Path, files: dict[str, str]) -> None:
     ("yml", "message"),
     [
         ("models:\n  a: {materialized: incremental}\n", "incremental models need 'partition_by'"),
-        ("models:\n  a: {materialized: view}\n", "materialized must be"),
+        ("models:\n  a: {materialized: ephemeral}\n", "materialized must be"),
         ("models:\n  a: {colour: red}\n", "unknown keys"),
         ("models:\n  ghost: {}\n", r"declared models without a \.sql file: \['ghost'\]"),
         ("models:\n  a: {tests: [{not_null: {}}]}\n", "model 'a'.*missing required key 'columns'"),
@@ -305,7 +307,8 @@ def test_network_models_are_discovered_in_order(network_models: dict[str, SqlMod
     assert order[0] == "stg_conn"
     assert set(order) == {"stg_conn", "conn_daily_summary", "host_profile"}
     stg = network_models["stg_conn"]
-    assert (stg.materialized, stg.partition_by, stg.source_deps) == ("incremental", "day", {"conn"})
+    assert (stg.materialized, stg.partition_by, stg.source_deps) == ("view", "day", {"conn"})
+    assert stg.is_partitioned and not stg.is_incremental
     assert network_models["host_profile"].model_deps == {"stg_conn"}
     assert {t.kind for t in stg.tests} >= {"not_null", "unique", "accepted_values", "range", "non_empty"}
     assert all(m.description for m in network_models.values())
@@ -365,14 +368,52 @@ def test_stg_conn_data_tests_pass_and_catch_bad_rows(con: duckdb.DuckDBPyConnect
     assert not any(r.blocking for r in day2)
 
 
-def test_stg_conn_incremental_by_day_never_double_counts(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
+def test_stg_conn_view_never_double_counts(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
     _raw_conn(con, "network_iot23", NETWORK_ROWS)
     stg = network_models["stg_conn"]
-    assert materialize_model(con, stg, "network_iot23", ["2024-03-01"]).rows_written == 3
-    assert materialize_model(con, stg, "network_iot23", ["2024-03-02"]).rows_total == 8
     result = materialize_model(con, stg, "network_iot23", ["2024-03-01"])
-    assert (result.rows_written, result.rows_total) == (3, 8)
+    assert (result.mode, result.rows_written, result.rows_total) == ("view", 0, None)
+    assert duck.relation_type(con, "network_iot23", "stg_conn") == "VIEW"
+    check = check_model(con, stg, "network_iot23", ["2024-03-01"])
+    assert check.rows_in_scope == 3 and "C1" in check.preview
+    assert check_model(con, stg, "network_iot23", ["2024-03-02"]).rows_in_scope == 5
+    materialize_model(con, stg, "network_iot23", ["2024-03-01"])  # redefining the view is idempotent
+    assert duck.row_count(con, "network_iot23", "stg_conn") == 8
     assert not duck.table_exists(con, "network", "stg_conn")  # datasets are isolated in their own schema
+
+
+def test_stg_conn_view_equals_incremental_build(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
+    """The same SQL as a view and as a per-day incremental table keeps the same rows (dedup per day and uid)."""
+    rng = random.Random(11)
+    rows = []
+    for i in range(300):
+        uid = None if i % 17 == 0 else f"U{rng.randrange(90)}"  # uids repeat within and across days
+        minute = rng.randrange(3 * 24 * 60)
+        ts = f"2024-03-0{1 + minute // 1440} {minute % 1440 // 60:02d}:{minute % 60:02d}:00"
+        rows.append(_conn(uid, ts, f"10.0.0.{i % 5}", "10.0.0.9", 80, source_file=f"f{rng.randrange(2)}.log"))
+    _raw_conn(con, "network", rows)
+    view = network_models["stg_conn"]
+    table = replace(view, materialized="incremental")
+    materialize_model(con, view, "network", ["2024-03-01"])
+    con.execute("CREATE SCHEMA inc; CREATE TABLE inc.raw_conn AS SELECT * FROM network.raw_conn")
+    for day in ("2024-03-01", "2024-03-02", "2024-03-03"):
+        assert materialize_model(con, table, "inc", [day]).mode == "partitions"
+    cols = "uid, ts, source_file, day"
+    got = con.execute(f"SELECT {cols} FROM network.stg_conn ORDER BY ALL").fetchall()
+    assert got == con.execute(f"SELECT {cols} FROM inc.stg_conn ORDER BY ALL").fetchall()
+    per_day = con.execute(
+        "SELECT count(*) FROM (SELECT day, uid FROM network.stg_conn WHERE uid IS NOT NULL"
+        " GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    assert per_day == 0 and len(got) == con.execute(
+        "SELECT count(DISTINCT (day, uid)) FILTER (uid IS NOT NULL) + count(*) FILTER (uid IS NULL)"
+        " FROM network.raw_conn"
+    ).fetchall()[0][0]
+    # switching the declaration back to a table replaces the view, and to a view replaces the table
+    materialize_model(con, replace(view, materialized="table", partition_by=None), "network")
+    assert duck.relation_type(con, "network", "stg_conn") == "BASE TABLE"
+    materialize_model(con, view, "network", ["2024-03-01"])
+    assert duck.relation_type(con, "network", "stg_conn") == "VIEW"
 
 
 def test_conn_daily_summary_and_host_profile(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
@@ -408,12 +449,13 @@ def test_stg_conn_dedup_matches_ranking_every_row(con: duckdb.DuckDBPyConnection
     materialize_model(con, network_models["stg_conn"], "network")
     got = con.execute("SELECT uid, ts, source_file FROM network.stg_conn ORDER BY ALL").fetchall()
     want = con.execute(
-        "SELECT uid, ts, source_file FROM (SELECT *, row_number() OVER (PARTITION BY uid ORDER BY ts, source_file) AS r"
+        "SELECT uid, ts, source_file FROM (SELECT *,"
+        " row_number() OVER (PARTITION BY day, uid ORDER BY ts, source_file) AS r"
         " FROM network.raw_conn) WHERE uid IS NULL OR r = 1 ORDER BY ALL"
     ).fetchall()
-    assert got == want and len({r[0] for r in got if r[0]}) == len([r for r in got if r[0]])
-    # incremental: one day rebuilt on its own dedups within that day's rows
-    materialize_model(con, network_models["stg_conn"], "network", ["2024-03-02"])
+    keyed = [(r[1].date(), r[0]) for r in got if r[0]]
+    assert got == want and len(set(keyed)) == len(keyed)  # one row per (day, uid)
+    # one day read through the view dedups within that day's rows
     day2 = con.execute("SELECT count(*) FROM network.stg_conn WHERE day = DATE '2024-03-02'").fetchall()[0][0]
     expected = con.execute(
         "SELECT count(DISTINCT uid) + count(*) FILTER (uid IS NULL) FROM network.raw_conn WHERE day = DATE '2024-03-02'"

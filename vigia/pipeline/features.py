@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from vigia.warehouse.duck import (
     qualified,
     quote_ident,
     read_frame,
+    relation_type,
+    scoped_snapshot,
     table_exists,
     table_schema,
     write_frame_partitions,
@@ -33,7 +36,7 @@ CLEAN_TABLE = "stg_conn"
 FEATURES_TABLE = "window_features"
 # Tumbling windows are computed over time chunks of about this many connections (read from DuckDB one at a
 # time), so peak memory follows the chunk, not the partitions; sliding windows read everything at once.
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 _US = 1_000_000
 
 
@@ -63,20 +66,41 @@ def read_clean_conn(
     return read_frame(con, dataset, CLEAN_TABLE, partition_column="day", keys=partition_keys, columns=columns)
 
 
+@contextlib.contextmanager
+def _clean_source(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], columns: list[str] | None
+) -> Iterator[tuple[str, str]]:
+    """``(relation, scope)`` to read the partitions' cleaned connections from, chunk after chunk.
+
+    A table is read in place. A view (``materialized: view``) is evaluated once into a TEMP snapshot of the
+    needed columns, since every chunk's filter would otherwise evaluate the view again.
+    """
+    scope = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
+    if relation_type(con, cfg.name, CLEAN_TABLE) != "VIEW":
+        yield qualified(cfg.name, CLEAN_TABLE), scope
+        return
+    with scoped_snapshot(con, cfg.name, CLEAN_TABLE, scope, columns) as snapshot:
+        yield snapshot, "TRUE"
+
+
 def _time_chunks(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], chunk_rows: int
+    con: duckdb.DuckDBPyConnection,
+    cfg: DatasetConfig,
+    relation: str,
+    scope: str,
+    columns: list[str] | None,
+    chunk_rows: int,
 ) -> tuple[int, Iterator[pl.DataFrame]]:
-    """(connections, frames): the partitions' connections split on multiples of the window size since the epoch.
+    """(connections, frames): the scoped connections split on multiples of the window size since the epoch.
 
     Rows with a null time are left out (the features ignore them); the count includes them.
     """
-    scope = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
     t = quote_ident(cfg.time_column)
     n, lo, hi = con.execute(
-        f"SELECT count(*), min(epoch_us({t})), max(epoch_us({t})) FROM {qualified(cfg.name, CLEAN_TABLE)} WHERE {scope}"
+        f"SELECT count(*), min(epoch_us({t})), max(epoch_us({t})) FROM {relation} WHERE {scope}"
     ).fetchall()[0]
     size_us = cfg.window.size_seconds * _US
-    columns = _input_columns(con, cfg.name, cfg)
+    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
 
     def frames() -> Iterator[pl.DataFrame]:
         if lo is None:
@@ -85,16 +109,11 @@ def _time_chunks(
         parts = max(1, min(math.ceil(n / chunk_rows), last - first))
         bounds = [first + (last - first) * i // parts for i in range(parts + 1)]
         for a, b in pairwise(bounds):
-            yield read_frame(
-                con,
-                cfg.name,
-                CLEAN_TABLE,
-                partition_column="day",
-                keys=partition_keys,
-                columns=columns,
-                where=f"{t} >= make_timestamp(CAST(? AS BIGINT)) AND {t} < make_timestamp(CAST(? AS BIGINT))",
-                params=[a * size_us, b * size_us],
+            sql = (
+                f"SELECT {projection} FROM {relation} WHERE ({scope}) AND {t} >= make_timestamp(CAST(? AS BIGINT))"
+                f" AND {t} < make_timestamp(CAST(? AS BIGINT))"
             )
+            yield pl.from_arrow(con.sql(sql, params=[a * size_us, b * size_us]).to_arrow_table())
 
     return int(n), frames()
 
@@ -120,16 +139,20 @@ def materialize_features(
     """
     start = time.perf_counter()
     if cfg.window.step_seconds == cfg.window.size_seconds:
-        connections, chunks = _time_chunks(con, cfg, partition_keys, chunk_rows)
-        if connections == 0:
-            raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
-        features = build_conn_features_chunked(
-            chunks,
-            window_seconds=cfg.window.size_seconds,
-            entity=cfg.entity_key,
-            time_col=cfg.time_column,
-            label_col=cfg.label_column or "label",
-        )
+        columns = _input_columns(con, cfg.name, cfg)
+        with _clean_source(con, cfg, partition_keys, columns) as (relation, scope):
+            connections, chunks = _time_chunks(con, cfg, relation, scope, columns, chunk_rows)
+            if connections == 0:
+                raise ValueError(
+                    f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}"
+                )
+            features = build_conn_features_chunked(
+                chunks,
+                window_seconds=cfg.window.size_seconds,
+                entity=cfg.entity_key,
+                time_col=cfg.time_column,
+                label_col=cfg.label_column or "label",
+            )
     else:
         conn = read_clean_conn(con, cfg.name, partition_keys, cfg)
         connections = conn.height

@@ -232,6 +232,29 @@ def run_data_test(con: duckdb.DuckDBPyConnection, source: str, scope: str, test:
     return DataTestResult(test.name, test.kind, failing == 0, failing, test.severity, failing_sql, samples)
 
 
+def data_test_scope(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    tests: Sequence[DataTestSpec],
+    partition_column: str | None = None,
+    partition_keys: Sequence[str] | None = None,
+) -> str:
+    """The SQL condition restricting ``tests`` to ``partition_keys`` (``TRUE`` when unscoped).
+
+    Raises ``ValueError`` naming the table when a test refers to a column the table lacks.
+    """
+    columns = {name for name, _ in table_schema(con, schema, table)}
+    for test in tests:
+        missing = [c for c in test.columns if c not in columns]
+        if missing:
+            raise ValueError(f"data test {test.name!r} on {schema}.{table}: unknown columns {missing}")
+    if partition_column is None or partition_keys is None:
+        return "TRUE"
+    ctype = column_type(con, schema, table, partition_column)
+    return partition_predicate(partition_column, list(partition_keys), ctype)
+
+
 def run_data_tests(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -244,14 +267,6 @@ def run_data_tests(
 
     Raises ``ValueError`` naming the table when a test refers to a column the table lacks.
     """
-    columns = {name for name, _ in table_schema(con, schema, table)}
-    for test in tests:
-        missing = [c for c in test.columns if c not in columns]
-        if missing:
-            raise ValueError(f"data test {test.name!r} on {schema}.{table}: unknown columns {missing}")
-    scope = "TRUE"
-    if partition_column is not None and partition_keys is not None:
-        ctype = column_type(con, schema, table, partition_column)
-        scope = partition_predicate(partition_column, list(partition_keys), ctype)
+    scope = data_test_scope(con, schema, table, tests, partition_column, partition_keys)
     source = qualified(schema, table)
     return [run_data_test(con, source, scope, t) for t in tests]

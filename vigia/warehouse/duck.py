@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,23 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(row and row[0])
 
 
+def relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """``"BASE TABLE"``, ``"VIEW"`` or ``None`` when ``schema.name`` does not exist."""
+    rows = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+        " AND table_catalog = current_database()",
+        [schema, name],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def _drop_relation_sql(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    kind = relation_type(con, schema, name)
+    if kind is None:
+        return None
+    return f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {qualified(schema, name)}"
+
+
 def row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: str | None = None) -> int:
     """Number of rows in ``schema.table`` (optionally filtered by an SQL ``where`` condition)."""
     sql = f"SELECT count(*) FROM {qualified(schema, table)}"
@@ -149,9 +166,11 @@ def _rename(con: duckdb.DuckDBPyConnection, schema: str, source: str, target: st
 
 def _swap(con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str) -> None:
     """In one transaction: drop ``table`` and rename ``tmp`` to it."""
+    drop = _drop_relation_sql(con, schema, table)  # a view of that name (model was a view) goes too
     con.begin()
     try:
-        con.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
+        if drop:
+            con.execute(drop)
         _rename(con, schema, tmp, table)
         con.commit()
     except BaseException:
@@ -178,6 +197,52 @@ def replace_table(
         _drop_quietly(con, schema, tmp)
         raise
     return rows
+
+
+def replace_view(con: duckdb.DuckDBPyConnection, schema: str, view: str, select_sql: str) -> None:
+    """(Re)define ``schema.view`` as ``select_sql`` in one transaction (a table of that name is dropped).
+
+    DuckDB binds the query when the view is created, so a broken query fails here and leaves the
+    previous relation intact.
+    """
+    ensure_schema(con, schema)
+    drop = _drop_relation_sql(con, schema, view)
+    con.begin()
+    try:
+        if drop and not drop.startswith("DROP VIEW"):
+            con.execute(drop)
+        con.execute(f"CREATE OR REPLACE VIEW {qualified(schema, view)} AS {select_sql}")
+        con.commit()
+    except BaseException:
+        _rollback_quietly(con)
+        raise
+
+
+SNAPSHOT_TABLE = "__vigia_snapshot"
+
+
+@contextlib.contextmanager
+def scoped_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    where: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """Evaluate ``schema.table`` (typically a view) once into a TEMP table; yields its qualified name.
+
+    Several checks on a view then cost one evaluation of the view instead of one each. The TEMP table
+    lives in memory (spilling to DuckDB's temp directory under its memory limit) and is dropped on exit.
+    """
+    name = f"temp.main.{quote_ident(SNAPSHOT_TABLE)}"
+    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(SNAPSHOT_TABLE)} AS "
+                f"SELECT {projection} FROM {qualified(schema, table)} WHERE {where or 'TRUE'}")
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _check_same_columns(
@@ -244,7 +309,12 @@ def to_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def preview(con: duckdb.DuckDBPyConnection, schema: str, table: str, limit: int = 10, where: str | None = None) -> str:
     """First ``limit`` rows of ``schema.table`` (optionally filtered) as a markdown table."""
-    sql = f"SELECT * FROM {qualified(schema, table)}"
+    return preview_relation(con, qualified(schema, table), limit, where)
+
+
+def preview_relation(con: duckdb.DuckDBPyConnection, relation: str, limit: int = 10, where: str | None = None) -> str:
+    """First ``limit`` rows of an already qualified relation name as a markdown table."""
+    sql = f"SELECT * FROM {relation}"
     if where:
         sql += f" WHERE {where}"
     cur = con.execute(f"{sql} LIMIT {int(limit)}")

@@ -6,12 +6,15 @@ Each ``<name>.sql`` is one SELECT (CTEs allowed). It reads raw sources as ``raw.
     models:
       <name>:
         description: text
-        materialized: table | incremental      # default: table
-        partition_by: day                      # required for incremental
-        tests: [...]                           # see vigia.warehouse.data_tests
+        materialized: table | incremental | view   # default: table
+        partition_by: day                          # required for incremental, optional for view
+        tests: [...]                               # see vigia.warehouse.data_tests
 
 Incremental models rendered for given partition keys read only those partitions of their raw
-sources (``raw.X`` becomes a subquery filtered on ``partition_by``).
+sources (``raw.X`` becomes a subquery filtered on ``partition_by``). A view (dbt's usual choice for
+staging models) stores nothing: materializing it (re)defines the view over all of its sources, so a
+new day of raw data is visible through it at once; with ``partition_by`` it is a partitioned asset
+whose data tests run on the requested partitions, evaluated once into a TEMP snapshot.
 """
 
 from __future__ import annotations
@@ -30,15 +33,31 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.optimizer.scope import traverse_scope
 
-from vigia.warehouse.data_tests import DataTestSpec, DataTestSpecError, parse_tests
-from vigia.warehouse.duck import replace_partitions, replace_table, row_count, table_schema
+from vigia.warehouse.data_tests import (
+    DataTestResult,
+    DataTestSpec,
+    DataTestSpecError,
+    data_test_scope,
+    parse_tests,
+    run_data_test,
+)
+from vigia.warehouse.duck import (
+    preview_relation,
+    qualified,
+    replace_partitions,
+    replace_table,
+    replace_view,
+    row_count,
+    scoped_snapshot,
+    table_schema,
+)
 
 RAW_SCHEMA_ALIAS = "raw"
 RAW_PREFIX = "raw_"
 MODELS_FILE = "models.yml"
 DIALECT = "duckdb"
 
-Materialized = Literal["table", "incremental"]
+Materialized = Literal["table", "incremental", "view"]
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MODEL_KEYS = frozenset({"description", "materialized", "partition_by", "tests"})
@@ -66,6 +85,11 @@ class SqlModel:
     def is_incremental(self) -> bool:
         return self.materialized == "incremental"
 
+    @property
+    def is_partitioned(self) -> bool:
+        """Incremental models, and views with ``partition_by``, are materialized per partition."""
+        return self.is_incremental or (self.materialized == "view" and self.partition_by is not None)
+
 
 @dataclass(frozen=True)
 class ModelResult:
@@ -73,10 +97,10 @@ class ModelResult:
 
     name: str
     dataset: str
-    mode: Literal["table", "partitions"]
+    mode: Literal["table", "partitions", "view"]
     partition_keys: tuple[str, ...]
     rows_written: int
-    rows_total: int
+    rows_total: int | None  # None for views: counting would evaluate the whole view
     schema: list[tuple[str, str]]
     seconds: float
 
@@ -161,8 +185,10 @@ def _build_model(name: str, path: Path, decl: dict[str, Any], yml: Path) -> SqlM
     if unknown:
         raise SqlModelError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_MODEL_KEYS)})")
     materialized = decl.get("materialized", "table")
-    if materialized not in ("table", "incremental"):
-        raise SqlModelError(f"{where}: materialized must be 'table' or 'incremental', got {materialized!r}")
+    if materialized not in ("table", "incremental", "view"):
+        raise SqlModelError(
+            f"{where}: materialized must be 'table', 'incremental' or 'view', got {materialized!r}"
+        )
     partition_by = decl.get("partition_by")
     if materialized == "incremental" and not partition_by:
         raise SqlModelError(f"{where}: incremental models need 'partition_by'")
@@ -276,23 +302,70 @@ def materialize_model(
     dataset: str,
     partition_keys: Sequence[str] | None = None,
 ) -> ModelResult:
-    """Build ``dataset.<model>``: incremental models with keys replace those partitions, others are rebuilt."""
+    """Build ``dataset.<model>``: incremental models with keys replace those partitions, views are
+    (re)defined over all their sources, others are rebuilt."""
     start = time.perf_counter()
     keys = tuple(partition_keys or ())
-    if model.is_incremental and keys and model.partition_by:
+    rows_total: int | None
+    if model.materialized == "view":
+        replace_view(con, dataset, model.name, render_model_sql(model, dataset, None))
+        mode: Literal["table", "partitions", "view"] = "view"
+        written, rows_total = 0, None
+        keys = keys if model.is_partitioned else ()
+    elif model.is_incremental and keys and model.partition_by:
         sql = render_model_sql(model, dataset, keys)
         written = replace_partitions(con, dataset, model.name, model.partition_by, list(keys), sql)
-        mode: Literal["table", "partitions"] = "partitions"
+        mode = "partitions"
+        rows_total = row_count(con, dataset, model.name)
     else:
         written = replace_table(con, dataset, model.name, render_model_sql(model, dataset, None))
         mode, keys = "table", ()
+        rows_total = row_count(con, dataset, model.name)
     return ModelResult(
         name=model.name,
         dataset=dataset,
         mode=mode,
         partition_keys=keys,
         rows_written=written,
-        rows_total=row_count(con, dataset, model.name),
+        rows_total=rows_total,
         schema=table_schema(con, dataset, model.name),
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """Data tests of one materialization, with the rows they covered and a preview of them."""
+
+    tests: list[DataTestResult]
+    rows_in_scope: int
+    preview: str
+    seconds: float
+
+
+def check_model(
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    dataset: str,
+    partition_keys: Sequence[str] | None = None,
+    preview_rows: int = 10,
+) -> ModelCheck:
+    """Run the model's data tests on the materialized partitions (all rows when unpartitioned).
+
+    A view is evaluated once into a TEMP snapshot that every test then reads, instead of once per test.
+    """
+    start = time.perf_counter()
+    keys = list(partition_keys) if partition_keys and model.is_partitioned else None
+    column = model.partition_by if keys else None
+    scope = data_test_scope(con, dataset, model.name, model.tests, column, keys)
+    if model.materialized == "view":
+        with scoped_snapshot(con, dataset, model.name, scope) as snap:
+            results = [run_data_test(con, snap, "TRUE", t) for t in model.tests]
+            rows = int(con.execute(f"SELECT count(*) FROM {snap}").fetchall()[0][0])
+            shown = preview_relation(con, snap, preview_rows)
+    else:
+        relation = qualified(dataset, model.name)
+        results = [run_data_test(con, relation, scope, t) for t in model.tests]
+        rows = int(con.execute(f"SELECT count(*) FROM {relation} WHERE {scope}").fetchall()[0][0])
+        shown = preview_relation(con, relation, preview_rows)
+    return ModelCheck(results, rows, shown, time.perf_counter() - start)
