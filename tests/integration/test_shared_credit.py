@@ -27,7 +27,8 @@ def test_taiwan_auc_on_fixed_split() -> None:
 def test_german_expected_cost_on_fixed_split() -> None:
     result = run_credit_benchmark(shared_path(*GERMAN), fmt="german", value_matrix=GERMAN_COST_MATRIX, seed=42)
     assert result["n_test"] == 200 and result["protocol"]["positive"] == "2"
-    # Target was <= 0.50 per applicant; measured 0.565 (hgb chosen on validation; logreg 0.555).
+    # Target was <= 0.50 per applicant; measured 0.600 (hgb + logreg blend at the Bayes threshold, chosen by
+    # cross-validated cost on the training part; the earlier, optimistic selection gave 0.565).
     # Regression guard: cost-blind "accept everyone" costs 5 * 0.3 = 1.5, "refuse everyone" 0.7.
     assert result["cost_per_record"] <= 0.62
 

@@ -75,7 +75,7 @@ def test_metrics_value_threshold_and_selection(data: pl.DataFrame, tmp_path: Pat
     train, test = stratified_split(data, "target", seed=2)
     vm = ValueMatrix(tp_benefit=0, fp_cost=1, fn_cost=4)
     best, models = fit_and_select(train, target="target", value_matrix=vm, seed=2, validation="holdout")
-    assert set(models) == {"hgb", "logreg"} and best.validation["mode"] == "holdout"
+    assert set(models) == {"hgb", "logreg", "blend"} and best.validation["mode"] == "holdout"
     m = evaluate_model(best, test)
     assert m["roc_auc"] > 0.7 and 0 < m["brier"] < 0.2
     assert {"average_precision", "f1", "calibration_curve", "value"} <= set(m)
@@ -91,7 +91,8 @@ def test_metrics_value_threshold_and_selection(data: pl.DataFrame, tmp_path: Pat
 def test_cross_validated_validation_mode(data: pl.DataFrame) -> None:
     train = data.head(1200)
     m = fit_credit_model(train, target="target", kind="logreg", calibration="sigmoid", seed=4)
-    assert m.validation["mode"] == "cv" and m.validation["n"] == 1200  # out-of-fold: every train row validates
+    assert m.validation["mode"] == "cv" and m.validation["rows"] == 1200  # out-of-fold: every train row validates
+    assert m.validation["repeats"] == 3 and m.validation["n"] == 3 * 1200  # below 2,000 rows: 3 CV partitions
     assert m.calibration == "sigmoid"
 
 

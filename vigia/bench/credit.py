@@ -1,16 +1,19 @@
 """``vigia bench credit``: supervised credit scoring on a labelled table (Taiwan default, German credit).
 
 Protocol: the table is split once, stratified, 80 % train / 20 % test with ``seed``. On the train
-part only, :func:`vigia.tabular.model.fit_and_select` fits a class-weighted gradient boosting model and
-a logistic-regression baseline; each gets validation predictions from the train part only (a
-stratified 25 % hold-out, or, below 5,000 train rows, out-of-fold predictions of a stratified 5-fold
-CV over the train part) to choose its calibration (sigmoid vs isotonic, lower Brier) and its decision
-threshold (maximum value of the value matrix when one is given, else maximum F1), then is refitted
-on the whole train part. The
-model with the better validation score (value per record with a value matrix, else ROC-AUC) is the
-reported one; the test part is only used for the final figures of both models. With a value matrix the
-realised value per test record is reported, and for a pure cost matrix its opposite,
-``cost_per_record`` (the expected cost per applicant).
+part only, :func:`vigia.tabular.model.fit_and_select` fits a class-weighted gradient boosting model, a
+logistic-regression baseline and their blend (mean of the two calibrated probabilities). Validation
+predictions come from the train part only: a stratified 25 % hold-out, or, below 5,000 train rows,
+out-of-fold predictions of a stratified 5-fold CV over the train part (repeated 3 times with other
+partitions below 2,000 train rows). They choose each model's calibration (sigmoid vs isotonic, lower
+Brier) and its decision threshold: without a value matrix the maximum-F1 threshold; with one, the
+better of two rules by **cross-validated value per record** (each fold decided with the threshold the
+rule picks on the other folds): the value-maximising threshold, or the cost-derived Bayes threshold
+(``fp / (fp + fn)`` for a cost matrix, 1/6 for the German codebook). Each model is refitted on the
+whole train part. The reported model is the one with the best validation score (that cross-validated
+value per record with a value matrix, else ROC-AUC); the test part is only used for the final figures
+of every model. With a value matrix the realised value per test record is reported, and for a pure
+cost matrix its opposite, ``cost_per_record`` (the expected cost per applicant).
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from vigia.tabular.credit_data import Format, load_credit_table
-from vigia.tabular.model import evaluate_model, fit_and_select, infer_features, stratified_split
+from vigia.tabular.model import (
+    evaluate_model,
+    fit_and_select,
+    infer_features,
+    selection_score,
+    stratified_split,
+)
 from vigia.tabular.value import ValueMatrix
 
 GERMAN_COST_MATRIX = ValueMatrix.from_cost_matrix(fp_cost=1.0, fn_cost=5.0)  # codebook: bad predicted good = 5
@@ -65,9 +74,17 @@ def run_credit_benchmark(
             },
             "calibration": model.calibration,
             "validation_brier_by_calibration": {k: _r(v) for k, v in model.validation["brier_by_calibration"].items()},
-            "validation_selection": _r(model.validation["value"]["realised_value_per_record"])
-            if value_matrix
-            else _r(model.validation["roc_auc"]),
+            "validation_selection": _r(selection_score(model)),
+            **(
+                {
+                    "threshold_rule": model.validation["threshold_rule"],
+                    "validation_threshold_rules": {
+                        r: {k: _r(v) for k, v in d.items()} for r, d in model.validation["threshold_rules"].items()
+                    },
+                }
+                if value_matrix
+                else {}
+            ),
             "confusion": {k: m[k] for k in ("tp", "fp", "fn", "tn")},
             "calibration_curve": m["calibration_curve"],
             **({"value": _value(m["value"])} if value_matrix else {}),
@@ -75,6 +92,8 @@ def run_credit_benchmark(
     best = per_model[chosen.kind]
     result: dict[str, Any] = {
         "model": chosen.kind,
+        "calibration": chosen.calibration,
+        **({"threshold_rule": chosen.validation["threshold_rule"]} if value_matrix else {}),
         **{k: best[k] for k in ("roc_auc", "average_precision", "f1", "brier", "threshold")},
     }
     if value_matrix is not None:
@@ -92,12 +111,18 @@ def run_credit_benchmark(
             "split": f"stratified {1 - test_size:.0%}/{test_size:.0%} train/test, seed {seed}",
             "validation": (
                 "out-of-fold predictions of a stratified 5-fold CV over the train part"
+                + (f", {chosen.validation['repeats']} repeats" if chosen.validation["repeats"] > 1 else "")
                 if chosen.validation["mode"] == "cv"
                 else f"stratified {validation_size:.0%} hold-out of the train part"
             )
             + ": calibration method (Brier) and threshold",
-            "threshold_criterion": "max value (value matrix)" if value_matrix else "max F1",
-            "selection": "best validation value per record" if value_matrix else "best validation ROC-AUC",
+            "threshold_criterion": (
+                "better of max value and Bayes threshold by cross-validated value per record"
+                if value_matrix
+                else "max F1"
+            ),
+            "selection": "best cross-validated value per record" if value_matrix else "best validation ROC-AUC",
+            "candidates": list(models),
             "refit": "chosen calibrated pipeline refitted on the whole train part",
             "value_matrix": None if value_matrix is None else value_matrix.to_dict(),
             "format": fmt,

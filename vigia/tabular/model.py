@@ -1,25 +1,40 @@
-"""Supervised tabular model: preprocessing, gradient boosting + logistic baseline, calibration, threshold.
+"""Supervised tabular model: preprocessing, gradient boosting + logistic baseline (+ their blend),
+calibration, threshold, selection.
 
-Protocol of :func:`fit_credit_model` (everything below sees only the training frame it is given):
+Protocol of :func:`fit_and_select` / :func:`fit_credit_model` (everything below sees only the training
+frame it is given):
 
 1. Validation predictions, on the training frame only: ``validation="holdout"`` splits it (stratified,
    ``seed``) into a *fit* part and a *validation* part (``validation_size``, default 25 %);
    ``validation="cv"`` uses out-of-fold predictions of a stratified 5-fold cross-validation over the
-   whole training frame (every training row is a validation row once: steadier on small tables);
-   ``"auto"`` (default) = ``cv`` below 5,000 training rows, else ``holdout``.
+   whole training frame (every training row is a validation row once per repeat), repeated
+   ``cv_repeats`` times with different partitions (default 3 below 2,000 training rows, where one
+   partition is noisy, else 1); ``"auto"`` (default) = ``cv`` below 5,000 training rows, else ``holdout``.
 2. Preprocessing is a ``ColumnTransformer``: numeric → median imputation (+ ``StandardScaler`` for
    the logistic regression only; trees need no scaling); categorical → most-frequent imputation +
    ``OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=...)`` (unseen categories at
    predict time map to the infrequent bucket when one exists, else to all zeros).
 3. Model: ``HistGradientBoostingClassifier`` (``kind="hgb"``) or ``LogisticRegression``
-   (``kind="logreg"``), both with ``class_weight="balanced"`` for the class imbalance.
+   (``kind="logreg"``), both with ``class_weight="balanced"`` for the class imbalance; ``"blend"``
+   (from :func:`fit_and_select`) is the mean of the two calibrated models' probabilities
+   (:class:`ProbabilityAverage`); its validation predictions are the mean of theirs (same partitions).
 4. Calibration: ``CalibratedClassifierCV(cv=3)`` with ``sigmoid`` and with ``isotonic``; the method
    with the lower **validation Brier score** is kept (the uncalibrated Brier is reported beside them).
-5. Decision threshold, on the validation predictions: the one maximising the value of a
-   :class:`~vigia.tabular.value.ValueMatrix` when given, else the one maximising F1.
+5. Decision threshold, on the validation predictions. Without a value matrix: the one maximising F1.
+   With a :class:`~vigia.tabular.value.ValueMatrix`, two rules are candidates: ``"value"`` (the
+   threshold maximising the realised value of the validation predictions) and ``"bayes"`` (the
+   cost-derived threshold :meth:`~vigia.tabular.value.ValueMatrix.bayes_threshold`, right for
+   calibrated probabilities, nothing fitted). Each rule is scored by its **cross-validated value per
+   record**: the validation rows are cut into folds (the CV folds of each repeat, or a stratified 5-fold
+   partition of the hold-out part); each fold is decided with the threshold that the rule picks on the
+   other folds of the same repeat, so a fitted threshold is never scored on the labels it was fitted on.
+   The better rule is kept (ties: ``"bayes"``), with its threshold on all validation predictions.
 6. ``refit=True`` (default; always with ``cv``): the chosen calibrated pipeline is refitted on the
    whole training frame with the same method; the threshold is kept (it is expressed on calibrated
    probabilities, so it carries over).
+
+:func:`selection_score` (which :func:`fit_and_select` maximises over the kinds) is that
+cross-validated value per record with a value matrix, else the validation ROC-AUC.
 
 The fitted :class:`CreditModel` is what gets persisted (``save_model`` → joblib + SHA-256 through
 ``vigia.models.bundle``); versioning is the caller's job.
@@ -27,6 +42,7 @@ The fitted :class:`CreditModel` is what gets persisted (``save_model`` → jobli
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import polars as pl
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV, calibration_curve
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -47,6 +63,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from vigia.models.bundle import load_bundle, save_bundle
 from vigia.tabular.value import (
@@ -56,13 +73,20 @@ from vigia.tabular.value import (
     choose_f1_threshold,
     choose_threshold,
     confusion,
+    outcome_values,
 )
 
-ModelKind = Literal["hgb", "logreg"]
+ModelKind = Literal["hgb", "logreg", "blend"]
 Calibration = Literal["auto", "sigmoid", "isotonic", "none"]
 NON_FEATURE_COLUMNS = frozenset({"source_file", "__line_number"})
 CV_BELOW_ROWS = 5000
 CV_FOLDS = 5
+CV_REPEATS = 3  # repeats of the 5-fold CV below REPEAT_BELOW_ROWS training rows
+REPEAT_BELOW_ROWS = 2000
+THRESHOLD_FOLDS = 5  # folds of a hold-out validation part, to cross-validate the threshold rules
+THRESHOLD_RULES = ("bayes", "value")
+BLEND = "blend"
+SINGLE_THREAD_BELOW_ROWS = 5000  # small tables: OpenMP threads cost more than they save (and stall on shared cores)
 
 
 @dataclass(frozen=True)
@@ -254,10 +278,256 @@ class CreditModel:
         }
 
 
+class ProbabilityAverage(ClassifierMixin, BaseEstimator):
+    """Soft vote: the mean of the members' predicted probabilities (every member fitted on the same data)."""
+
+    def __init__(self, estimators: Sequence[Any]) -> None:
+        self.estimators = estimators
+
+    def fit(self, x: Any, y: Any) -> ProbabilityAverage:
+        self.estimators_ = [clone(e).fit(x, y) for e in self.estimators]
+        self.classes_ = self.estimators_[0].classes_
+        return self
+
+    @classmethod
+    def from_fitted(cls, fitted: Sequence[Any]) -> ProbabilityAverage:
+        """Wrap already fitted members (no refit)."""
+        out = cls(list(fitted))
+        out.estimators_ = list(fitted)
+        out.classes_ = out.estimators_[0].classes_
+        return out
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        return np.mean([e.predict_proba(x) for e in self.estimators_], axis=0)
+
+    def predict(self, x: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+
 def _calibrated(base: Pipeline, method: str, cv: int) -> Any:
     if method == "none":
         return clone(base)
     return CalibratedClassifierCV(clone(base), method=method, cv=cv)
+
+
+@dataclass
+class _Validation:
+    """Validation predictions of one candidate, pooled over the CV repeats (``repeat``/``fold`` per entry)."""
+
+    y: np.ndarray
+    probs: dict[str, np.ndarray]  # calibration method -> probabilities, aligned with y
+    repeat: np.ndarray
+    fold: np.ndarray
+    mode: str
+    rows: int
+    repeats: int
+    fitted: dict[str, Any]  # holdout only: method -> pipeline fitted on the fit part
+
+
+def _cv_repeats(n_rows: int, cv_repeats: int | None) -> int:
+    if cv_repeats is None:
+        return CV_REPEATS if n_rows < REPEAT_BELOW_ROWS else 1
+    if cv_repeats < 1:
+        raise ValueError(f"cv_repeats must be >= 1, got {cv_repeats}")
+    return int(cv_repeats)
+
+
+def _validation_predictions(
+    train: pl.DataFrame,
+    target: str,
+    spec: FeatureSpec,
+    base: Pipeline,
+    methods: Sequence[str],
+    *,
+    mode: str,
+    validation_size: float,
+    seed: int,
+    cv: int,
+    repeats: int,
+) -> _Validation:
+    """Validation probabilities of ``base`` under each calibration method (step 1 of the protocol)."""
+    all_methods = list(dict.fromkeys(("none", *methods)))
+    if mode == "holdout":
+        fit_part, val_part = stratified_split(train, target, test_size=validation_size, seed=seed)
+        x_fit, y_fit = to_model_input(fit_part, spec), _labels(fit_part, target)
+        x_val, y_val = to_model_input(val_part, spec), _labels(val_part, target)
+        fitted = {m: _calibrated(base, m, cv).fit(x_fit, y_fit) for m in all_methods}
+        probs = {m: est.predict_proba(x_val)[:, 1] for m, est in fitted.items()}
+        fold = np.zeros(y_val.size, dtype=int)
+        n_folds = min(THRESHOLD_FOLDS, int(np.bincount(y_val, minlength=2).min()))
+        if n_folds >= 2:
+            for k, (_, idx) in enumerate(
+                StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(x_val, y_val)
+            ):
+                fold[idx] = k
+        return _Validation(y_val, probs, np.zeros(y_val.size, dtype=int), fold, mode, y_val.size, 1, fitted)
+    x, y = to_model_input(train, spec), _labels(train, target)
+    pooled: dict[str, list[np.ndarray]] = {m: [] for m in all_methods}
+    repeat_ids, fold_ids = [], []
+    for r in range(repeats):
+        splits = list(StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed + r).split(x, y))
+        fold = np.zeros(y.size, dtype=int)
+        for k, (_, idx) in enumerate(splits):
+            fold[idx] = k
+        for m in all_methods:
+            pooled[m].append(cross_val_predict(_calibrated(base, m, cv), x, y, cv=splits, method="predict_proba")[:, 1])
+        repeat_ids.append(np.full(y.size, r))
+        fold_ids.append(fold)
+    return _Validation(
+        np.tile(y, repeats),
+        {m: np.concatenate(v) for m, v in pooled.items()},
+        np.concatenate(repeat_ids),
+        np.concatenate(fold_ids),
+        mode,
+        y.size,
+        repeats,
+        {},
+    )
+
+
+def _fixed_threshold_choice(
+    y: np.ndarray, p: np.ndarray, threshold: float, vm: ValueMatrix, criterion: str
+) -> ThresholdChoice:
+    c = confusion(y, (p >= threshold).astype(int))
+    value = c["tp"] * vm.tp_benefit - c["fp"] * vm.fp_cost - c["fn"] * vm.fn_cost + c["tn"] * vm.tn_value
+    n = int(y.size)
+    return ThresholdChoice(
+        threshold=float(threshold),
+        criterion=criterion,
+        score=float(value),
+        value_total=float(value),
+        value_per_record=float(value / n),
+        n=n,
+        n_flagged=c["tp"] + c["fp"],
+        **c,
+    )
+
+
+def _rule_threshold(rule: str, y: np.ndarray, p: np.ndarray, vm: ValueMatrix) -> ThresholdChoice:
+    if rule == "bayes":
+        return _fixed_threshold_choice(y, p, vm.bayes_threshold(), vm, "bayes")
+    return choose_threshold(y, p, vm)
+
+
+def _cross_validated_rule_value(val: _Validation, p: np.ndarray, rule: str, vm: ValueMatrix) -> float:
+    """Value per record of a threshold rule, each validation fold decided with the threshold the rule picks
+    on the other folds of the same repeat (mean over repeats)."""
+    total = 0.0
+    for r in np.unique(val.repeat):
+        in_r = val.repeat == r
+        for k in np.unique(val.fold[in_r]):
+            here = in_r & (val.fold == k)
+            rest = in_r & (val.fold != k)
+            if not rest.any():  # a single fold (tiny hold-out): the rule is scored in-sample
+                rest = here
+            threshold = _rule_threshold(rule, val.y[rest], p[rest], vm).threshold
+            total += float(outcome_values(vm, val.y[here], (p[here] >= threshold).astype(int)).sum())
+    return total / val.y.size
+
+
+def _decide(val: _Validation, p: np.ndarray, vm: ValueMatrix | None) -> tuple[ThresholdChoice, dict[str, Any]]:
+    """Threshold on all validation predictions and, with a value matrix, the rule comparison (step 5)."""
+    if vm is None:
+        return choose_f1_threshold(val.y, p), {}
+    cv_value = {rule: _cross_validated_rule_value(val, p, rule, vm) for rule in THRESHOLD_RULES}
+    rule = max(THRESHOLD_RULES, key=lambda r: cv_value[r])  # ties: first rule ("bayes")
+    choice = _rule_threshold(rule, val.y, p, vm)
+    rules = {
+        r: {"threshold": _rule_threshold(r, val.y, p, vm).threshold, "cv_value_per_record": cv_value[r]}
+        for r in THRESHOLD_RULES
+    }
+    return choice, {"threshold_rule": rule, "threshold_rules": rules, "selection_value_per_record": cv_value[rule]}
+
+
+def _candidate(
+    val: _Validation,
+    p: np.ndarray,
+    briers: dict[str, float],
+    value_matrix: ValueMatrix | None,
+) -> tuple[ThresholdChoice, dict[str, Any]]:
+    choice, rules = _decide(val, p, value_matrix)
+    metrics = probability_metrics(val.y, p, choice.threshold)
+    metrics.update(brier_by_calibration=briers, mode=val.mode, rows=val.rows, repeats=val.repeats, **rules)
+    if value_matrix is not None:
+        metrics["value"] = batch_value(value_matrix, p, (p >= choice.threshold).astype(int), val.y)
+    return choice, metrics
+
+
+def _fit_candidates(
+    train: pl.DataFrame,
+    *,
+    target: str,
+    spec: FeatureSpec | None,
+    kinds: Sequence[str],
+    calibration: Calibration,
+    value_matrix: ValueMatrix | None,
+    validation: str,
+    validation_size: float,
+    seed: int,
+    cv: int,
+    refit: bool,
+    cv_repeats: int | None,
+) -> dict[str, CreditModel]:
+    spec = spec or infer_features(train, target)
+    y_train = _labels(train, target)
+    unknown = [k for k in kinds if k not in ("hgb", "logreg", BLEND)]
+    if unknown or not kinds:
+        raise ValueError(f"model kind must be 'hgb', 'logreg' or 'blend', got {list(kinds)!r}")
+    if validation == "auto":
+        validation = "cv" if train.height < CV_BELOW_ROWS else "holdout"
+    if validation not in ("cv", "holdout"):
+        raise ValueError(f"validation must be 'auto', 'cv' or 'holdout', got {validation!r}")
+    repeats = _cv_repeats(train.height, cv_repeats) if validation == "cv" else 1
+    refit = refit or validation == "cv"
+    methods = ("sigmoid", "isotonic") if calibration == "auto" else (calibration,)
+    base_kinds = list(
+        dict.fromkeys([*(k for k in kinds if k != BLEND), *(("hgb", "logreg") if BLEND in kinds else ())])
+    )
+    x_train = to_model_input(train, spec) if refit else None
+    found: dict[str, tuple[Any, str, _Validation, np.ndarray, dict[str, float]]] = {}
+    for kind in base_kinds:
+        base = build_estimator(kind, spec, seed, n_rows=train.height)  # type: ignore[arg-type]
+        val = _validation_predictions(
+            train, target, spec, base, methods, mode=validation, validation_size=validation_size, seed=seed, cv=cv,
+            repeats=repeats,
+        )  # fmt: skip
+        briers = {m: float(brier_score_loss(val.y, p)) for m, p in val.probs.items()}
+        chosen = min(methods, key=lambda m: briers[m])
+        est = _calibrated(base, chosen, cv).fit(x_train, y_train) if refit else val.fitted[chosen]
+        found[kind] = (est, chosen, val, val.probs[chosen], briers)
+    if BLEND in kinds:
+        (h_est, h_cal, val, h_p, _), (l_est, l_cal, _, l_p, _) = found["hgb"], found["logreg"]
+        p = (h_p + l_p) / 2
+        found[BLEND] = (
+            ProbabilityAverage.from_fitted([h_est, l_est]),
+            f"hgb:{h_cal}+logreg:{l_cal}",
+            val,
+            p,
+            {"mean": float(brier_score_loss(val.y, p))},
+        )
+    known = {
+        c: frozenset(train.get_column(c).cast(pl.String).drop_nulls().unique().to_list()) for c in spec.categorical
+    }
+    models: dict[str, CreditModel] = {}
+    for kind in kinds:
+        est, cal, val, p, briers = found[kind]
+        choice, metrics = _candidate(val, p, briers, value_matrix)
+        models[kind] = CreditModel(
+            pipeline=est,
+            kind=kind,
+            spec=spec,
+            target=target,
+            threshold=choice.threshold,
+            calibration=cal,
+            known_categories=known,
+            value_matrix=value_matrix,
+            threshold_choice=choice.to_dict(),
+            validation=metrics,
+            n_train=train.height,
+            positive_rate=float(y_train.mean()),
+            seed=seed,
+        )
+    return models
 
 
 def fit_credit_model(
@@ -273,84 +543,64 @@ def fit_credit_model(
     seed: int = 42,
     cv: int = 3,
     refit: bool = True,
+    cv_repeats: int | None = None,
 ) -> CreditModel:
     """Fit, calibrate and threshold one model kind on ``train`` (protocol in the module docstring)."""
-    spec = spec or infer_features(train, target)
-    _labels(train, target)
-    if validation == "auto":
-        validation = "cv" if train.height < CV_BELOW_ROWS else "holdout"
-    if validation not in ("cv", "holdout"):
-        raise ValueError(f"validation must be 'auto', 'cv' or 'holdout', got {validation!r}")
-    base = build_estimator(kind, spec, seed, n_rows=train.height)
-    methods = ("sigmoid", "isotonic") if calibration == "auto" else (calibration,)
-    briers: dict[str, float] = {}
-    fitted: dict[str, tuple[Any, np.ndarray]] = {}
-    if validation == "holdout":
-        fit_part, val_part = stratified_split(train, target, test_size=validation_size, seed=seed)
-        x_fit, y_fit = to_model_input(fit_part, spec), _labels(fit_part, target)
-        x_val, y_val = to_model_input(val_part, spec), _labels(val_part, target)
-    else:
-        x_fit, y_fit = to_model_input(train, spec), _labels(train, target)
-        x_val, y_val = x_fit, y_fit
-        folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed)
-    for method in dict.fromkeys(("none", *methods)):
-        if validation == "holdout":
-            est = _calibrated(base, method, cv).fit(x_fit, y_fit)
-            p = est.predict_proba(x_val)[:, 1]
-        else:
-            est = None
-            p = cross_val_predict(_calibrated(base, method, cv), x_fit, y_fit, cv=folds, method="predict_proba")[:, 1]
-        briers[method] = float(brier_score_loss(y_val, p))
-        fitted[method] = (est, p)
-    chosen = min(methods, key=lambda m: briers[m])
-    est, p_val = fitted[chosen]
-    if est is None:
-        refit = True
-    choice: ThresholdChoice = (
-        choose_threshold(y_val, p_val, value_matrix) if value_matrix else choose_f1_threshold(y_val, p_val)
-    )
-    val_metrics = probability_metrics(y_val, p_val, choice.threshold)
-    val_metrics["brier_by_calibration"] = briers
-    val_metrics["mode"] = validation
-    if value_matrix is not None:
-        val_metrics["value"] = batch_value(value_matrix, p_val, (p_val >= choice.threshold).astype(int), y_val)
-    if refit:
-        est = _calibrated(base, chosen, cv).fit(to_model_input(train, spec), _labels(train, target))
-    known = {
-        c: frozenset(train.get_column(c).cast(pl.String).drop_nulls().unique().to_list()) for c in spec.categorical
-    }
-    return CreditModel(
-        pipeline=est,
-        kind=kind,
-        spec=spec,
-        target=target,
-        threshold=choice.threshold,
-        calibration=chosen,
-        known_categories=known,
-        value_matrix=value_matrix,
-        threshold_choice=choice.to_dict(),
-        validation=val_metrics,
-        n_train=train.height,
-        positive_rate=float(_labels(train, target).mean()),
-        seed=seed,
-    )
+    with _thread_limit(train.height):
+        return _fit_candidates(
+            train, target=target, spec=spec, kinds=(kind,), calibration=calibration, value_matrix=value_matrix,
+            validation=validation, validation_size=validation_size, seed=seed, cv=cv, refit=refit,
+            cv_repeats=cv_repeats,
+        )[kind]  # fmt: skip
 
 
 def selection_score(model: CreditModel) -> float:
-    """Validation score used to pick between kinds: value per record with a value matrix, else ROC-AUC."""
+    """Validation score used to pick between kinds: the cross-validated value per record of the chosen
+    threshold rule with a value matrix, else the validation ROC-AUC."""
     v = model.validation
     if model.value_matrix is not None:
-        return float(v["value"]["realised_value_per_record"])
+        return float(v["selection_value_per_record"])
     return float(v["roc_auc"] or 0.0)
 
 
 def fit_and_select(
-    train: pl.DataFrame, *, target: str, kinds: Sequence[ModelKind] = ("hgb", "logreg"), **kwargs: Any
+    train: pl.DataFrame,
+    *,
+    target: str,
+    kinds: Sequence[ModelKind] = ("hgb", "logreg", "blend"),
+    **kwargs: Any,
 ) -> tuple[CreditModel, dict[str, CreditModel]]:
-    """Fit every kind; the chosen one has the best validation :func:`selection_score` (ties: first kind)."""
-    models = {k: fit_credit_model(train, target=target, kind=k, **kwargs) for k in kinds}
+    """Fit every kind (the blend reuses the hgb and logreg fits); the chosen one has the best validation
+    :func:`selection_score` (ties: first kind)."""
+    with _thread_limit(train.height):
+        models = _fit_candidates(train, target=target, kinds=list(kinds), **_with_defaults(kwargs))
     best = max(models.values(), key=selection_score)
     return best, models
+
+
+def _thread_limit(n_rows: int) -> contextlib.AbstractContextManager[Any]:
+    """One OpenMP thread for the gradient boosting below :data:`SINGLE_THREAD_BELOW_ROWS` rows (same results)."""
+    if n_rows < SINGLE_THREAD_BELOW_ROWS:
+        return threadpool_limits(limits=1, user_api="openmp")
+    return contextlib.nullcontext()
+
+
+def _with_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {
+        "spec": None,
+        "calibration": "auto",
+        "value_matrix": None,
+        "validation": "auto",
+        "validation_size": 0.25,
+        "seed": 42,
+        "cv": 3,
+        "refit": True,
+        "cv_repeats": None,
+    }
+    unknown = sorted(set(kwargs) - set(defaults))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments: {unknown}")
+    return {**defaults, **kwargs}
 
 
 def evaluate_model(model: CreditModel, frame: pl.DataFrame) -> dict[str, Any]:
