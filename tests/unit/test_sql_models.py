@@ -409,7 +409,11 @@ def test_stg_conn_view_equals_incremental_build(con: duckdb.DuckDBPyConnection, 
         "SELECT count(DISTINCT (day, uid)) FILTER (uid IS NOT NULL) + count(*) FILTER (uid IS NULL)"
         " FROM network.raw_conn"
     ).fetchall()[0][0]
-    # switching the declaration back to a table replaces the view, and to a view replaces the table
+    # switching the declaration to incremental or table replaces the view, and back to a view the table
+    materialize_model(con, table, "network", ["2024-03-02"])
+    assert duck.relation_type(con, "network", "stg_conn") == "BASE TABLE"
+    assert duck.row_count(con, "network", "stg_conn") == sum(1 for r in got if str(r[3]) == "2024-03-02")
+    materialize_model(con, view, "network", ["2024-03-01"])
     materialize_model(con, replace(view, materialized="table", partition_by=None), "network")
     assert duck.relation_type(con, "network", "stg_conn") == "BASE TABLE"
     materialize_model(con, view, "network", ["2024-03-01"])

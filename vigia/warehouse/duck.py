@@ -275,8 +275,17 @@ def replace_partitions(
     """
     ensure_schema(con, schema)
     target = qualified(schema, table)
-    if not table_exists(con, schema, table):
-        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
+    kind = relation_type(con, schema, table)
+    if kind != "BASE TABLE":
+        con.begin()
+        try:
+            if kind == "VIEW":  # the model was declared a view before: it stores nothing, replace it
+                con.execute(f"DROP VIEW {target}")
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
+            con.commit()
+        except BaseException:
+            _rollback_quietly(con)
+            raise
     if not keys:
         return 0
     _check_same_columns(con, schema, table, select_sql, params)
