@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -44,6 +45,12 @@ def attach_evidence(
         return alerts.with_columns(pl.lit("[]").alias("evidence"))
     key = cfg.entity_key
     cols = ", ".join(f"c.{c}" for c in columns)
+    # The alerted days as literals, so the filter reaches the scans even when the table is a view.
+    days = sorted(
+        set(alerts["window_start"].dt.date().to_list())
+        | set((alerts["window_end"] - timedelta(microseconds=1)).dt.date().to_list())
+    )
+    day_filter = "c.day IN (" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + ")"
     con.register("__vigia_alerts", alerts.select("alert_id", key, "window_start", "window_end").to_arrow())
     try:
         rows = con.execute(
@@ -52,6 +59,7 @@ def attach_evidence(
             FROM __vigia_alerts a
             JOIN "{cfg.name}"."{table}" c
               ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end
+            WHERE {day_filter}
             GROUP BY alert_id
             """
         ).fetchall()
