@@ -366,6 +366,13 @@ def test_stg_conn_data_tests_pass_and_catch_bad_rows(con: duckdb.DuckDBPyConnect
     assert results["accepted_values_proto"].failing_count == 1 and results["accepted_values_proto"].blocking
     day2 = run_data_tests(con, "network", "stg_conn", stg.tests, "day", ["2024-03-02"])
     assert not any(r.blocking for r in day2)
+    # check_model (what the asset runs) tests the view through one TEMP snapshot: same outcomes and samples
+    checked = check_model(con, stg, "network", ["2024-03-01"])
+    assert [(r.name, r.failing_count, r.sample_failing_rows) for r in checked.tests] == [
+        (r.name, r.failing_count, r.sample_failing_rows) for r in results.values()
+    ]
+    leftover = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [duck.SNAPSHOT_TABLE])
+    assert checked.rows_in_scope == 4 and leftover.fetchall()[0][0] == 0  # the snapshot is dropped
 
 
 def test_stg_conn_view_never_double_counts(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:
