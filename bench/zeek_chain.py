@@ -182,7 +182,6 @@ def stage_vigia(path: Path, workdir: Path, memory_limit: str | None, threads: in
         "records_rejected": ingested.rejected,
         "records_written": ingested.written,
         "clean_materialized": clean.mode,
-        "records_clean": feats.connections,
         "stg_conn_checks": checks,
         "feature_connections": feats.connections,
         "windows": windows.height,

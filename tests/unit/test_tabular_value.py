@@ -13,6 +13,7 @@ from vigia.tabular.value import (
     expected_cost_per_applicant,
     expected_values,
     outcome_values,
+    threshold_choice_at,
 )
 
 
@@ -74,3 +75,13 @@ def test_f1_threshold() -> None:
     p, y = np.array([0.9, 0.8, 0.6, 0.4]), np.array([1, 1, 0, 1])
     choice = choose_f1_threshold(y, p)  # flag all: 2*3/(4+3)=0.857 ; top 2: 2*2/(2+3)=0.8
     assert choice.threshold == pytest.approx(0.4) and choice.score == pytest.approx(6 / 7)
+
+
+def test_fixed_threshold_outcome_by_hand() -> None:
+    vm = ValueMatrix.from_cost_matrix(fp_cost=1.0, fn_cost=5.0)
+    y = [1, 0, 1, 0, 0]
+    p = [0.9, 0.5, 0.1, 0.1, 0.2]
+    c = threshold_choice_at(y, p, vm.bayes_threshold(), vm, "bayes")  # 1/6: flags 0.9, 0.5, 0.2
+    assert (c.tp, c.fp, c.fn, c.tn, c.n_flagged, c.n) == (1, 2, 1, 1, 3, 5)
+    assert c.value_total == c.score == -(2 * 1.0 + 1 * 5.0)
+    assert c.value_per_record == pytest.approx(-7 / 5) and (c.threshold, c.criterion) == (1 / 6, "bayes")

@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from vigia.config import DatasetConfig
+from vigia.warehouse.duck import column_type, partition_predicate, qualified
 
 EVIDENCE_COLUMNS = (
     "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto", "service", "duration",
@@ -50,16 +51,15 @@ def attach_evidence(
         set(alerts["window_start"].dt.date().to_list())
         | set((alerts["window_end"] - timedelta(microseconds=1)).dt.date().to_list())
     )
-    day_filter = "c.day IN (" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + ")"
+    in_days = partition_predicate("day", [d.isoformat() for d in days], column_type(con, cfg.name, table, "day"))
     con.register("__vigia_alerts", alerts.select("alert_id", key, "window_start", "window_end").to_arrow())
     try:
         rows = con.execute(
             f"""
             SELECT alert_id, to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
             FROM __vigia_alerts a
-            JOIN "{cfg.name}"."{table}" c
+            JOIN (SELECT * FROM {qualified(cfg.name, table)} WHERE {in_days}) c
               ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end
-            WHERE {day_filter}
             GROUP BY alert_id
             """
         ).fetchall()

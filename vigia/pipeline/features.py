@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -22,11 +21,10 @@ from vigia.features.conn_windows import (
 from vigia.warehouse.duck import (
     column_type,
     partition_predicate,
-    qualified,
     quote_ident,
     read_frame,
-    relation_type,
-    scoped_snapshot,
+    read_relation,
+    scoped_relation,
     table_exists,
     table_schema,
     write_frame_partitions,
@@ -66,23 +64,6 @@ def read_clean_conn(
     return read_frame(con, dataset, CLEAN_TABLE, partition_column="day", keys=partition_keys, columns=columns)
 
 
-@contextlib.contextmanager
-def _clean_source(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], columns: list[str] | None
-) -> Iterator[tuple[str, str]]:
-    """``(relation, scope)`` to read the partitions' cleaned connections from, chunk after chunk.
-
-    A table is read in place. A view (``materialized: view``) is evaluated once into a TEMP snapshot of the
-    needed columns, since every chunk's filter would otherwise evaluate the view again.
-    """
-    scope = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
-    if relation_type(con, cfg.name, CLEAN_TABLE) != "VIEW":
-        yield qualified(cfg.name, CLEAN_TABLE), scope
-        return
-    with scoped_snapshot(con, cfg.name, CLEAN_TABLE, scope, columns) as snapshot:
-        yield snapshot, "TRUE"
-
-
 def _time_chunks(
     con: duckdb.DuckDBPyConnection,
     cfg: DatasetConfig,
@@ -100,7 +81,7 @@ def _time_chunks(
         f"SELECT count(*), min(epoch_us({t})), max(epoch_us({t})) FROM {relation} WHERE {scope}"
     ).fetchall()[0]
     size_us = cfg.window.size_seconds * _US
-    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    in_chunk = f"{t} >= make_timestamp(CAST(? AS BIGINT)) AND {t} < make_timestamp(CAST(? AS BIGINT))"
 
     def frames() -> Iterator[pl.DataFrame]:
         if lo is None:
@@ -109,11 +90,9 @@ def _time_chunks(
         parts = max(1, min(math.ceil(n / chunk_rows), last - first))
         bounds = [first + (last - first) * i // parts for i in range(parts + 1)]
         for a, b in pairwise(bounds):
-            sql = (
-                f"SELECT {projection} FROM {relation} WHERE ({scope}) AND {t} >= make_timestamp(CAST(? AS BIGINT))"
-                f" AND {t} < make_timestamp(CAST(? AS BIGINT))"
+            yield read_relation(
+                con, relation, columns=columns, conditions=[scope, in_chunk], params=[a * size_us, b * size_us]
             )
-            yield pl.from_arrow(con.sql(sql, params=[a * size_us, b * size_us]).to_arrow_table())
 
     return int(n), frames()
 
@@ -140,7 +119,9 @@ def materialize_features(
     start = time.perf_counter()
     if cfg.window.step_seconds == cfg.window.size_seconds:
         columns = _input_columns(con, cfg.name, cfg)
-        with _clean_source(con, cfg, partition_keys, columns) as (relation, scope):
+        # A view (stg_conn's default) is evaluated once into a TEMP snapshot, not once per chunk.
+        days = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
+        with scoped_relation(con, cfg.name, CLEAN_TABLE, days, columns) as (relation, scope):
             connections, chunks = _time_chunks(con, cfg, relation, scope, columns, chunk_rows)
             if connections == 0:
                 raise ValueError(

@@ -74,6 +74,7 @@ from vigia.tabular.value import (
     choose_threshold,
     confusion,
     outcome_values,
+    threshold_choice_at,
 )
 
 ModelKind = Literal["hgb", "logreg", "blend"]
@@ -385,27 +386,9 @@ def _validation_predictions(
     )
 
 
-def _fixed_threshold_choice(
-    y: np.ndarray, p: np.ndarray, threshold: float, vm: ValueMatrix, criterion: str
-) -> ThresholdChoice:
-    c = confusion(y, (p >= threshold).astype(int))
-    value = c["tp"] * vm.tp_benefit - c["fp"] * vm.fp_cost - c["fn"] * vm.fn_cost + c["tn"] * vm.tn_value
-    n = int(y.size)
-    return ThresholdChoice(
-        threshold=float(threshold),
-        criterion=criterion,
-        score=float(value),
-        value_total=float(value),
-        value_per_record=float(value / n),
-        n=n,
-        n_flagged=c["tp"] + c["fp"],
-        **c,
-    )
-
-
 def _rule_threshold(rule: str, y: np.ndarray, p: np.ndarray, vm: ValueMatrix) -> ThresholdChoice:
     if rule == "bayes":
-        return _fixed_threshold_choice(y, p, vm.bayes_threshold(), vm, "bayes")
+        return threshold_choice_at(y, p, vm.bayes_threshold(), vm, "bayes")
     return choose_threshold(y, p, vm)
 
 
@@ -457,17 +440,19 @@ def _fit_candidates(
     train: pl.DataFrame,
     *,
     target: str,
-    spec: FeatureSpec | None,
     kinds: Sequence[str],
-    calibration: Calibration,
-    value_matrix: ValueMatrix | None,
-    validation: str,
-    validation_size: float,
-    seed: int,
-    cv: int,
-    refit: bool,
-    cv_repeats: int | None,
+    spec: FeatureSpec | None = None,
+    calibration: Calibration = "auto",
+    value_matrix: ValueMatrix | None = None,
+    validation: Literal["auto", "cv", "holdout"] = "auto",
+    validation_size: float = 0.25,
+    seed: int = 42,
+    cv: int = 3,
+    refit: bool = True,
+    cv_repeats: int | None = None,
 ) -> dict[str, CreditModel]:
+    """Fit, calibrate and threshold every kind of ``kinds`` (the protocol of the module docstring); the
+    blend reuses the hgb and logreg fits. The options are those of :func:`fit_credit_model`."""
     spec = spec or infer_features(train, target)
     y_train = _labels(train, target)
     unknown = [k for k in kinds if k not in ("hgb", "logreg", BLEND)]
@@ -530,28 +515,15 @@ def _fit_candidates(
     return models
 
 
-def fit_credit_model(
-    train: pl.DataFrame,
-    *,
-    target: str,
-    spec: FeatureSpec | None = None,
-    kind: ModelKind = "hgb",
-    calibration: Calibration = "auto",
-    value_matrix: ValueMatrix | None = None,
-    validation: Literal["auto", "cv", "holdout"] = "auto",
-    validation_size: float = 0.25,
-    seed: int = 42,
-    cv: int = 3,
-    refit: bool = True,
-    cv_repeats: int | None = None,
-) -> CreditModel:
-    """Fit, calibrate and threshold one model kind on ``train`` (protocol in the module docstring)."""
+def fit_credit_model(train: pl.DataFrame, *, target: str, kind: ModelKind = "hgb", **options: Any) -> CreditModel:
+    """Fit, calibrate and threshold one model kind on ``train`` (protocol in the module docstring).
+
+    ``options`` (defaults in :func:`_fit_candidates`): ``spec``, ``calibration`` ("auto" | "sigmoid" |
+    "isotonic" | "none"), ``value_matrix``, ``validation`` ("auto" | "cv" | "holdout"), ``validation_size``,
+    ``seed``, ``cv`` (calibration folds), ``refit``, ``cv_repeats``.
+    """
     with _thread_limit(train.height):
-        return _fit_candidates(
-            train, target=target, spec=spec, kinds=(kind,), calibration=calibration, value_matrix=value_matrix,
-            validation=validation, validation_size=validation_size, seed=seed, cv=cv, refit=refit,
-            cv_repeats=cv_repeats,
-        )[kind]  # fmt: skip
+        return _fit_candidates(train, target=target, kinds=(kind,), **options)[kind]
 
 
 def selection_score(model: CreditModel) -> float:
@@ -573,7 +545,7 @@ def fit_and_select(
     """Fit every kind (the blend reuses the hgb and logreg fits); the chosen one has the best validation
     :func:`selection_score` (ties: first kind)."""
     with _thread_limit(train.height):
-        models = _fit_candidates(train, target=target, kinds=list(kinds), **_with_defaults(kwargs))
+        models = _fit_candidates(train, target=target, kinds=list(kinds), **kwargs)
     best = max(models.values(), key=selection_score)
     return best, models
 
@@ -583,24 +555,6 @@ def _thread_limit(n_rows: int) -> contextlib.AbstractContextManager[Any]:
     if n_rows < SINGLE_THREAD_BELOW_ROWS:
         return threadpool_limits(limits=1, user_api="openmp")
     return contextlib.nullcontext()
-
-
-def _with_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
-    defaults: dict[str, Any] = {
-        "spec": None,
-        "calibration": "auto",
-        "value_matrix": None,
-        "validation": "auto",
-        "validation_size": 0.25,
-        "seed": 42,
-        "cv": 3,
-        "refit": True,
-        "cv_repeats": None,
-    }
-    unknown = sorted(set(kwargs) - set(defaults))
-    if unknown:
-        raise TypeError(f"unexpected keyword arguments: {unknown}")
-    return {**defaults, **kwargs}
 
 
 def evaluate_model(model: CreditModel, frame: pl.DataFrame) -> dict[str, Any]:

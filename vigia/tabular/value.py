@@ -21,7 +21,7 @@ Conventions
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -185,25 +185,42 @@ def _sweep(y_true: ArrayLike, probability: ArrayLike) -> tuple[np.ndarray, np.nd
 
 def _choice(criterion: str, scores: np.ndarray, thresholds, tp, fp, n_pos, n_neg, vm) -> ThresholdChoice:
     best = int(np.flatnonzero(scores >= scores.max() - 1e-12)[0])  # first = highest threshold
-    tp_b, fp_b = int(tp[best]), int(fp[best])
-    fn_b, tn_b = n_pos - tp_b, n_neg - fp_b
+    return _outcome(criterion, float(thresholds[best]), float(scores[best]), int(tp[best]), int(fp[best]), n_pos,
+                    n_neg, vm)
+
+
+def _outcome(
+    criterion: str, threshold: float, score: float, tp: int, fp: int, n_pos: int, n_neg: int, vm: ValueMatrix | None
+) -> ThresholdChoice:
+    fn, tn = n_pos - tp, n_neg - fp
     n = n_pos + n_neg
     value = None
     if vm is not None:
-        value = tp_b * vm.tp_benefit - fp_b * vm.fp_cost - fn_b * vm.fn_cost + tn_b * vm.tn_value
+        value = tp * vm.tp_benefit - fp * vm.fp_cost - fn * vm.fn_cost + tn * vm.tn_value
     return ThresholdChoice(
-        threshold=float(thresholds[best]),
+        threshold=threshold,
         criterion=criterion,
-        score=float(scores[best]),
+        score=score,
         value_total=None if value is None else float(value),
         value_per_record=None if value is None else float(value / n),
         n=n,
-        n_flagged=tp_b + fp_b,
-        tp=tp_b,
-        fp=fp_b,
-        fn=fn_b,
-        tn=tn_b,
+        n_flagged=tp + fp,
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        tn=tn,
     )
+
+
+def threshold_choice_at(
+    y_true: ArrayLike, probability: ArrayLike, threshold: float, vm: ValueMatrix, criterion: str
+) -> ThresholdChoice:
+    """The outcome of a threshold fixed in advance (e.g. :meth:`ValueMatrix.bayes_threshold`); score = total value."""
+    y, p = _arrays(y_true, probability)
+    pos, flag = y == 1, p >= threshold
+    tp, fp = int((pos & flag).sum()), int((~pos & flag).sum())
+    choice = _outcome(criterion, float(threshold), 0.0, tp, fp, int(pos.sum()), int((~pos).sum()), vm)
+    return replace(choice, score=float(choice.value_total or 0.0))
 
 
 def choose_threshold(y_true: ArrayLike, probability: ArrayLike, vm: ValueMatrix) -> ThresholdChoice:

@@ -86,12 +86,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether ``schema.table`` exists (tables or views) in the current database."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-        " AND table_catalog = current_database()",
-        [schema, table],
-    ).fetchall()[0]
-    return bool(row and row[0])
+    return relation_type(con, schema, table) is not None
 
 
 def relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
@@ -104,11 +99,10 @@ def relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str
     return str(rows[0][0]) if rows else None
 
 
-def _drop_relation_sql(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
-    kind = relation_type(con, schema, name)
-    if kind is None:
-        return None
-    return f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {qualified(schema, name)}"
+def _drop(con: duckdb.DuckDBPyConnection, schema: str, name: str, kind: str | None) -> None:
+    """Drop ``schema.name`` of type ``kind`` (as :func:`relation_type` gives it); nothing when ``None``."""
+    if kind is not None:
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {qualified(schema, name)}")
 
 
 def row_count(con: duckdb.DuckDBPyConnection, schema: str, table: str, where: str | None = None) -> int:
@@ -166,11 +160,10 @@ def _rename(con: duckdb.DuckDBPyConnection, schema: str, source: str, target: st
 
 def _swap(con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str) -> None:
     """In one transaction: drop ``table`` and rename ``tmp`` to it."""
-    drop = _drop_relation_sql(con, schema, table)  # a view of that name (model was a view) goes too
+    kind = relation_type(con, schema, table)  # a view of that name (the model was a view) goes too
     con.begin()
     try:
-        if drop:
-            con.execute(drop)
+        _drop(con, schema, table, kind)
         _rename(con, schema, tmp, table)
         con.commit()
     except BaseException:
@@ -206,11 +199,10 @@ def replace_view(con: duckdb.DuckDBPyConnection, schema: str, view: str, select_
     previous relation intact.
     """
     ensure_schema(con, schema)
-    drop = _drop_relation_sql(con, schema, view)
+    kind = relation_type(con, schema, view)
     con.begin()
     try:
-        if drop and not drop.startswith("DROP VIEW"):
-            con.execute(drop)
+        _drop(con, schema, view, None if kind == "VIEW" else kind)  # CREATE OR REPLACE handles a view
         con.execute(f"CREATE OR REPLACE VIEW {qualified(schema, view)} AS {select_sql}")
         con.commit()
     except BaseException:
@@ -222,27 +214,34 @@ SNAPSHOT_TABLE = "__vigia_snapshot"
 
 
 @contextlib.contextmanager
-def scoped_snapshot(
+def scoped_relation(
     con: duckdb.DuckDBPyConnection,
     schema: str,
     table: str,
     where: str | None = None,
     columns: Sequence[str] | None = None,
-) -> Iterator[str]:
-    """Evaluate ``schema.table`` (typically a view) once into a TEMP table; yields its qualified name.
+) -> Iterator[tuple[str, str]]:
+    """``(relation, condition)`` to read the rows of ``schema.table`` matching ``where`` several times.
 
-    Several checks on a view then cost one evaluation of the view instead of one each. The TEMP table
+    A table is read in place. A view is evaluated once into a TEMP table of ``columns`` (all when
+    ``None``), so several reads cost one evaluation of the view instead of one each; the TEMP table
     lives in memory (spilling to DuckDB's temp directory under its memory limit) and is dropped on exit.
     """
-    name = f"temp.main.{quote_ident(SNAPSHOT_TABLE)}"
+    condition = where or "TRUE"
+    if relation_type(con, schema, table) != "VIEW":
+        yield qualified(schema, table), condition
+        return
+    snapshot = f"temp.main.{quote_ident(SNAPSHOT_TABLE)}"
     projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(SNAPSHOT_TABLE)} AS "
-                f"SELECT {projection} FROM {qualified(schema, table)} WHERE {where or 'TRUE'}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote_ident(SNAPSHOT_TABLE)} AS "
+        f"SELECT {projection} FROM {qualified(schema, table)} WHERE {condition}"
+    )
     try:
-        yield name
+        yield snapshot, "TRUE"
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"DROP TABLE IF EXISTS {snapshot}")
 
 
 def _check_same_columns(
@@ -279,8 +278,7 @@ def replace_partitions(
     if kind != "BASE TABLE":
         con.begin()
         try:
-            if kind == "VIEW":  # the model was declared a view before: it stores nothing, replace it
-                con.execute(f"DROP VIEW {target}")
+            _drop(con, schema, table, kind)  # a view (the model was declared one before) stores nothing
             con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
             con.commit()
         except BaseException:
@@ -344,12 +342,26 @@ def read_frame(
     params: Params = None,
 ) -> pl.DataFrame:
     """Read a table (optionally only some partitions, ``columns`` and rows matching ``where``) into polars via Arrow."""
-    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
-    sql = f"SELECT {projection} FROM {qualified(schema, table)}"
     conditions = [where] if where else []
     if partition_column and keys:
         col_type = column_type(con, schema, table, partition_column)
         conditions.insert(0, partition_predicate(partition_column, keys, col_type))
+    return read_relation(con, qualified(schema, table), columns=columns, conditions=conditions, order_by=order_by,
+                         params=params)
+
+
+def read_relation(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    *,
+    columns: Sequence[str] | None = None,
+    conditions: Sequence[str] = (),
+    order_by: str | None = None,
+    params: Params = None,
+) -> pl.DataFrame:
+    """Read an already qualified relation (``columns``, rows matching every condition) into polars via Arrow."""
+    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    sql = f"SELECT {projection} FROM {relation}"
     if conditions:
         sql += " WHERE " + " AND ".join(f"({c})" for c in conditions)
     if order_by:

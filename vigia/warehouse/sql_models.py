@@ -43,12 +43,11 @@ from vigia.warehouse.data_tests import (
 )
 from vigia.warehouse.duck import (
     preview_relation,
-    qualified,
     replace_partitions,
     replace_table,
     replace_view,
     row_count,
-    scoped_snapshot,
+    scoped_relation,
     table_schema,
 )
 
@@ -358,14 +357,8 @@ def check_model(
     keys = list(partition_keys) if partition_keys and model.is_partitioned else None
     column = model.partition_by if keys else None
     scope = data_test_scope(con, dataset, model.name, model.tests, column, keys)
-    if model.materialized == "view":
-        with scoped_snapshot(con, dataset, model.name, scope) as snap:
-            results = [run_data_test(con, snap, "TRUE", t) for t in model.tests]
-            rows = int(con.execute(f"SELECT count(*) FROM {snap}").fetchall()[0][0])
-            shown = preview_relation(con, snap, preview_rows)
-    else:
-        relation = qualified(dataset, model.name)
-        results = [run_data_test(con, relation, scope, t) for t in model.tests]
-        rows = int(con.execute(f"SELECT count(*) FROM {relation} WHERE {scope}").fetchall()[0][0])
+    with scoped_relation(con, dataset, model.name, scope) as (relation, where):
+        results = [run_data_test(con, relation, where, t) for t in model.tests]
+        rows = int(con.execute(f"SELECT count(*) FROM {relation} WHERE {where}").fetchall()[0][0])
         shown = preview_relation(con, relation, preview_rows)
     return ModelCheck(results, rows, shown, time.perf_counter() - start)
