@@ -43,11 +43,23 @@ def _heavy_tailed(col: np.ndarray, skew_threshold: float) -> bool:
     col = col[np.isfinite(col)]
     if len(col) < 3 or col.min() < 0 or len(np.unique(col[:10_000])) <= 2:
         return False
-    std = col.std()
-    if std == 0:
+    z = col - col.mean()
+    zz = z * z
+    var = float(zz.mean())
+    if var == 0:
         return False
-    skew = float(np.mean(((col - col.mean()) / std) ** 3))
+    skew = float((zz * z).mean()) / var**1.5
     return skew > skew_threshold
+
+
+def _finite_medians(Z: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each column (NaN for a column without any)."""
+    finite = np.isfinite(Z)
+    if finite.all():
+        return np.median(Z, axis=0)
+    return np.array(
+        [np.median(Z[finite[:, j], j]) if finite[:, j].any() else np.nan for j in range(Z.shape[1])]
+    )
 
 
 class FeaturePreprocessor:
@@ -102,13 +114,13 @@ class FeaturePreprocessor:
         if self.feature_names is not None and len(self.feature_names) != X.shape[1]:
             raise ValueError(f"{len(self.feature_names)} feature_names for {X.shape[1]} columns")
         mask = normal_row_mask(y_train, len(X))
-        Xn = X[mask]
+        Xn = np.asfortranarray(X[mask])  # column-contiguous: the statistics below run per column
         self.n_features_in_ = X.shape[1]
         self.n_fit_rows_ = int(mask.sum())
         self.fit_on_ = "normal" if y_train is not None and (np.asarray(y_train, dtype=float) == 0).any() else "all"
         self.log_mask_ = self._resolve_log_mask(Xn)
         Z = self._log(Xn)
-        med = np.nanmedian(np.where(np.isfinite(Z), Z, np.nan), axis=0)
+        med = _finite_medians(Z)
         self.fill_values_ = np.where(np.isfinite(med), med, 0.0)
         Z = self._impute(Z)
         self.scaler_ = (StandardScaler() if self.scaler == "standard" else RobustScaler()).fit(Z)
