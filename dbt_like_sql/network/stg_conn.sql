@@ -2,22 +2,24 @@
 -- ICMP rows keep Zeek's type/code in orig_p/resp_p. Rows without a uid are kept as they are.
 -- Dedup: only (day, uid) keys seen more than once go through the row_number() window (a hash aggregate finds
 -- them), so the window does not sort every row with its payload (same rows as ranking all, about 3x cheaper).
+-- The aggregate groups on hash(uid), about 20 % cheaper than on the string: a hash collision only sends
+-- more rows through the window, which partitions on the uid itself, so the kept rows are the same.
 -- Keyed by day, so a filter on day reaches the scans of the unduplicated rows when this model is a view,
 -- and the view and an incremental build of the same days give the same rows.
 WITH duplicated AS (
-    SELECT day, uid
+    SELECT day, hash(uid) AS uid_hash
     FROM raw.conn
     WHERE uid IS NOT NULL
-    GROUP BY day, uid
+    GROUP BY day, uid_hash
     HAVING count(*) > 1
 ),
 
 deduped AS (
     SELECT c.* FROM raw.conn AS c
-    ANTI JOIN duplicated AS d ON c.day = d.day AND c.uid = d.uid
+    ANTI JOIN duplicated AS d ON c.day = d.day AND c.uid IS NOT NULL AND hash(c.uid) = d.uid_hash
     UNION ALL
     SELECT c.* FROM raw.conn AS c
-    SEMI JOIN duplicated AS d ON c.day = d.day AND c.uid = d.uid
+    SEMI JOIN duplicated AS d ON c.day = d.day AND c.uid IS NOT NULL AND hash(c.uid) = d.uid_hash
     QUALIFY row_number() OVER (PARTITION BY c.day, c.uid ORDER BY c.ts, c.source_file) = 1
 )
 
