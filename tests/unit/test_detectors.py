@@ -107,3 +107,17 @@ def test_preprocessor_log_constant_and_nan():
     assert Z[0, 1] == 0.0  # constant column: no division by zero
     explicit = FeaturePreprocessor(log_columns=["bytes"], feature_names=["bytes", "const", "g"], scaler="robust")
     assert explicit.fit(X).log_mask_.tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("kind", ["isolation_forest", "lof", "ocsvm"])
+def test_batches_scored_on_threads_equal_serial_scoring(kind, toy):
+    x_train, x_test, _ = toy
+    many = np.vstack([x_test] * 20)
+    serial, threaded = (
+        fit_detector(DetectorConfig(name="d", type=kind, params={"batch_size": 97, "n_jobs": n}), x_train, seed=3)
+        for n in (1, 3)
+    )
+    assert (serial.scoring_threads, threaded.scoring_threads) == (1, 3)
+    assert np.array_equal(serial.train_scores, threaded.train_scores)
+    assert np.array_equal(raw_scores(serial, many), raw_scores(threaded, many))
+    assert np.array_equal(raw_scores(threaded, many[:97]), raw_scores(serial, many[:97]))  # one batch

@@ -119,17 +119,18 @@ class FeaturePreprocessor:
         self.n_fit_rows_ = int(mask.sum())
         self.fit_on_ = "normal" if y_train is not None and (np.asarray(y_train, dtype=float) == 0).any() else "all"
         self.log_mask_ = self._resolve_log_mask(Xn)
-        Z = self._log(Xn)
+        Z = self._log(Xn, copy=False)  # Xn is already a private copy
         med = _finite_medians(Z)
         self.fill_values_ = np.where(np.isfinite(med), med, 0.0)
         Z = self._impute(Z)
         self.scaler_ = (StandardScaler() if self.scaler == "standard" else RobustScaler()).fit(Z)
         return self
 
-    def _log(self, X: np.ndarray) -> np.ndarray:
-        Z = X.copy()
-        if self.log_mask_.any():
-            Z[:, self.log_mask_] = signed_log1p(Z[:, self.log_mask_])
+    def _log(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
+        Z = X.copy() if copy else X
+        for j in np.flatnonzero(self.log_mask_):  # in place, column by column: sign(x) * log1p(|x|)
+            col = Z[:, j]
+            np.copysign(np.log1p(np.abs(col)), col, out=col)
         return Z
 
     def _impute(self, Z: np.ndarray) -> np.ndarray:
