@@ -18,7 +18,7 @@ from vigia.features.conn_windows import (
     feature_input_columns,
     features_to_matrix,
 )
-from vigia.features.robust_stats import beacon_score, bowley_skew, group_robust_stats, mad, regularity_score
+from vigia.features.robust_stats import beacon_score, bowley_skew, mad, regularity_score
 from vigia.schema import FAILED_CONN_STATES
 
 T0 = datetime(2024, 1, 1)
@@ -479,25 +479,3 @@ def test_materialize_features_chunked_equals_one_piece(tmp_path: Any) -> None:
     one_day = materialize_features(con, cfg, ["2024-01-02"], chunk_rows=50)
     assert one_day.connections == 300
 
-
-def test_group_robust_stats_match_numpy_per_group() -> None:
-    """The global-sort quartiles and MAD equal numpy's per group (ties, one value, nulls, empty groups)."""
-    rng = np.random.default_rng(9)
-    keys, values = [], []
-    for key in range(60):
-        n = int(rng.integers(1, 12))
-        vals = rng.choice([1.0, 2.0, 2.0, 5.0, 30.0], size=n) if key % 3 == 0 else rng.exponential(10.0, size=n)
-        keys += [key] * n
-        values += [None if (key % 7 == 0 and i == 0) else float(v) for i, v in enumerate(vals)]
-    keys += [99]
-    values += [None]  # a key without any value is absent from the result
-    rows = pl.DataFrame({"k": keys, "x": values}, schema={"k": pl.Int64, "x": pl.Float64}).sample(
-        fraction=1.0, shuffle=True, seed=1
-    )
-    got = group_robust_stats(rows.lazy(), "k", "x", "v").collect().sort("k")
-    assert 99 not in got["k"].to_list()
-    for k, skew, dev, med in got.iter_rows():
-        arr = rows.filter(pl.col("k") == k)["x"].drop_nulls().to_numpy()
-        assert skew == pytest.approx(bowley_skew(arr), abs=1e-12)
-        assert dev == pytest.approx(mad(arr), abs=1e-12)
-        assert med == pytest.approx(float(np.median(arr)), abs=1e-12)

@@ -51,8 +51,9 @@ import polars as pl
 
 from vigia.features.robust_stats import (
     BEACON_MIN_CONNECTIONS,
+    bowley_skew_expr,
     entropy_from_counts_expr,
-    group_robust_stats,
+    mad_expr,
     regularity_score_expr,
 )
 from vigia.features.text import shannon_entropy_expr
@@ -270,17 +271,19 @@ def _beacon_aggs(base: pl.LazyFrame, hosts: pl.LazyFrame) -> pl.LazyFrame:
             (pl.when(same_group).then(pl.col(_T).diff()).cast(pl.Float64) / _US).alias("_iat"),
             pl.col("orig_bytes").cast(pl.Float64).alias("_size"),
         )
-        .cache()  # read by the three aggregations below
     )
-    # Quartiles and MADs from global sorts (group_robust_stats), not per-group quantiles.
-    stats = (
-        pair_rows.group_by(_KEYS)
-        .agg(pl.len().alias("_pair_n"))
-        .join(group_robust_stats(pair_rows, _K, "_iat", "iat"), on=_KEYS, how="left")
-        .join(group_robust_stats(pair_rows, _K, "_size", "size"), on=_KEYS, how="left")
+    iat, size = pl.col("_iat"), pl.col("_size")
+    stats = pair_rows.group_by(_KEYS).agg(
+        pl.len().alias("_pair_n"),
+        bowley_skew_expr(iat).alias("iat_bowley_skew"),
+        mad_expr(iat).alias("iat_mad"),
+        iat.median().alias("_iat_med"),
+        bowley_skew_expr(size).alias("size_bowley_skew"),
+        mad_expr(size).alias("size_mad"),
+        size.median().alias("_size_med"),
     )
-    iat_score = regularity_score_expr(pl.col("iat_bowley_skew"), pl.col("iat_mad"), pl.col("iat_median"))
-    size_score = regularity_score_expr(pl.col("size_bowley_skew"), pl.col("size_mad"), pl.col("size_median"))
+    iat_score = regularity_score_expr(pl.col("iat_bowley_skew"), pl.col("iat_mad"), pl.col("_iat_med"))
+    size_score = regularity_score_expr(pl.col("size_bowley_skew"), pl.col("size_mad"), pl.col("_size_med"))
     beacon = pl.when(pl.col("_pair_n") >= BEACON_MIN_CONNECTIONS).then((iat_score + size_score) / 2.0).otherwise(0.0)
     return stats.select(
         *_KEYS, "iat_bowley_skew", "iat_mad", "size_bowley_skew", "size_mad", beacon.alias("beacon_score")

@@ -70,42 +70,6 @@ def mad_expr(x: pl.Expr) -> pl.Expr:
     return (x - x.median()).abs().median()
 
 
-def sorted_quantile_expr(x: pl.Expr, q: float) -> pl.Expr:
-    """Linear-interpolated ``q`` quantile of ``x`` in a ``group_by().agg`` whose groups are sorted and non-null.
-
-    Two ``get`` calls per group instead of a per-group sort; the same values as ``x.quantile(q, "linear")``.
-    """
-    p = (pl.len() - 1).cast(pl.Float64) * q
-    lo = p.floor()
-    hi = pl.min_horizontal(lo + 1, pl.len() - 1)
-    a, b = x.get(lo.cast(pl.UInt32)), x.get(hi.cast(pl.UInt32))
-    return a + (b - a) * (p - lo)
-
-
-def group_robust_stats(rows: pl.LazyFrame, key: str, col: str, prefix: str) -> pl.LazyFrame:
-    """Per ``key``: ``{prefix}_bowley_skew``, ``{prefix}_mad`` and ``{prefix}_median`` of the non-null ``col``.
-
-    One global sort by (key, value) and one by (key, |value - median|) replace the per-group sorts of
-    :func:`bowley_skew_expr` / :func:`mad_expr` (several times faster on many small groups, same values).
-    Keys without a non-null value are absent.
-    """
-    x, med = pl.col(col), f"{prefix}_median"
-    ranked = rows.select(key, col).filter(x.is_not_null()).sort([key, col])
-    quartiles = ranked.group_by(key).agg(
-        *(sorted_quantile_expr(x, q).alias(name) for q, name in ((0.25, "_q1"), (0.5, med), (0.75, "_q3")))
-    )
-    deviations = (
-        ranked.join(quartiles.select(key, med), on=key)
-        .select(key, (x - pl.col(med)).abs().alias("_dev"))
-        .sort([key, "_dev"])
-        .group_by(key)
-        .agg(sorted_quantile_expr(pl.col("_dev"), 0.5).alias(f"{prefix}_mad"))
-    )
-    q1, q2, q3 = pl.col("_q1"), pl.col(med), pl.col("_q3")
-    bowley = pl.when(q3 == q1).then(pl.lit(0.0)).otherwise((q1 + q3 - 2.0 * q2) / (q3 - q1))
-    return quartiles.join(deviations, on=key).select(key, bowley.alias(f"{prefix}_bowley_skew"), f"{prefix}_mad", med)
-
-
 def regularity_score_expr(bowley: pl.Expr, mad_: pl.Expr, median: pl.Expr) -> pl.Expr:
     """Row-wise regularity score from precomputed Bowley skew, MAD and median columns."""
     dispersion = (
