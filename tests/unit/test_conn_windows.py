@@ -478,4 +478,3 @@ def test_materialize_features_chunked_equals_one_piece(tmp_path: Any) -> None:
         _assert_same(got.select(expected.columns), expected)
     one_day = materialize_features(con, cfg, ["2024-01-02"], chunk_rows=50)
     assert one_day.connections == 300
-
