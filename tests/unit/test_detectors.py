@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from vigia.config import DetectorConfig
-from vigia.models.detectors import build_detector, fit_detector, normalized_scores, raw_scores
+from vigia.models.detectors import build_detector, fit_detector, normalized_scores, raw_scores, scoring_threads
 from vigia.models.preprocess import FeaturePreprocessor
 
 DETECTORS = [
@@ -117,7 +117,7 @@ def test_batches_scored_on_threads_equal_serial_scoring(kind, toy):
         fit_detector(DetectorConfig(name="d", type=kind, params={"batch_size": 97, "n_jobs": n}), x_train, seed=3)
         for n in (1, 3)
     )
-    assert (serial.scoring_threads, threaded.scoring_threads) == (1, 3)
+    assert (scoring_threads(serial), scoring_threads(threaded)) == (1, 3)
     assert np.array_equal(serial.train_scores, threaded.train_scores)
     assert np.array_equal(raw_scores(serial, many), raw_scores(threaded, many))
     assert np.array_equal(raw_scores(threaded, many[:97]), raw_scores(serial, many[:97]))  # one batch

@@ -373,6 +373,14 @@ def test_stg_conn_data_tests_pass_and_catch_bad_rows(con: duckdb.DuckDBPyConnect
     ]
     leftover = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [duck.SNAPSHOT_TABLE])
     assert checked.rows_in_scope == 4 and leftover.fetchall()[0][0] == 0  # the snapshot is dropped
+    # the same model as a per-day table: tested in place, and the preview shows the requested day only
+    table = replace(stg, materialized="incremental")
+    for day in ("2024-03-01", "2024-03-02"):
+        materialize_model(con, table, "network", [day])
+    on_table = check_model(con, table, "network", ["2024-03-02"])
+    day2_rows = duck.row_count(con, "network", "stg_conn", "day = DATE '2024-03-02'")
+    assert on_table.rows_in_scope == day2_rows > 0
+    assert "2024-03-02" in on_table.preview and "2024-03-01" not in on_table.preview
 
 
 def test_stg_conn_view_never_double_counts(con: duckdb.DuckDBPyConnection, network_models: dict) -> None:

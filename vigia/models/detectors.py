@@ -62,7 +62,6 @@ class FittedDetector:
     n_train_used: int
     train_scores: np.ndarray = field(repr=False)  # sorted raw scores (higher = more anomalous)
     batch_size: int = DEFAULT_BATCH_SIZE
-    scoring_threads: int = 1
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly description (no estimator)."""
@@ -117,10 +116,12 @@ def _score_block(estimator: Any, X: np.ndarray) -> np.ndarray:
     return -np.asarray(estimator.score_samples(X), dtype=float)
 
 
-def _scoring_threads(detector_type: str, n_jobs: Any) -> int:
-    """Threads for batch scoring: scikit-learn detectors only (Keras models score on their own)."""
-    if detector_type in AUTOENCODERS:
+def scoring_threads(fitted: FittedDetector) -> int:
+    """Threads for batch scoring on this machine: ``n_jobs`` (joblib's convention, -1 = every core), else
+    one per core; 1 for the Keras autoencoders, which parallelise on their own."""
+    if fitted.type in AUTOENCODERS:
         return 1
+    n_jobs = fitted.params.get("n_jobs")
     cores = os.cpu_count() or 1
     if n_jobs is None:
         return cores
@@ -153,7 +154,6 @@ def fit_detector(cfg: DetectorConfig, X_train_normal: np.ndarray, seed: int) -> 
         n_train_used=len(X_fit),
         train_scores=np.empty(0),
         batch_size=batch_size,
-        scoring_threads=_scoring_threads(cfg.type, own.get("n_jobs")),
     )
     if cfg.type == "lof":
         # Training rows scored as "new" points would count themselves as neighbours; use the
@@ -180,7 +180,7 @@ def raw_scores(fitted: FittedDetector, X: np.ndarray, batch_size: int | None = N
     def score(start: int) -> None:
         out[start : start + bs] = _score_block(fitted.estimator, X[start : start + bs])
 
-    threads = min(fitted.scoring_threads, len(starts))
+    threads = min(scoring_threads(fitted), len(starts))
     if threads <= 1:
         for start in starts:
             score(start)

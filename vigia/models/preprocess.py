@@ -22,9 +22,9 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 LogColumns = Literal["auto"] | Sequence[int | str] | None
 
 
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log1p(|x|)``: compresses heavy tails, keeps sign and order."""
-    return np.sign(x) * np.log1p(np.abs(x))
+def signed_log1p(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses heavy tails, keeps sign and order (into ``out`` when given)."""
+    return np.copysign(np.log1p(np.abs(x)), x, out=out)
 
 
 def normal_row_mask(y: np.ndarray | Sequence | None, n: int) -> np.ndarray:
@@ -128,9 +128,8 @@ class FeaturePreprocessor:
 
     def _log(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
         Z = X.copy() if copy else X
-        for j in np.flatnonzero(self.log_mask_):  # in place, column by column: sign(x) * log1p(|x|)
-            col = Z[:, j]
-            np.copysign(np.log1p(np.abs(col)), col, out=col)
+        for j in np.flatnonzero(self.log_mask_):  # in place, column by column
+            signed_log1p(Z[:, j], out=Z[:, j])
         return Z
 
     def _impute(self, Z: np.ndarray) -> np.ndarray:

@@ -360,5 +360,5 @@ def check_model(
     with scoped_relation(con, dataset, model.name, scope) as (relation, where):
         results = [run_data_test(con, relation, where, t) for t in model.tests]
         rows = int(con.execute(f"SELECT count(*) FROM {relation} WHERE {where}").fetchall()[0][0])
-        shown = preview_relation(con, relation, preview_rows)
+        shown = preview_relation(con, relation, preview_rows, where=where)
     return ModelCheck(results, rows, shown, time.perf_counter() - start)
