@@ -72,8 +72,15 @@ class PartitionConfig(_Strict):
 
 
 class WindowConfig(_Strict):
+    """Window length and step; ``engine``: where warehouse features are computed (same values either way).
+
+    ``duckdb`` (default) runs the feature query inside the warehouse; ``polars`` reads the cleaned rows
+    in time chunks into the polars reference implementation (:mod:`vigia.features.conn_windows`).
+    """
+
     size: str = "5m"
     step: str | None = None
+    engine: Literal["duckdb", "polars"] = "duckdb"
 
     @property
     def size_seconds(self) -> int:

@@ -64,6 +64,10 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
 def test_sliding_window_config() -> None:
     cfg = DatasetConfig.model_validate(_base(window={"size": "5m", "step": "1m"}))
     assert (cfg.window.size_seconds, cfg.window.step_seconds) == (300, 60)
+    assert cfg.window.engine == "duckdb"
+    assert DatasetConfig.model_validate(_base(window={"engine": "polars"})).window.engine == "polars"
+    with pytest.raises(ValueError, match="engine"):
+        DatasetConfig.model_validate(_base(window={"engine": "spark"}))
 
 
 def test_entity_defaults_by_kind() -> None:

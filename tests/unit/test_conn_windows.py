@@ -447,7 +447,8 @@ def test_feature_input_columns_suffice() -> None:
     )
 
 
-def test_materialize_features_chunked_equals_one_piece(tmp_path: Any) -> None:
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_materialize_features_chunked_equals_one_piece(tmp_path: Any, engine: str) -> None:
     import duckdb
 
     from vigia.config import DatasetConfig
@@ -471,10 +472,16 @@ def test_materialize_features_chunked_equals_one_piece(tmp_path: Any) -> None:
     )
     keys = ["2024-01-01", "2024-01-02"]
     expected = build_conn_features(_frame(_two_day_rows())).collect()
-    for chunk_rows in (10**9, 50):
-        res = materialize_features(con, cfg, keys, chunk_rows=chunk_rows)
+    for chunk_rows in (10**9, 50):  # the DuckDB engine reads no chunks: the same run twice
+        res = materialize_features(con, cfg, keys, chunk_rows=chunk_rows, engine=engine)  # type: ignore[arg-type]
         assert res.connections == frame.height and res.windows == expected.height
+        assert sum(res.windows_by_day.values()) == res.windows and set(res.windows_by_day) == set(keys)
+        assert res.malicious_windows == int(expected["label"].fill_null(0).sum())
         got = load_features(con, "ds").sort(["window_start", "orig_h"])
         _assert_same(got.select(expected.columns), expected)
-    one_day = materialize_features(con, cfg, ["2024-01-02"], chunk_rows=50)
+    one_day = materialize_features(con, cfg, ["2024-01-02"], chunk_rows=50, engine=engine)  # type: ignore[arg-type]
     assert one_day.connections == 300
+    assert load_features(con, "ds").height == expected.height  # the other day is kept
+    with pytest.raises(ValueError, match="no cleaned connections"):
+        materialize_features(con, cfg, ["2024-01-05"], engine=engine)  # type: ignore[arg-type]
+    assert load_features(con, "ds").height == expected.height  # a failed run leaves the table intact

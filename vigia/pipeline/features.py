@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 import duckdb
 import polars as pl
@@ -18,12 +19,15 @@ from vigia.features.conn_windows import (
     build_conn_features_chunked,
     feature_input_columns,
 )
+from vigia.features.conn_windows_sql import build_conn_features_duckdb
 from vigia.warehouse.duck import (
     column_type,
     partition_predicate,
+    qualified,
     quote_ident,
     read_frame,
     read_relation,
+    replace_partitions,
     scoped_relation,
     table_exists,
     table_schema,
@@ -109,14 +113,67 @@ def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
     ).collect()
 
 
+def _materialize_in_duckdb(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], start: float
+) -> FeatureResult:
+    """The features computed by DuckDB into a TEMP table, then swapped into the partitions (nothing on failure).
+
+    ``connections``: those in windows (with a time and an entity), from the windows' ``n_conn``.
+    """
+    days = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
+    columns = [name for name, _ in table_schema(con, cfg.name, CLEAN_TABLE)]
+    into = "__vigia_window_features"
+    try:
+        n = build_conn_features_duckdb(
+            con,
+            qualified(cfg.name, CLEAN_TABLE),
+            columns,
+            into=into,
+            scope=days,
+            window_seconds=cfg.window.size_seconds,
+            step_seconds=cfg.window.step_seconds,
+            entity=cfg.entity_key,
+            time_col=cfg.time_column,
+            label_col=cfg.label_column or "label",
+        )
+        if n == 0:
+            raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
+        relation = f"temp.main.{quote_ident(into)}"
+        written = replace_partitions(con, cfg.name, FEATURES_TABLE, "day", partition_keys, f"SELECT * FROM {relation}")
+        by_day = con.execute(
+            f"SELECT CAST(day AS VARCHAR), count(*) FROM {relation} GROUP BY day ORDER BY day"
+        ).fetchall()
+        n_conn, labelled, malicious = con.execute(
+            f"SELECT sum(n_conn), count(label), count(*) FILTER (WHERE label = 1) FROM {relation}"
+        ).fetchall()[0]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(into)}")
+    n_win = cfg.window.size_seconds // cfg.window.step_seconds
+    return FeatureResult(
+        windows=written,
+        connections=int(n_conn) // n_win,
+        windows_by_day={d: int(c) for d, c in by_day},
+        malicious_windows=int(malicious) if labelled else None,
+        seconds=time.perf_counter() - start,
+    )
+
+
 def materialize_features(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], chunk_rows: int = CHUNK_ROWS
+    con: duckdb.DuckDBPyConnection,
+    cfg: DatasetConfig,
+    partition_keys: list[str],
+    chunk_rows: int = CHUNK_ROWS,
+    engine: Literal["duckdb", "polars"] | None = None,
 ) -> FeatureResult:
     """Compute features for the given days and swap them into ``window_features`` atomically.
 
-    Tumbling windows are computed chunk by chunk (see :data:`CHUNK_ROWS`; same values as in one piece).
+    ``engine`` (default: the dataset's ``window.engine``): ``duckdb`` computes them in the warehouse;
+    ``polars`` computes tumbling windows chunk by chunk (see :data:`CHUNK_ROWS`; same values as in one
+    piece). Both give the same rows.
     """
     start = time.perf_counter()
+    if (engine or cfg.window.engine) == "duckdb":
+        return _materialize_in_duckdb(con, cfg, partition_keys, start)
     if cfg.window.step_seconds == cfg.window.size_seconds:
         columns = _input_columns(con, cfg.name, cfg)
         # A view (stg_conn's default) is evaluated once into a TEMP snapshot, not once per chunk.

@@ -1,0 +1,348 @@
+"""The features of :mod:`vigia.features.conn_windows` computed inside DuckDB, where the connections live.
+
+:func:`~vigia.features.conn_windows.build_conn_features` (polars) is the reference definition;
+:func:`build_conn_features_duckdb` computes the same columns with the same semantics (tie rules, null
+handling, linear-interpolation quantiles, day-level pair context, sliding windows) over a DuckDB relation,
+so the warehouse path moves no connection rows into Python. ``tests/unit/test_conn_windows_sql.py``
+checks the two against each other.
+
+Stages, each a TEMP table dropped at the end (separate statements keep DuckDB's plans simple and its
+memory bounded): the scoped rows are read once (a view is evaluated once) into a projection with their
+window index; the per-(entity, window, destination) counts; every per-window aggregate; the top pair's
+inter-arrival times and sizes as sorted lists, whose quantiles are read by position (DuckDB's holistic
+``quantile_cont`` over millions of grouped rows is many times slower); the day-level pair context; then
+the joined, typed and ordered feature rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import duckdb
+
+from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, _window_sizes
+from vigia.features.robust_stats import BEACON_MIN_CONNECTIONS
+from vigia.schema import FAILED_CONN_STATES, REJECTED_CONN_STATES
+from vigia.warehouse.duck import quote_ident, sql_literal
+
+_US = 1_000_000
+_DAY_US = 86_400 * _US
+
+
+def _in_list(values: Collection[str]) -> str:
+    return ", ".join(sql_literal(v) for v in sorted(values))
+
+
+def _floor_div(expr: str, divisor: int) -> str:
+    """Integer floor division (DuckDB's ``//`` truncates towards zero for negative numbers)."""
+    return f"(({expr}) - ((({expr}) % {divisor}) + {divisor}) % {divisor}) // {divisor}"
+
+
+def _entropy(count: str) -> str:
+    """Shannon entropy (bits) of the categories' counts ``count`` in a GROUP BY (as the polars expression)."""
+    n = f"sum({count})::DOUBLE"
+    return f"abs(greatest(log2({n}) - sum({count} * log2({count}::DOUBLE)) / {n}, 0.0))"
+
+
+def _regularity(bowley: str, mad: str, median: str) -> str:
+    dispersion = f"CASE WHEN {median} > 0 THEN least({mad} / {median}, 1.0) WHEN {mad} = 0 THEN 0.0 ELSE 1.0 END"
+    return f"((1.0 - abs({bowley})) + (1.0 - ({dispersion}))) / 2.0"
+
+
+def _quantile(values: str, p: float) -> str:
+    """Linear-interpolation quantile ``p`` of the sorted list ``values`` (as numpy / polars ``"linear"``)."""
+    h = f"{p} * (len({values}) - 1)"
+    lo = f"floor({h})::BIGINT"
+    first, second = f"{values}[{lo} + 1]", f"{values}[least({lo} + 2, len({values}))]"
+    return f"CASE WHEN len({values}) = 0 THEN NULL ELSE {first} + ({h} - floor({h})) * ({second} - {first}) END"
+
+
+def _bowley(q: str) -> str:
+    return f"CASE WHEN {q}[3] = {q}[1] THEN 0.0 ELSE ({q}[1] + {q}[3] - 2.0 * {q}[2]) / ({q}[3] - {q}[1]) END"
+
+
+_PREFIX = "__vigia_cf_"
+
+
+def _temp(name: str) -> str:
+    return f"temp.main.{_PREFIX}{name}"
+
+
+def _projection_sql(
+    relation: str,
+    columns: Collection[str],
+    scope: str,
+    *,
+    entity: str,
+    time_col: str,
+    label_col: str | None,
+    step: int,
+    n_win: int,
+) -> str:
+    """One row per (connection, window it belongs to), normalised as :func:`conn_windows._base` does.
+
+    ``w`` is the window index, ``own_slot`` marks the connection's own ``step`` slot (always true for
+    tumbling windows), so day-level counts take each connection once.
+    """
+    present = set(columns)
+    q = quote_ident
+
+    def optional(name: str | None, sql_type: str) -> str:
+        return f"CAST({q(name)} AS {sql_type})" if name is not None and name in present else f"NULL::{sql_type}"
+
+    failed_states = f"conn_state IN ({_in_list(FAILED_CONN_STATES)})"
+    failed = f"coalesce({q('is_failed')}, {failed_states})" if "is_failed" in present else failed_states
+    t = f"epoch_us(CAST({q(time_col)} AS TIMESTAMP))"
+    slot = _floor_div(t, step * _US)
+    window, windows = (f"{slot} - s.k", f"CROSS JOIN range({n_win}) AS s(k)") if n_win > 1 else (slot, "")
+    return f"""
+SELECT
+    CAST({q(entity)} AS VARCHAR) AS e,
+    {window} AS w,
+    {"s.k = 0" if n_win > 1 else "TRUE"} AS own_slot,
+    {t} AS t,
+    CAST(resp_h AS VARCHAR) AS resp_h,
+    resp_p,
+    orig_p,
+    coalesce(orig_bytes, 0) AS orig_bytes,
+    coalesce(resp_bytes, 0) AS resp_bytes,
+    coalesce(orig_pkts, 0) AS orig_pkts,
+    coalesce(resp_pkts, 0) AS resp_pkts,
+    coalesce(CAST(duration AS DOUBLE), 0.0) AS duration,
+    coalesce({failed}, FALSE) AS is_failed,
+    coalesce(conn_state IN ({_in_list(REJECTED_CONN_STATES)}), FALSE) AS rej,
+    coalesce(conn_state = 'S0', FALSE) AS s0,
+    coalesce(proto = 'tcp', FALSE) AS tcp,
+    coalesce(proto = 'udp', FALSE) AS udp,
+    coalesce(proto = 'icmp', FALSE) AS icmp,
+    coalesce({optional("service", "VARCHAR")}, '-') AS service,
+    coalesce({optional("history", "VARCHAR")}, '') AS history,
+    {optional(label_col, "TINYINT")} AS label,
+    {optional("attack_type", "VARCHAR")} AS attack
+FROM {relation} {windows}
+WHERE ({scope}) AND {q(time_col)} IS NOT NULL AND {q(entity)} IS NOT NULL
+"""
+
+
+def _host_counts_sql() -> str:
+    """Per (entity, window, resp_h): connections, and their times and sizes (read for the top pair only)."""
+    return (
+        "SELECT e, w, resp_h, count(*) AS c, list(t) AS ts, list(orig_bytes::DOUBLE) AS sizes "
+        f"FROM {_temp('rows')} GROUP BY e, w, resp_h"
+    )
+
+
+def _windows_sql() -> str:
+    """Every per-window aggregate except the top pair's regularity, one row per (e, w)."""
+    rows = _temp("rows")
+    return f"""
+WITH main AS (
+    SELECT
+        e, w,
+        count(*) AS n_conn,
+        list_unique(list(orig_p)) + (count(orig_p) < count(*))::INT AS n_src_ports,
+        sum(orig_bytes) AS bytes_out,
+        sum(resp_bytes) AS bytes_in,
+        sum(orig_pkts) AS pkts_out,
+        sum(resp_pkts) AS pkts_in,
+        avg(orig_bytes) AS mean_bytes_out,
+        max(orig_bytes) AS max_bytes_out,
+        avg(duration) AS dur_mean,
+        max(duration) AS dur_max,
+        stddev_pop(duration) AS dur_std,
+        median(duration) AS dur_median,
+        avg(is_failed::INT) AS failed_share,
+        avg(rej::INT) AS rej_share,
+        avg(s0::INT) AS s0_share,
+        avg(tcp::INT) AS tcp_share,
+        avg(udp::INT) AS udp_share,
+        avg(icmp::INT) AS icmp_share,
+        max(label) AS label,
+        count(*) FILTER (WHERE label = 1) AS n_malicious
+    FROM {rows} GROUP BY e, w
+),
+hosts AS (
+    SELECT
+        e, w,
+        count(*) AS n_dst_hosts,
+        {_entropy("c")} AS dst_host_entropy,
+        max(c) AS top_n,
+        -- most connections, ties: lowest resp_h; none when the null resp_h strictly has the most
+        CASE WHEN max(c) FILTER (WHERE resp_h IS NOT NULL) = max(c)
+            THEN arg_min(resp_h, {{'c': -c, 'h': resp_h}}) FILTER (WHERE resp_h IS NOT NULL) END AS top_h
+    FROM {_temp("host_counts")} GROUP BY e, w
+),
+ports AS (
+    SELECT e, w, count(*) AS n_dst_ports, {_entropy("c")} AS dst_port_entropy
+    FROM (SELECT e, w, resp_p, count(*) AS c FROM {rows} GROUP BY e, w, resp_p) GROUP BY e, w
+),
+services AS (
+    SELECT e, w, {_entropy("c")} AS service_entropy
+    FROM (SELECT e, w, service, count(*) AS c FROM {rows} GROUP BY e, w, service) GROUP BY e, w
+),
+history_counts AS (SELECT e, w, history, count(*) AS c FROM {rows} GROUP BY e, w, history),
+history_values AS (
+    SELECT
+        history,
+        length(history)::DOUBLE AS len,
+        CASE WHEN history = '' THEN 0.0 ELSE list_aggregate(string_split(history, ''), 'entropy') END AS ent
+    FROM (SELECT DISTINCT history FROM history_counts)
+),
+histories AS (
+    SELECT
+        e, w,
+        sum(c * len) / sum(c) AS history_len_mean,
+        sum(c * ent) / sum(c) AS history_entropy_mean,
+        max(c)::DOUBLE / sum(c) AS history_pattern_freq
+    FROM history_counts JOIN history_values USING (history) GROUP BY e, w
+),
+attacks AS (
+    SELECT e, w, arg_min(attack, {{'c': -c, 'a': attack}}) AS attack_type
+    FROM (SELECT e, w, attack, count(*) AS c FROM {rows} WHERE attack IS NOT NULL GROUP BY e, w, attack)
+    GROUP BY e, w
+)
+SELECT *
+FROM main
+JOIN hosts USING (e, w)
+JOIN ports USING (e, w)
+JOIN services USING (e, w)
+JOIN histories USING (e, w)
+LEFT JOIN attacks USING (e, w)
+"""
+
+
+def _beacons_sql() -> str:
+    """Regularity of each window's top pair: IAT and size quantiles read by position from sorted lists."""
+    beacon = (
+        f"CASE WHEN pair_n >= {BEACON_MIN_CONNECTIONS} THEN ("
+        f"{_regularity('iat_bowley_skew', 'iat_mad', 'iq[2]')} + {_regularity('size_bowley_skew', 'size_mad', 'sq[2]')}"
+        ") / 2.0 ELSE 0.0 END"
+    )
+    return f"""
+WITH pair_lists AS MATERIALIZED (
+    SELECT h.e, h.w, h.c AS pair_n, list_sort(h.ts) AS ts, list_sort(h.sizes) AS ss
+    FROM {_temp("host_counts")} AS h JOIN {_temp("windows")} AS x ON h.e = x.e AND h.w = x.w AND h.resp_h = x.top_h
+),
+pair_iats AS MATERIALIZED (
+    SELECT
+        e, w, pair_n, ss,
+        list_sort(list_transform(range(1, len(ts)), lambda i: (ts[i + 1] - ts[i])::DOUBLE / {_US})) AS ia
+    FROM pair_lists
+),
+pair_medians AS (SELECT *, {_quantile("ia", 0.5)} AS iat_med, {_quantile("ss", 0.5)} AS size_med FROM pair_iats),
+pair_deviations AS MATERIALIZED (
+    SELECT
+        *,
+        list_sort(list_transform(ia, lambda x: abs(x - iat_med))) AS ia_dev,
+        list_sort(list_transform(ss, lambda x: abs(x - size_med))) AS ss_dev
+    FROM pair_medians
+),
+pair_stats AS (
+    SELECT
+        e, w, pair_n,
+        [{_quantile("ia", 0.25)}, iat_med, {_quantile("ia", 0.75)}] AS iq,
+        {_quantile("ia_dev", 0.5)} AS iat_mad,
+        [{_quantile("ss", 0.25)}, size_med, {_quantile("ss", 0.75)}] AS sq,
+        {_quantile("ss_dev", 0.5)} AS size_mad
+    FROM pair_deviations
+)
+SELECT e, w, iat_mad, size_mad, iat_bowley_skew, size_bowley_skew, {beacon} AS beacon_score
+FROM (SELECT *, {_bowley("iq")} AS iat_bowley_skew, {_bowley("sq")} AS size_bowley_skew FROM pair_stats)
+"""
+
+
+def _pairs_sql(step: int, n_win: int) -> str:
+    """Per (UTC day, entity, resp_h): connections and distinct ``step`` slots, each connection counted once."""
+    if n_win == 1 and _DAY_US % (step * _US) == 0:
+        # Tumbling windows inside one day: the day of a window is its connections' day, so the
+        # (entity, window, resp_h) counts add up to the day-level ones (one window = one slot).
+        day = _floor_div(f"w * {step}", 86_400)
+        return (
+            f"SELECT {day} AS d, e, resp_h, sum(c) AS pd_n, count(*) AS pd_win FROM {_temp('host_counts')} GROUP BY ALL"
+        )
+    day = _floor_div("t", _DAY_US)
+    return (
+        f"SELECT {day} AS d, e, resp_h, count(*) AS pd_n, count(DISTINCT w) AS pd_win "
+        f"FROM {_temp('rows')} WHERE own_slot GROUP BY ALL"
+    )
+
+
+def _output_sql(entity: str, step: int, window_seconds: int) -> str:
+    """The feature rows: per-window aggregates, beacons and day-level context, typed and ordered."""
+    q = quote_ident
+    step_us = step * _US
+    derived = {
+        "top_pair_share": "top_n::DOUBLE / n_conn::DOUBLE",
+        "bytes_ratio": "ln(1.0 + bytes_out::DOUBLE / (bytes_in::DOUBLE + 1.0))",
+        "top_pair_day_conns": "pd_n",
+        "top_pair_day_windows": "pd_win",
+        "top_dst_day_sources": "dst_src",
+        "top_pair_dst_share": "pd_n::DOUBLE / dst_n::DOUBLE",
+        "beacon_persistence": "beacon_score * ln(1.0 + pd_n::DOUBLE) * pd_n::DOUBLE / dst_n::DOUBLE",
+    }
+
+    def feature(name: str) -> str:
+        value = f"CAST({derived.get(name, name)} AS DOUBLE)"
+        return f"coalesce(CASE WHEN isnan({value}) THEN 0.0 ELSE {value} END, 0.0) AS {q(name)}"
+
+    start = f"make_timestamp(x.w * {step_us})"
+    return f"""
+WITH dests AS (SELECT d, resp_h, count(*) AS dst_src, sum(pd_n) AS dst_n FROM {_temp("pairs")} GROUP BY d, resp_h),
+x AS (SELECT *, {_floor_div(f"w * {step}", 86_400)} AS d FROM {_temp("windows")})
+SELECT
+    x.e AS {q(entity)},
+    {start} AS window_start,
+    {start} + INTERVAL {window_seconds} SECOND AS window_end,
+    CAST({start} AS DATE) AS day,
+    {", ".join(feature(name) for name in CONN_FEATURE_COLUMNS)},
+    CAST(x.label AS TINYINT) AS label,
+    CAST(x.n_malicious AS BIGINT) AS n_malicious,
+    CAST(x.attack_type AS VARCHAR) AS attack_type
+FROM x
+LEFT JOIN {_temp("beacons")} AS b ON b.e = x.e AND b.w = x.w
+LEFT JOIN {_temp("pairs")} AS p ON p.d = x.d AND p.e = x.e AND p.resp_h = x.top_h
+LEFT JOIN dests AS ds ON ds.d = x.d AND ds.resp_h = x.top_h
+ORDER BY window_start, {q(entity)}
+"""
+
+
+def build_conn_features_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: Collection[str],
+    *,
+    into: str,
+    scope: str = "TRUE",
+    window_seconds: int = 300,
+    step_seconds: int | None = None,
+    entity: str = "orig_h",
+    time_col: str = "ts",
+    label_col: str | None = "label",
+) -> int:
+    """Create the TEMP table ``into`` holding the window features of ``relation``'s rows matching ``scope``.
+
+    ``columns`` are the relation's columns (absent optional inputs are treated as in
+    :func:`~vigia.features.conn_windows.build_conn_features`). Columns, types, values and row order are
+    those of the polars version. ``relation`` is read once. Returns the number of windows.
+    """
+    step, n_win = _window_sizes(window_seconds, step_seconds)
+    stages = [
+        (
+            "rows",
+            _projection_sql(
+                relation, columns, scope, entity=entity, time_col=time_col, label_col=label_col, step=step, n_win=n_win
+            ),
+        ),
+        ("host_counts", _host_counts_sql()),
+        ("windows", _windows_sql()),
+        ("beacons", _beacons_sql()),
+        ("pairs", _pairs_sql(step, n_win)),
+    ]
+    try:
+        for name, sql in stages:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFIX}{name} AS {sql}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(into)} AS {_output_sql(entity, step, window_seconds)}")
+    finally:
+        for name, _ in stages:
+            con.execute(f"DROP TABLE IF EXISTS {_temp(name)}")
+    return int(con.execute(f"SELECT count(*) FROM temp.main.{quote_ident(into)}").fetchall()[0][0])
