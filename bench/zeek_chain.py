@@ -10,8 +10,9 @@ Steps (each chain runs in its own fresh Python subprocess, so its peak RSS is it
    as a genuine Zeek TSV conn.log, cached in ``--workdir`` (default ``/tmp/vigia-bench``).
 2. Vigia chain, the path of the Dagster assets: ``ingest_conn`` (parse + transactional partition replace into
    ``bench.raw_conn``, rejects accounted), the real ``stg_conn`` SQL model for the partition (clean),
-   ``materialize_features`` (chunked read of the feature columns, ``build_conn_features_chunked`` over 5-minute
-   windows, write of ``window_features``), ``load_features`` + ``FeaturePreprocessor`` + ``fit_detector``
+   ``materialize_features`` over 5-minute windows (``--features-engine duckdb``, the default: the feature query
+   inside DuckDB, ``build_conn_features_duckdb``; ``polars``: chunked read of the feature columns into
+   ``build_conn_features_chunked``), write of ``window_features``, ``load_features`` + ``FeaturePreprocessor`` + ``fit_detector``
    IsolationForest(100 trees) on normal windows (train), ``normalized_scores`` on every window (score).
 3. Naive chain: pandas ``read_csv`` (parse), ``drop_duplicates(uid)`` + ``fillna`` (clean), pandas
    ``groupby`` on (orig_h, 5-minute floor of ts) (features), scikit-learn IsolationForest(100 trees) on normal
@@ -101,7 +102,9 @@ def stage_generate(rows: int, path: Path) -> dict[str, Any]:
     return {"records": df.height, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def stage_vigia(path: Path, workdir: Path, memory_limit: str | None, threads: int | None) -> dict[str, Any]:
+def stage_vigia(
+    path: Path, workdir: Path, memory_limit: str | None, threads: int | None, features_engine: str
+) -> dict[str, Any]:
     """The pipeline path of the Dagster assets: ingest_conn -> stg_conn model -> materialize_features -> model."""
     t_start = time.perf_counter()
     import duckdb
@@ -128,7 +131,7 @@ def stage_vigia(path: Path, workdir: Path, memory_limit: str | None, threads: in
         source={"type": "zeek_files", "path": str(path)},
         sql_models="network",
         partitions={"start": DAY},
-        window={"size": f"{WINDOW_S}s"},
+        window={"size": f"{WINDOW_S}s", "engine": features_engine},
         detectors=[detector],
         consensus={"k": 1},
         seed=SEED,
@@ -183,6 +186,7 @@ def stage_vigia(path: Path, workdir: Path, memory_limit: str | None, threads: in
         "records_written": ingested.written,
         "clean_materialized": clean.mode,
         "stg_conn_checks": checks,
+        "features_engine": cfg.window.engine,
         "feature_connections": feats.connections,
         "windows": windows.height,
         "features": len(x[0]),
@@ -455,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--memory-limit", default=None, help="DuckDB SET memory_limit (e.g. 2GB); default: DuckDB's")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB SET threads; default: DuckDB's (all cores)")
+    ap.add_argument(
+        "--features-engine",
+        choices=["duckdb", "polars"],
+        default="duckdb",
+        help="window.engine of the dataset (default: duckdb, the configuration default)",
+    )
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--stage", choices=["generate", "vigia", "naive", "duckdb_alone"], help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -465,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "generate":
             res = stage_generate(args.rows, path)
         elif args.stage == "vigia":
-            res = stage_vigia(path, args.workdir, args.memory_limit, args.threads)
+            res = stage_vigia(path, args.workdir, args.memory_limit, args.threads, args.features_engine)
         elif args.stage == "duckdb_alone":
             res = stage_duckdb_alone(path, args.memory_limit, args.threads)
         else:
@@ -489,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     print("running DuckDB alone (parse into memory)", flush=True)
     alone = _run_child([*common, *extra, "--stage", "duckdb_alone"], "duckdb_alone")
     print("running vigia chain", flush=True)
-    vigia = _run_child([*common, *extra, "--stage", "vigia"], "vigia")
+    vigia = _run_child([*common, *extra, "--features-engine", args.features_engine, "--stage", "vigia"], "vigia")
     naive = None
     if not args.skip_naive:
         print("running naive chain", flush=True)
