@@ -12,8 +12,9 @@ Steps (each chain runs in its own fresh Python subprocess, so its peak RSS is it
    ``bench.raw_conn``, rejects accounted), the real ``stg_conn`` SQL model for the partition (clean),
    ``materialize_features`` over 5-minute windows (``--features-engine duckdb``, the default: the feature query
    inside DuckDB, ``build_conn_features_duckdb``; ``polars``: chunked read of the feature columns into
-   ``build_conn_features_chunked``), write of ``window_features``, ``load_features`` + ``FeaturePreprocessor`` + ``fit_detector``
-   IsolationForest(100 trees) on normal windows (train), ``normalized_scores`` on every window (score).
+   ``build_conn_features_chunked``), write of ``window_features``, ``load_features`` + ``FeaturePreprocessor``
+   + ``fit_detector`` IsolationForest(100 trees) on normal windows (train), ``normalized_scores`` on every
+   window (score).
 3. Naive chain: pandas ``read_csv`` (parse), ``drop_duplicates(uid)`` + ``fillna`` (clean), pandas
    ``groupby`` on (orig_h, 5-minute floor of ts) (features), scikit-learn IsolationForest(100 trees) on normal
    windows (train), ``score_samples`` on every window (score).
