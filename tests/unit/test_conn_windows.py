@@ -485,3 +485,35 @@ def test_materialize_features_chunked_equals_one_piece(tmp_path: Any, engine: st
     with pytest.raises(ValueError, match="no cleaned connections"):
         materialize_features(con, cfg, ["2024-01-05"], engine=engine)  # type: ignore[arg-type]
     assert load_features(con, "ds").height == expected.height  # a failed run leaves the table intact
+
+
+def test_materialize_sliding_windows_both_engines(tmp_path: Any) -> None:
+    import duckdb
+
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.features import load_features, materialize_features
+
+    frame = _frame(_two_day_rows()).collect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA ds")
+    con.register("f", frame.to_arrow())
+    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
+    base = {
+        "name": "ds",
+        "kind": "network_conn",
+        "source": {"type": "synthetic_zeek"},
+        "sql_models": "network",
+        "partitions": {"start": "2024-01-01"},
+        "window": {"size": "5m", "step": "1m"},
+        "detectors": [{"name": "if", "type": "isolation_forest"}],
+        "consensus": {"k": 1},
+    }
+    expected = build_conn_features(_frame(_two_day_rows()), step_seconds=60).collect()
+    # windows starting on the day before the first connection belong to that (unrequested) day
+    expected = expected.filter(pl.col("day").cast(pl.String).is_in(["2024-01-01", "2024-01-02"]))
+    for engine in ("polars", "duckdb"):
+        cfg = DatasetConfig.model_validate({**base, "window": {**base["window"], "engine": engine}})
+        res = materialize_features(con, cfg, ["2024-01-01", "2024-01-02"])
+        assert res.connections == frame.height and res.windows == expected.height
+        got = load_features(con, "ds").sort(["window_start", "orig_h"])
+        _assert_same(got.select(expected.columns), expected)
