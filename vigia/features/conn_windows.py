@@ -130,7 +130,8 @@ def feature_input_columns(entity: str = "orig_h", time_col: str = "ts", label_co
     return list(dict.fromkeys(cols))
 
 
-def _window_sizes(window_seconds: int, step_seconds: int | None) -> tuple[int, int]:
+def window_sizes(window_seconds: int, step_seconds: int | None) -> tuple[int, int]:
+    """``(step, windows per connection)``; raises ``ValueError`` unless ``window_seconds`` is a multiple of ``step``."""
     step = window_seconds if step_seconds is None else step_seconds
     if window_seconds <= 0 or step <= 0:
         raise ValueError(f"window and step must be positive, got {window_seconds=} {step=}")
@@ -387,7 +388,7 @@ def build_conn_features(
     Columns: ``entity``, window_start, window_end, day, :data:`CONN_FEATURE_COLUMNS`, label,
     n_malicious, attack_type; sorted by window_start then entity.
     """
-    step, n_win = _window_sizes(window_seconds, step_seconds)
+    step, n_win = window_sizes(window_seconds, step_seconds)
     base = _base(lf, entity, time_col, label_col, step, n_win)
     pairs, dests = _pair_day_aggs(base, step)
     return _finish(_window_aggs(base), pairs, dests, entity=entity, step=step, window_seconds=window_seconds)
@@ -407,7 +408,7 @@ def build_conn_features_chunked(
     window holds connections of two chunks (split the input on multiples of ``window_seconds`` since the
     epoch); chunks whose windows overlap raise ``ValueError``. Day-level pair counts are summed over chunks.
     """
-    step, n_win = _window_sizes(window_seconds, None)
+    step, n_win = window_sizes(window_seconds, None)
     outs: list[pl.DataFrame] = []
     pair_parts: list[pl.DataFrame] = []
     spans: list[tuple[int, int]] = []

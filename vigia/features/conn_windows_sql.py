@@ -20,7 +20,7 @@ from collections.abc import Collection
 
 import duckdb
 
-from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, _window_sizes
+from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, window_sizes
 from vigia.features.robust_stats import BEACON_MIN_CONNECTIONS
 from vigia.schema import FAILED_CONN_STATES, REJECTED_CONN_STATES
 from vigia.warehouse.duck import quote_ident, sql_literal
@@ -325,7 +325,7 @@ def build_conn_features_duckdb(
     :func:`~vigia.features.conn_windows.build_conn_features`). Columns, types, values and row order are
     those of the polars version. ``relation`` is read once. Returns the number of windows.
     """
-    step, n_win = _window_sizes(window_seconds, step_seconds)
+    step, n_win = window_sizes(window_seconds, step_seconds)
     stages = [
         (
             "rows",
