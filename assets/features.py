@@ -1,4 +1,4 @@
-"""Windowed per-entity features (polars) over the cleaned connections."""
+"""Windowed per-entity features over the cleaned rows (polars, or DuckDB for the connection windows)."""
 
 
 import dagster as dg
@@ -41,6 +41,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "windows_by_day": dg.MetadataValue.json(result.windows_by_day),
                 "malicious_windows": result.malicious_windows if result.malicious_windows is not None else -1,
                 "seconds": round(result.seconds, 3),
+                "engine": result.engine,
                 "dagster/column_schema": table_schema_metadata(schema),
                 "preview": dg.MetadataValue.md(table_preview),
             },

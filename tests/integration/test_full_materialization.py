@@ -40,6 +40,8 @@ def test_materialize_whole_graph(isolated_env: Path) -> None:
         raw = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "raw_conn"]))
         meta = raw.asset_materialization.metadata
         assert meta["records_read"].value == meta["records_accepted"].value + meta["records_rejected"].value
+        feats = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "window_features"]))
+        assert feats.asset_materialization.metadata["engine"].value == "duckdb"  # the configuration default
         ev = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "evaluation"]))
         ev_meta = ev.asset_materialization.metadata
         assert "consensus_f1" in ev_meta and "plots" in ev_meta

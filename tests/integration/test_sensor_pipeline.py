@@ -58,6 +58,7 @@ def test_sensor_dataset_materializes_with_autoencoder(tmp_path: Path, monkeypatc
         assert applied["params"]["encoder_units"] in ([4], [8])
         features = instance.get_latest_materialization_event(dg.AssetKey(["pumptest", "window_features"]))
         assert features.asset_materialization.metadata["malicious_windows"].value > 0
+        assert features.asset_materialization.metadata["engine"].value == "polars"  # sensor windows: polars
 
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     columns = [r[0] for r in con.sql("DESCRIBE pumptest.window_features").fetchall()]

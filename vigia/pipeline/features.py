@@ -49,6 +49,7 @@ class FeatureResult:
     windows_by_day: dict[str, int]
     malicious_windows: int | None
     seconds: float
+    engine: str = "polars"  # where the features were computed: "duckdb" or "polars"
 
 
 def _input_columns(con: duckdb.DuckDBPyConnection, dataset: str, cfg: DatasetConfig | None) -> list[str] | None:
@@ -155,6 +156,7 @@ def _materialize_in_duckdb(
         windows_by_day={d: int(c) for d, c in by_day},
         malicious_windows=int(malicious) if labelled else None,
         seconds=time.perf_counter() - start,
+        engine="duckdb",
     )
 
 
