@@ -120,3 +120,20 @@ def test_scope_selects_rows_and_other_entity_and_time_columns() -> None:
     ).collect()
     assert isinstance(got, pl.DataFrame) and got["src"].n_unique() > 1
     _assert_same(got, want)
+
+
+def test_a_failing_build_leaves_no_stage_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    con = duckdb.connect()
+    frame = _frame(ROWS).collect().drop("resp_bytes")  # a required input is missing: the first stage fails
+    con.register("conn", frame.to_arrow())
+    with pytest.raises(duckdb.BinderException, match="resp_bytes"):
+        build_conn_features_duckdb(con, "conn", frame.columns, into="f")
+    # a later stage fails after three stage tables exist
+    import vigia.features.conn_windows_sql as engine
+
+    monkeypatch.setattr(engine, "_beacons_sql", lambda: "SELECT 1 / 0 AS x FROM range(3) WHERE error('injected')")
+    frame = _frame(ROWS).collect()
+    con.register("conn", frame.to_arrow())
+    with pytest.raises(duckdb.Error, match="injected"):
+        build_conn_features_duckdb(con, "conn", frame.columns, into="f")
+    assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
