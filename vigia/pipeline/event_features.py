@@ -70,4 +70,5 @@ def materialize_event_features(
         windows_by_day={str(d): int(n) for d, n in table.group_by("day").len().sort("day").iter_rows()},
         malicious_windows=int(table["label"].fill_null(0).sum()) if labelled else None,
         seconds=time.perf_counter() - start,
+        engine="polars",
     )

@@ -49,7 +49,7 @@ class FeatureResult:
     windows_by_day: dict[str, int]
     malicious_windows: int | None
     seconds: float
-    engine: str = "polars"  # where the features were computed: "duckdb" or "polars"
+    engine: str  # where the features were computed: "duckdb" or "polars"
 
 
 def _input_columns(con: duckdb.DuckDBPyConnection, dataset: str, cfg: DatasetConfig | None) -> list[str] | None:
@@ -142,19 +142,18 @@ def _materialize_in_duckdb(
         relation = f"temp.main.{quote_ident(into)}"
         written = replace_partitions(con, cfg.name, FEATURES_TABLE, "day", partition_keys, f"SELECT * FROM {relation}")
         by_day = con.execute(
-            f"SELECT CAST(day AS VARCHAR), count(*) FROM {relation} GROUP BY day ORDER BY day"
+            f"SELECT CAST(day AS VARCHAR), count(*), sum(n_conn), count(label), count(*) FILTER (WHERE label = 1) "
+            f"FROM {relation} GROUP BY day ORDER BY day"
         ).fetchall()
-        n_conn, labelled, malicious = con.execute(
-            f"SELECT sum(n_conn), count(label), count(*) FILTER (WHERE label = 1) FROM {relation}"
-        ).fetchall()[0]
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(into)}")
     n_win = cfg.window.size_seconds // cfg.window.step_seconds
+    labelled = sum(int(r[3]) for r in by_day)
     return FeatureResult(
         windows=written,
-        connections=int(n_conn) // n_win,
-        windows_by_day={d: int(c) for d, c in by_day},
-        malicious_windows=int(malicious) if labelled else None,
+        connections=sum(int(r[2]) for r in by_day) // n_win,
+        windows_by_day={r[0]: int(r[1]) for r in by_day},
+        malicious_windows=sum(int(r[4]) for r in by_day) if labelled else None,
         seconds=time.perf_counter() - start,
         engine="duckdb",
     )
@@ -209,6 +208,7 @@ def materialize_features(
         windows_by_day={str(d): int(n) for d, n in by_day.iter_rows()},
         malicious_windows=malicious,
         seconds=time.perf_counter() - start,
+        engine="polars",
     )
 
 

@@ -97,4 +97,5 @@ def materialize_sensor_windows(
         windows_by_day={str(d): int(n) for d, n in by_day.iter_rows()},
         malicious_windows=int(windows["label"].fill_null(0).sum()) if labelled else None,
         seconds=time.perf_counter() - start,
+        engine="polars",
     )
