@@ -58,6 +58,11 @@ CONN_COLUMNS: dict[str, str] = {
     "attack_type": "VARCHAR",
 }
 
+# Storage of ``raw_conn`` columns whose values DuckDB cannot compress: Zeek uids are random base62
+# strings, so analysing them for dictionary/FSST compression found nothing and took 28 % of the CPU
+# time of writing the 10M-row benchmark partition (docs/benchmarks.md); stored plain, the file is 9 % larger.
+RAW_CONN_COMPRESSION: dict[str, str] = {"uid": "uncompressed"}
+
 # Fields a conn log must carry to be usable at all; a file lacking any is rejected whole.
 REQUIRED_CONN_FIELDS: tuple[str, ...] = ("ts", "orig_h", "resp_h", "resp_p", "proto")
 

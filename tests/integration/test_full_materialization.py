@@ -55,6 +55,11 @@ def test_materialize_whole_graph(isolated_env: Path) -> None:
         r[0] for r in con.execute("SELECT DISTINCT strftime(day, '%Y-%m-%d') FROM nettest.window_scores").fetchall()
     }
     assert days == {"2026-01-05", "2026-01-06", "2026-01-07"}
+    uid_storage = con.execute(
+        "SELECT DISTINCT compression FROM pragma_storage_info('nettest.raw_conn') "
+        "WHERE column_name = 'uid' AND segment_type = 'VARCHAR'"
+    ).fetchall()
+    assert uid_storage == [("Uncompressed",)]  # RAW_CONN_COMPRESSION: random uids are not analysed
     n_alerts = con.execute("SELECT count(*) FROM nettest.alerts").fetchall()[0][0]
     assert n_alerts > 0
     evidence = json.loads(con.execute("SELECT evidence FROM nettest.alerts LIMIT 1").fetchall()[0][0])

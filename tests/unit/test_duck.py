@@ -134,6 +134,40 @@ def test_replace_partitions_only_touches_given_days(con: duckdb.DuckDBPyConnecti
     assert duck.table_schema(con, "s", "p") == [("day", "DATE"), ("v", "BIGINT"), ("tag", "VARCHAR")]
 
 
+def _storage(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set[str]]:
+    rows = con.execute(
+        f"SELECT column_name, compression FROM pragma_storage_info('s.{table}') WHERE segment_type <> 'VALIDITY'"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for name, method in rows:
+        out.setdefault(name, set()).add(method)
+    return out
+
+
+def test_replace_partitions_fixes_compression_of_named_columns(con: duckdb.DuckDBPyConnection) -> None:
+    select = (
+        "SELECT DATE '2024-01-01' AS day, 'same text' AS kept, 'same text' AS plain, range AS v FROM range(200000)"
+    )
+    n = duck.replace_partitions(con, "s", "c", "day", ["2024-01-01"], select, compression={"plain": "uncompressed"})
+    assert n == 200_000
+    con.execute("CHECKPOINT")
+    storage = _storage(con, "c")
+    assert storage["plain"] == {"Uncompressed"}
+    assert "Uncompressed" not in storage["kept"]  # the others are still analysed (a constant here)
+    assert duck.table_schema(con, "s", "c") == [("day", "DATE"), ("kept", "VARCHAR"), ("plain", "VARCHAR"),
+                                                ("v", "BIGINT")]
+    # the layout belongs to the table: a later partition keeps it
+    duck.replace_partitions(con, "s", "c", "day", ["2024-01-01"], select)
+    con.execute("CHECKPOINT")
+    assert _storage(con, "c")["plain"] == {"Uncompressed"}
+
+
+def test_replace_partitions_rejects_compression_for_unknown_column(con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError, match=r"\['nope'\]"):
+        duck.replace_partitions(con, "s", "c", "day", ["2024-01-01"], DAYS_SELECT, ["v1"], compression={"nope": "rle"})
+    assert not duck.table_exists(con, "s", "c")
+
+
 def test_replace_partitions_creates_empty_table_for_no_keys(con: duckdb.DuckDBPyConnection) -> None:
     assert duck.replace_partitions(con, "s", "p", "day", [], DAYS_SELECT, ["v1"]) == 0
     assert duck.table_exists(con, "s", "p")

@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 
 from vigia.config import DatasetConfig
-from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, REJECT_COLUMNS
+from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
 from vigia.sources.zeek_files import parse_conn_files
 from vigia.sources.zeek_synth import generate_conn_day
 from vigia.warehouse.duck import ensure_schema, replace_partitions
@@ -118,7 +118,8 @@ def ingest_conn(
         result = _stage_files(con, cfg, run_id)
     columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])
     result.written = replace_partitions(
-        con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}"
+        con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}",
+        compression=RAW_CONN_COMPRESSION,
     )
     by_day = [
         (None if d is None else d.isoformat(), n)

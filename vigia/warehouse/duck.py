@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +258,25 @@ def _check_same_columns(
         )
 
 
+def _create_empty_table(
+    con: duckdb.DuckDBPyConnection, target: str, select_sql: str, params: Params, compression: Mapping[str, str]
+) -> None:
+    """Create ``target`` with the select's columns and types, each column in ``compression`` fixed to its method."""
+    if not compression:
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
+        return
+    columns = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM ({select_sql}) AS __src", params)
+               .fetchall()]
+    unknown = sorted(set(compression) - {name for name, _ in columns})
+    if unknown:
+        raise ValueError(f"compression set for columns {unknown} that {target} does not have")
+    defs = [
+        f"{quote_ident(name)} {typ}" + (f" USING COMPRESSION {compression[name]}" if name in compression else "")
+        for name, typ in columns
+    ]
+    con.execute(f"CREATE TABLE {target} ({', '.join(defs)})")
+
+
 def replace_partitions(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -266,11 +285,14 @@ def replace_partitions(
     keys: Sequence[str],
     select_sql: str,
     params: Params = None,
+    compression: Mapping[str, str] | None = None,
 ) -> int:
     """Replace the rows of the given partitions with the select's rows for those partitions.
 
-    Creates the (empty) table from the select's columns when missing. The delete and the insert
-    run in one transaction; select rows outside ``keys`` are ignored. Returns inserted rows.
+    Creates the (empty) table from the select's columns when missing, with ``compression`` (column ->
+    DuckDB compression method) fixed for the named columns; an existing table keeps its layout. The
+    delete and the insert run in one transaction; select rows outside ``keys`` are ignored. Returns
+    inserted rows.
     """
     ensure_schema(con, schema)
     target = qualified(schema, table)
@@ -279,7 +301,7 @@ def replace_partitions(
         con.begin()
         try:
             _drop(con, schema, table, kind)  # a view (the model was declared one before) stores nothing
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
+            _create_empty_table(con, target, select_sql, params, compression or {})
             con.commit()
         except BaseException:
             _rollback_quietly(con)
