@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+from run_summary import finish
 
 DAY = dt.date(2026, 1, 5)
 
@@ -67,16 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(_run(args.db, engine, limit))
                 print(json.dumps(runs[-1]), flush=True)
 
-    def median_s(engine: str, limit: str) -> float:
-        chosen = [r["seconds"] for r in runs if (r["engine"], r["memory_limit"]) == (engine, limit)]
-        return round(statistics.median(chosen), 2)
-
-    summary = {f"{e} @ {m}": median_s(e, m) for m in args.memory_limit for e in args.engines}
-    res = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "db": str(args.db), "runs": runs}
-    res["median_seconds"] = summary
-    print(json.dumps(summary, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2) + "\n")
+    finish(runs, lambda r: f"{r['engine']} @ {r['memory_limit']}", args.json, db=str(args.db))
     return 0
 
 

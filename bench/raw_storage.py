@@ -21,10 +21,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+from run_summary import finish
 
 DAY = dt.date(2026, 1, 5)
 LAYOUTS = ("auto", "plain")
@@ -122,15 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(_features(scratch, layout, args.memory_limit))
             print(json.dumps(runs[-1]), flush=True)
 
-    def median_s(stage: str, layout: str) -> float:
-        return round(statistics.median(r["seconds"] for r in runs if (r["stage"], r["layout"]) == (stage, layout)), 2)
-
-    summary = {f"{s} {layout}": median_s(s, layout) for s in ("write", "features") for layout in LAYOUTS}
-    res = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "db": str(args.db),
-           "memory_limit": args.memory_limit, "runs": runs, "median_seconds": summary}
-    print(json.dumps(summary, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2) + "\n")
+    finish(runs, lambda r: f"{r['stage']} {r['layout']}", args.json, db=str(args.db),
+           memory_limit=args.memory_limit)
     return 0
 
 
