@@ -58,9 +58,9 @@ CONN_COLUMNS: dict[str, str] = {
     "attack_type": "VARCHAR",
 }
 
-# Storage of ``raw_conn`` columns whose values DuckDB cannot compress: Zeek uids are random base62
-# strings, so analysing them for dictionary/FSST compression found nothing and took 28 % of the CPU
-# time of writing the 10M-row benchmark partition (docs/benchmarks.md); stored plain, the file is 9 % larger.
+# Storage of ``raw_conn`` columns that DuckDB's compression hardly shrinks: Zeek uids are random base62
+# strings, so analysing them for dictionary/FSST compression saved little and cost about 30 % of the CPU
+# time of writing the 10M-row benchmark partition (docs/benchmarks.md); stored plain, the table is 9 % larger.
 RAW_CONN_COMPRESSION: dict[str, str] = {"uid": "uncompressed"}
 
 # Fields a conn log must carry to be usable at all; a file lacking any is rejected whole.

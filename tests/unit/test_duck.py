@@ -166,6 +166,10 @@ def test_replace_partitions_rejects_compression_for_unknown_column(con: duckdb.D
     with pytest.raises(ValueError, match=r"\['nope'\]"):
         duck.replace_partitions(con, "s", "c", "day", ["2024-01-01"], DAYS_SELECT, ["v1"], compression={"nope": "rle"})
     assert not duck.table_exists(con, "s", "c")
+    with pytest.raises(ValueError, match="compression method"):
+        duck.replace_partitions(con, "s", "c", "day", ["2024-01-01"], DAYS_SELECT, ["v1"],
+                                compression={"tag": "rle) --"})
+    assert not duck.table_exists(con, "s", "c")
 
 
 def test_replace_partitions_creates_empty_table_for_no_keys(con: duckdb.DuckDBPyConnection) -> None:

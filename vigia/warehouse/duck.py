@@ -270,6 +270,9 @@ def _create_empty_table(
     unknown = sorted(set(compression) - {name for name, _ in columns})
     if unknown:
         raise ValueError(f"compression set for columns {unknown} that {target} does not have")
+    invalid = sorted(method for method in compression.values() if not method.isidentifier())
+    if invalid:
+        raise ValueError(f"not a DuckDB compression method name: {invalid}")
     defs = [
         f"{quote_ident(name)} {typ}" + (f" USING COMPRESSION {compression[name]}" if name in compression else "")
         for name, typ in columns
