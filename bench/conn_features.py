@@ -13,36 +13,19 @@ wall and CPU seconds per run and the median wall seconds per (engine, limit).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from run_summary import finish
-
-DAY = dt.date(2026, 1, 5)
+from bench_common import DAY, conn_dataset, connect, finish
 
 
 def _run(db: Path, engine: str, memory_limit: str) -> dict[str, Any]:
-    import duckdb
-
-    from vigia.config import DatasetConfig
     from vigia.pipeline.features import materialize_features
 
-    cfg = DatasetConfig(
-        name="bench",
-        kind="network_conn",
-        source={"type": "zeek_files", "path": str(db)},
-        sql_models="network",
-        partitions={"start": DAY},
-        window={"size": "300s", "engine": engine},
-        detectors=[{"name": "iforest", "type": "isolation_forest"}],
-        consensus={"k": 1},
-    )
-    con = duckdb.connect(str(db))
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET threads = 2")
+    cfg = conn_dataset("bench", db, engine=engine)
+    con = connect(db, memory_limit, 2)
     t, c = time.perf_counter(), time.process_time()
     res = materialize_features(con, cfg, [DAY.isoformat()])
     out = {"engine": engine, "memory_limit": memory_limit, "seconds": round(time.perf_counter() - t, 2)}

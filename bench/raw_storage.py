@@ -19,41 +19,14 @@ DuckDB: 2 threads, ``--memory-limit`` (default 2GB, the chain's). Reports each r
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from run_summary import finish
+from bench_common import DAY, conn_dataset, connect, finish
 
-DAY = dt.date(2026, 1, 5)
 LAYOUTS = ("auto", "plain")
-
-
-def _connect(db: Path, memory_limit: str) -> Any:
-    import duckdb
-
-    con = duckdb.connect(str(db))
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET threads = 2")
-    con.execute(f"SET temp_directory = '{db.parent / 'duckdb_tmp'}'")
-    return con
-
-
-def _cfg(layout: str, db: Path) -> Any:
-    from vigia.config import DatasetConfig
-
-    return DatasetConfig(
-        name=f"layout_{layout}",
-        kind="network_conn",
-        source={"type": "zeek_files", "path": str(db)},
-        sql_models="network",
-        partitions={"start": DAY},
-        window={"size": "300s", "engine": "duckdb"},
-        detectors=[{"name": "iforest", "type": "isolation_forest"}],
-        consensus={"k": 1},
-    )
 
 
 def _write(con: Any, layout: str) -> dict[str, Any]:
@@ -82,9 +55,9 @@ def _write(con: Any, layout: str) -> dict[str, Any]:
 def _features(db: Path, layout: str, memory_limit: str) -> dict[str, Any]:
     from vigia.pipeline.features import materialize_features
 
-    con = _connect(db, memory_limit)
+    con = connect(db, memory_limit, 2, db.parent / "duckdb_tmp")
     t, c = time.perf_counter(), time.process_time()
-    res = materialize_features(con, _cfg(layout, db), [DAY.isoformat()])
+    res = materialize_features(con, conn_dataset(f"layout_{layout}", db), [DAY.isoformat()])
     out = {"stage": "features", "layout": layout, "seconds": round(time.perf_counter() - t, 2)}
     con.close()
     return out | {"cpu_s": round(time.process_time() - c, 2), "windows": res.windows}
@@ -106,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in (scratch, scratch.with_name(scratch.name + ".wal")):
         path.unlink(missing_ok=True)
     runs: list[dict[str, Any]] = []
-    con = _connect(scratch, args.memory_limit)
+    con = connect(scratch, args.memory_limit, 2, scratch.parent / "duckdb_tmp")
     con.execute(f"ATTACH '{args.db}' AS src (READ_ONLY)")
     con.execute("CREATE TEMP TABLE staging AS SELECT * FROM src.bench.raw_conn")
     con.execute("DETACH src")

@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_common import DAY, SEED, conn_dataset, connect
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GIB = 1024**3
-DAY = dt.date(2026, 1, 5)
-SEED = 7
 WINDOW_S = 300
 N_TREES = 100
 FAILED_STATES = ("REJ", "S0", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH")  # as stg_conn.sql
@@ -108,10 +108,9 @@ def stage_vigia(
 ) -> dict[str, Any]:
     """The pipeline path of the Dagster assets: ingest_conn -> stg_conn model -> materialize_features -> model."""
     t_start = time.perf_counter()
-    import duckdb
     import numpy as np
 
-    from vigia.config import DatasetConfig, DetectorConfig
+    from vigia.config import DetectorConfig
     from vigia.features.conn_windows import features_to_matrix
     from vigia.models.detectors import fit_detector, normalized_scores
     from vigia.models.preprocess import FeaturePreprocessor
@@ -126,26 +125,11 @@ def stage_vigia(
         p.unlink(missing_ok=True)
     stg = next(m for m in discover_models(DEFAULT_SQL_ROOT, "network") if m.name == "stg_conn")
     detector = DetectorConfig(name="iforest", type="isolation_forest", params={"n_estimators": N_TREES})
-    cfg = DatasetConfig(
-        name="bench",
-        kind="network_conn",
-        source={"type": "zeek_files", "path": str(path)},
-        sql_models="network",
-        partitions={"start": DAY},
-        window={"size": f"{WINDOW_S}s", "engine": features_engine},
-        detectors=[detector],
-        consensus={"k": 1},
-        seed=SEED,
-    )
+    cfg = conn_dataset("bench", path, engine=features_engine, window_seconds=WINDOW_S, detectors=[detector])
     keys = [DAY.isoformat()]
 
     timer = _Timer()
-    con = duckdb.connect(str(db))
-    con.execute(f"SET temp_directory = '{workdir / 'duckdb_tmp'}'")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    con = connect(db, memory_limit, threads, workdir / "duckdb_tmp")
     ingested = ingest_conn(con, cfg, keys, run_id="bench")
     timer.lap("ingest")
     clean = materialize_model(con, stg, cfg.name, partition_keys=keys)

@@ -148,12 +148,12 @@ def _materialize_in_duckdb(
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(into)}")
     n_win = cfg.window.size_seconds // cfg.window.step_seconds
-    labelled = sum(int(r[3]) for r in by_day)
+    days, windows, n_conn, labelled, malicious = zip(*by_day, strict=True)  # n >= 1 windows: never empty
     return FeatureResult(
         windows=written,
-        connections=sum(int(r[2]) for r in by_day) // n_win,
-        windows_by_day={r[0]: int(r[1]) for r in by_day},
-        malicious_windows=sum(int(r[4]) for r in by_day) if labelled else None,
+        connections=int(sum(n_conn)) // n_win,
+        windows_by_day={d: int(n) for d, n in zip(days, windows, strict=True)},
+        malicious_windows=int(sum(malicious)) if sum(labelled) else None,
         seconds=time.perf_counter() - start,
         engine="duckdb",
     )

@@ -1,0 +1,64 @@
+"""Shared by the Zeek benchmarks: the benchmark day and dataset, their DuckDB connection, the runs' summary.
+
+Nothing from ``vigia`` is imported at module level, so ``zeek_chain.py`` still times those imports itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+DAY = dt.date(2026, 1, 5)  # the one daily partition the benchmarks generate and read
+SEED = 7
+
+
+def conn_dataset(
+    name: str, source_path: Path, *, engine: str = "duckdb", window_seconds: int = 300, detectors: Any = None
+) -> Any:
+    """A ``zeek_files`` network dataset over ``source_path``: one daily partition (:data:`DAY`), ``engine`` features."""
+    from vigia.config import DatasetConfig
+
+    return DatasetConfig(
+        name=name,
+        kind="network_conn",
+        source={"type": "zeek_files", "path": str(source_path)},
+        sql_models="network",
+        partitions={"start": DAY},
+        window={"size": f"{window_seconds}s", "engine": engine},
+        detectors=detectors or [{"name": "iforest", "type": "isolation_forest"}],
+        consensus={"k": 1},
+        seed=SEED,
+    )
+
+
+def connect(db: Path, memory_limit: str | None, threads: int | None, temp_directory: Path | None = None) -> Any:
+    """A DuckDB connection to ``db`` with the given settings (``None``: DuckDB's default)."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory = '{temp_directory}'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def finish(runs: Sequence[dict[str, Any]], variant: Callable[[dict[str, Any]], str], path: Path | None,
+           **context: Any) -> dict[str, Any]:
+    """Median wall seconds per ``variant(run)`` (in first-seen order); printed, and written to ``path`` with
+    the runs, the date and ``context``."""
+    labels = list(dict.fromkeys(variant(r) for r in runs))
+    medians = {label: round(statistics.median(r["seconds"] for r in runs if variant(r) == label), 2)
+               for label in labels}
+    result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **context, "runs": list(runs),
+              "median_seconds": medians}
+    print(json.dumps(medians, indent=1))
+    if path:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
