@@ -94,8 +94,16 @@ def test_rejects_metadata_and_failed_run_keeps_tables(files_env: tuple[Path, Pat
 
 def test_blocking_check_stops_downstream(files_env: tuple[Path, Path]) -> None:
     logs, _ = files_env
+    # Five rows with a protocol Zeek never writes; five with its `unknown_transport` (IGMP and the
+    # like, as in real captures), which is valid and must pass.
+    row = pl.int_range(pl.len())
     bad = generate_conn_day(date.fromisoformat(DAY), 3_000, seed=2).with_columns(
-        pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("sctp")).otherwise(pl.col("proto")).alias("proto")
+        pl.when(row < 5)
+        .then(pl.lit("sctp"))
+        .when(row < 10)
+        .then(pl.lit("unknown_transport"))
+        .otherwise(pl.col("proto"))
+        .alias("proto")
     )
     write_zeek_tsv(bad, logs / "conn.log")
     with dg.instance_for_test() as instance:

@@ -1,11 +1,14 @@
-"""Real Zeek logs from ../shared (skipped when absent): file-backed dataset ingest and the bench protocol."""
+"""Real Zeek logs from ../shared (skipped when absent): file-backed datasets and the bench protocol."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
+import pytest
 
+from orchestration.definitions import build_definitions
 from tests.conftest import shared_path
 from vigia.bench.zeek import run_zeek_benchmark
 from vigia.config import load_dataset_config
@@ -38,3 +41,50 @@ def test_bench_zeek_reports_window_metrics_on_iot23() -> None:
     assert result["n_windows"] > 300 and result["n_malicious_windows"] > 50
     # Regression guard, well below the recorded figures in docs/benchmarks.md.
     assert result["roc_auc"] > 0.95 and result["f1"] > 0.65
+
+
+TRICKBOT_DATASET = """\
+name: trickbot
+kind: network_conn
+source: {{type: zeek_files, path: "{path}"}}
+sql_models: network
+partitions: {{start: "2018-11-02", end: "2018-11-09"}}  # end exclusive
+detectors:
+  - {{name: iforest, type: isolation_forest}}
+  - {{name: lof, type: lof}}
+consensus: {{k: 1}}
+"""
+
+
+@pytest.mark.slow
+def test_unlabelled_trickbot_capture_runs_the_whole_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stock Zeek conn.log (no labels, IGMP as `unknown_transport`) passes the checks and gets scored."""
+    capture = shared_path("zeek", "trickbot_2018-11-09")
+    datasets, data = tmp_path / "datasets", tmp_path / "data"
+    datasets.mkdir()
+    (datasets / "trickbot.yaml").write_text(TRICKBOT_DATASET.format(path=capture))
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(datasets))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(data))
+    defs = build_definitions()
+    tags = {"dagster/asset_partition_range_start": "2018-11-02", "dagster/asset_partition_range_end": "2018-11-08"}
+    stages = [
+        ("trickbot_daily", ["raw_conn", "stg_conn", "window_features"], tags),
+        ("trickbot_train", ["detectors", "thresholds", "evaluation", "champion"], None),
+        ("trickbot_daily", ["window_scores", "alerts"], tags),
+    ]
+    with dg.instance_for_test() as instance:
+        for job, names, run_tags in stages:
+            keys = [dg.AssetKey(["trickbot", n]) for n in names]
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, asset_selection=keys, tags=run_tags
+            )
+            assert result.success, job
+            failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+            assert failed == [], failed
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    protocols = dict(con.sql("SELECT proto, count(*) FROM trickbot.stg_conn GROUP BY proto").fetchall())
+    assert protocols.get("unknown_transport", 0) > 0  # the rows that used to fail the blocking check
+    n_days = con.sql("SELECT count(DISTINCT day) FROM trickbot.window_scores").fetchall()[0][0]
+    assert n_days == 7
+    assert con.sql("SELECT count(*) FROM trickbot.alerts").fetchall()[0][0] > 0
+    con.close()
