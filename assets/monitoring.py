@@ -43,21 +43,29 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
         out_dir = artifacts.reports_dir(cfg.name) / "drift"
         with warehouse.connect() as con:
             current_all = load_features(con, cfg.name, keys)
-            rows, paths, reports = [], {}, {}
+            rows, paths, reports, empty_days = [], {}, {}, []
             for key in keys:
                 current = current_all.filter(pl.col("day").cast(pl.String) == key)
-                if current.height == 0:
-                    raise ValueError(f"no scored windows for {cfg.name} on {key}: materialize window_scores first")
+                if current.height == 0:  # a day without records (capture gap, sensor down): nothing to compare
+                    empty_days.append(key)
+                    continue
                 report = day_drift(reference, current, cfg)
                 reports[key] = report
                 paths[key] = write_drift_report(report, reference, current.select(reference.columns), out_dir,
                                                 f"drift_{key}")  # fmt: skip
                 rows.append(history_row(report, key, version, context.run.run_id))
+            if not reports:
+                raise ValueError(
+                    f"no windows for {cfg.name} on {', '.join(keys)}: these days have no records, or "
+                    "window_features was not materialized for them"
+                )
             history = pl.DataFrame(rows).with_columns(pl.col("day").str.to_date())
             write_frame_partitions(con, cfg.name, HISTORY_TABLE, history, keys)
-        newest = keys[-1]
+        newest = max(reports)
         latest = reports[newest]
         context.log.info(f"drift score {latest.score:.3f} on {newest} (threshold {cfg.drift.threshold})")
+        if empty_days:
+            context.log.warning(f"no windows, so no drift report, on {len(empty_days)} day(s): {empty_days}")
         return dg.MaterializeResult(
             metadata={
                 "drift_score": float(latest.score),
@@ -66,6 +74,7 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
                 "drift_day": newest,
                 "drifted_features": dg.MetadataValue.json(latest.drifted_features),
                 "scores_by_day": dg.MetadataValue.json({k: float(r.score) for k, r in reports.items()}),
+                "days_without_windows": dg.MetadataValue.json(empty_days),
                 "reference_model_version": version,
                 "summary": dg.MetadataValue.md(drift_summary_markdown(latest)),
                 "report_html": dg.MetadataValue.path(str(paths[newest]["html"])),
