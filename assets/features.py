@@ -7,7 +7,7 @@ from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partit
 from resources import DuckDBWarehouse
 from vigia.pipeline.features import FEATURES_TABLE
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
-from vigia.warehouse.duck import preview, table_schema
+from vigia.warehouse.duck import preview, quote_ident, table_schema
 
 
 def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
@@ -54,7 +54,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
 def _non_finite_count(con, dataset: str, columns: list[str], keys: list[str]) -> int:
     if not columns:
         return 0
-    cond = " OR ".join(f"{c} IS NULL OR NOT isfinite({c})" for c in columns)
+    cond = " OR ".join(f"{q} IS NULL OR NOT isfinite({q})" for q in map(quote_ident, columns))
     marks = ", ".join("?" for _ in keys)
     sql = (
         f'SELECT count(*) FROM "{dataset}"."{FEATURES_TABLE}" '

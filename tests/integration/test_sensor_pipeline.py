@@ -72,3 +72,70 @@ def test_sensor_dataset_materializes_with_autoencoder(tmp_path: Path, monkeypatc
     assert {"lstm_ae", "iforest", "consensus"} <= set(report["metrics"])
     for plot in ("series_alarms.png", "training_curves.png", "reconstruction.png", "roc.png"):
         assert (tmp_path / "data" / "reports" / "pumptest" / plot).stat().st_size > 1000
+
+
+SKAB_LIKE = """\
+name: rig
+kind: sensor_timeseries
+source: {{type: sensor_files, path: "{path}"}}
+time_column: datetime
+label_column: anomaly
+sql_models: sensors
+partitions: {{start: "2020-03-09", end: "2020-03-10"}}
+series: {{freq: 1s, window: 30, step: 10}}
+detectors:
+  - {{name: iforest, type: isolation_forest, params: {{n_estimators: 50}}}}
+consensus: {{k: 1}}
+"""
+
+
+def _write_rig_file(path: Path, start: str, seed: int) -> None:
+    """SKAB's layout: `;`-separated, a column name with spaces, an `anomaly` label, a `changepoint` column."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    n = 1_200
+    anomaly = (np.arange(n) >= 800) & (np.arange(n) < 950)
+    flow = 120 + np.sin(np.arange(n) / 30) + rng.normal(0, 0.2, n) + anomaly * 6.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(
+        {
+            "datetime": [str(np.datetime64(start) + np.timedelta64(i, "s")).replace("T", " ") for i in range(n)],
+            "Pressure": rng.normal(1.0, 0.05, n),
+            "Volume Flow RateRMS": flow,
+            "anomaly": anomaly.astype(int),
+            "changepoint": np.zeros(n, dtype=int),
+        }
+    ).write_csv(path, separator=";")
+
+
+def test_sensor_files_in_subfolders_with_spaced_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rigs whose files share a name (valve1/0.csv, valve2/0.csv) stay two series end to end."""
+    source = tmp_path / "skab_like"
+    _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
+    _write_rig_file(source / "valve2" / "0.csv", "2020-03-09T12:00:00", seed=2)
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "rig.yaml").write_text(SKAB_LIKE.format(path=source))
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
+    defs = build_definitions()
+    stages = [
+        ("rig_daily", ["raw_sensor", "stg_sensor", "window_features"]),
+        ("rig_train", ["detectors", "thresholds", "evaluation", "champion"]),
+        ("rig_daily", ["window_scores", "alerts", "drift_report"]),
+    ]
+    with dg.instance_for_test() as instance:
+        for job, names in stages:
+            keys = [dg.AssetKey(["rig", n]) for n in names]
+            partition = "2020-03-09" if job.endswith("daily") else None
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, asset_selection=keys, partition_key=partition
+            )
+            assert result.success, job
+            assert all(e.passed for e in result.get_asset_check_evaluations())
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    stations = dict(con.sql("SELECT station, count(*) FROM rig.raw_sensor GROUP BY station").fetchall())
+    assert stations == {"valve1/0": 1_200, "valve2/0": 1_200}
+    assert "Volume Flow RateRMS" in {r[0] for r in con.sql("DESCRIBE rig.raw_sensor").fetchall()}
+    con.close()

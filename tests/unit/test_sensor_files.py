@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import shared_path
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
-from vigia.timeseries.sensor_files import read_sensor_files
+from vigia.timeseries.sensor_files import read_sensor_files, series_name
 from vigia.timeseries.skab import FEATURE_COLUMNS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sensors"
@@ -104,6 +104,22 @@ def test_parquet_and_folder(tmp_path: Path):
     assert r.frame["label"].null_count() == r.frame.height
     assert r.frame["temp"].to_list() == [2.0, 1.5, 2.5, 7.0, 7.0, 7.0]
     assert sorted(r.rejects["reason"].to_list()) == ["bad_timestamp", "non_numeric_value", "non_numeric_value"]
+
+
+def test_subfolders_are_read_and_name_their_series(tmp_path: Path):
+    """SKAB's layout (valve1/0.csv, valve2/0.csv): same file names in two folders are two series."""
+    rows = "ts;temp;pressure\n2026-01-05 00:00:00;1;2\n"
+    for folder, name in [("valve2", "0.csv"), ("valve1", "10.csv"), ("valve1", "2.csv"), ("valve1", "0.csv")]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / name).write_text(rows)
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "0.csv").write_text(rows)  # hidden folders are skipped
+    r = _read(tmp_path, label_column=None)
+    relative = [Path(f.path).relative_to(tmp_path).as_posix() for f in r.files]
+    assert relative == ["valve1/0.csv", "valve1/2.csv", "valve1/10.csv", "valve2/0.csv"]
+    names = [series_name(f.path, tmp_path) for f in r.files]
+    assert names == ["valve1/0", "valve1/2", "valve1/10", "valve2/0"]
+    assert series_name(tmp_path / "valve2" / "0.csv", tmp_path / "valve2" / "0.csv") == "0"  # a one-file source
 
 
 def test_comma_csv_and_quotes(tmp_path: Path):

@@ -3,7 +3,8 @@
 The synthetic pumping station is generated once for the dataset's whole configured range (so physics
 and the event schedule do not depend on which days a run asks for) and the requested days are kept.
 Files (CSV / Parquet, SKAB's ``;`` layout included) are read with their rejects; each file is a
-``station`` (its stem), so series from different files are never mixed.
+``station`` named by its path under the source folder (``valve1/0``), so series from different files,
+even files of the same name in different subfolders, are never mixed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vigia.config import DatasetConfig
 from vigia.pipeline.ingest import IngestResult, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.timeseries.pump_synth import generate_pump_station
-from vigia.timeseries.sensor_files import read_sensor_files
+from vigia.timeseries.sensor_files import read_sensor_files, series_name
 from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
 
 RAW_TABLE = "raw_sensor"
@@ -46,8 +47,9 @@ def _files(cfg: DatasetConfig, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame,
         run_id=run_id,
         exclude_columns=["changepoint"],
     )
+    names = {f: series_name(f, cfg.source.path) for f in result.frame["source_file"].unique().to_list()}
     frame = result.frame.with_columns(
-        pl.col("source_file").map_elements(lambda p: p.rsplit("/", 1)[-1].rsplit(".", 1)[0], pl.String).alias("station")
+        pl.col("source_file").replace_strict(names, return_dtype=pl.String).alias("station")
     )
     return frame, result.rejects, result.read
 

@@ -25,7 +25,14 @@ import polars as pl
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
 
-__all__ = ["SENSOR_EXTENSIONS", "SensorFileStats", "SensorReadResult", "discover_sensor_files", "read_sensor_files"]
+__all__ = [
+    "SENSOR_EXTENSIONS",
+    "SensorFileStats",
+    "SensorReadResult",
+    "discover_sensor_files",
+    "read_sensor_files",
+    "series_name",
+]
 
 SENSOR_EXTENSIONS: tuple[str, ...] = (".csv", ".txt", ".tsv", ".parquet", ".pq")
 _MISSING_TOKENS = ["", "nan", "na", "n/a", "null", "none", "-"]
@@ -81,12 +88,15 @@ class SensorReadResult:
         return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
 
 
-def _natural_key(path: Path) -> list[object]:
-    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", path.name)]
+def _natural_key(path: Path) -> list[list[object]]:
+    return [[int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", part)] for part in path.parts]
 
 
 def discover_sensor_files(path: str | Path) -> list[Path]:
-    """The file itself, or the CSV / Parquet files directly in a folder (natural name order: 2.csv before 10.csv)."""
+    """The file itself, or the CSV / Parquet files in a folder and its subfolders (hidden ones skipped).
+
+    Natural order of the relative paths: ``a/2.csv`` before ``a/10.csv`` before ``b/1.csv``.
+    """
     p = Path(path)
     if not p.exists():
         raise SourceError(f"sensor source not found: {p}")
@@ -95,12 +105,30 @@ def discover_sensor_files(path: str | Path) -> list[Path]:
             raise SourceError(f"sensor source is empty: {p}")
         return [p]
     files = sorted(
-        (f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SENSOR_EXTENSIONS and f.stat().st_size > 0),
-        key=_natural_key,
+        (
+            f
+            for f in p.rglob("*")
+            if f.is_file()
+            and f.suffix.lower() in SENSOR_EXTENSIONS
+            and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            and f.stat().st_size > 0
+        ),
+        key=lambda f: _natural_key(f.relative_to(p)),
     )
     if not files:
-        raise SourceError(f"no non-empty CSV / Parquet files in sensor source folder {p}")
+        raise SourceError(f"no non-empty CSV / Parquet files in sensor source folder {p} or its subfolders")
     return files
+
+
+def series_name(file: str | Path, source: str | Path) -> str:
+    """The series (station) a file holds: its path under the source folder without the suffix (``valve1/0``).
+
+    Two files with the same name in different subfolders are different series; a source that is a
+    single file names its series after the file's stem.
+    """
+    f, root = Path(file), Path(source)
+    relative = f.relative_to(root) if root.is_dir() and f.is_relative_to(root) else Path(f.name)
+    return relative.with_suffix("").as_posix()
 
 
 def _detect_separator(header: str) -> str:
