@@ -45,16 +45,19 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(key=dctx.key(BATCH_TABLE), deps=[dctx.key(TRAINING_TABLE)], group_name=dctx.group,
               pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "ingest"},
-              description="The newest inference extract, checked against the training columns.")  # fmt: skip
+              description="The newest inference extract, checked against and typed like the training columns; "
+              "outcomes it carries are kept (retraining adds those rows).")  # fmt: skip
     def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         from vigia.pipeline.tabular import read_newest_batch
         from vigia.warehouse.duck import read_frame, replace_table_from_frame
 
         with warehouse.connect() as con:
-            columns = [c for c in read_frame(con, cfg.name, TRAINING_TABLE).columns if c not in (target, "source_file")]
-            result, path = read_newest_batch(cfg, columns, context.run.run_id)
+            result, path = read_newest_batch(cfg, read_frame(con, cfg.name, TRAINING_TABLE), context.run.run_id)
             replace_table_from_frame(con, cfg.name, BATCH_TABLE, result.frame)
-        return dg.MaterializeResult(metadata={**_frame_metadata(result), "batch_file": str(path)})
+        labels = {"labelled_rows": result.labelled_rows or 0}
+        if result.invalid_targets:
+            labels["invalid_targets"] = dg.MetadataValue.json(result.invalid_targets)
+        return dg.MaterializeResult(metadata={**_frame_metadata(result), **labels, "batch_file": str(path)})
 
     @dg.asset(key=dctx.key(MODEL_ASSET), deps=[dctx.key(TRAINING_TABLE), dctx.key(BATCH_TABLE)],
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"scikitlearn", "mlflow"}, tags={STAGE_TAG: "train"},
@@ -122,16 +125,18 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(key=dctx.key(DRIFT_ASSET), deps=[dctx.key(PREDICTIONS_TABLE)], group_name=dctx.group,
               pool=WAREHOUSE_POOL, kinds={"html"}, tags={STAGE_TAG: "monitor"},
-              description="Drift of the newest batch against the training table over the model's inputs (share of "
-              f"drifted features; retrain above {cfg.drift.threshold}).")  # fmt: skip
+              description="Drift of the newest batch against the champion's training population (training "
+              "extracts + the labelled batch rows it learned from) over the model's inputs (share of drifted "
+              f"features; retrain above {cfg.drift.threshold}).")  # fmt: skip
     def drift_report(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
                      ) -> dg.MaterializeResult:  # fmt: skip
         from vigia.monitoring import dataset_drift
         from vigia.monitoring.drift_report import drift_summary_markdown, write_drift_report
+        from vigia.pipeline.tabular_training import drift_reference
         from vigia.warehouse.duck import read_frame
 
         with warehouse.connect() as con:
-            reference = read_frame(con, cfg.name, TRAINING_TABLE)
+            reference, reference_source = drift_reference(con, cfg, artifacts.models_dir(cfg.name))
             batch = read_frame(con, cfg.name, BATCH_TABLE)
         ignore = {target, "source_file", cfg.entity_key}
         features = [c for c in batch.columns if c in reference.columns and c not in ignore]
@@ -148,6 +153,8 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "drift_score": float(report.score),
                 "drift_threshold": float(cfg.drift.threshold),
                 "drifted": bool(report.drifted),
+                "drift_reference": reference_source,
+                "reference_rows": reference.height,
                 "drifted_features": dg.MetadataValue.json(report.drifted_features),
                 "summary": dg.MetadataValue.md(drift_summary_markdown(report)),
                 "report_html": dg.MetadataValue.path(str(paths["html"])),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
 from orchestration.definitions import build_definitions
@@ -50,19 +51,39 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
         skip = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
         assert isinstance(skip, dg.SkipReason) and "latest batch" in skip.skip_message
 
-        # A new, drifted batch lands (newest file) and is scored.
+        assert meta(instance, "inference_batch")["labelled_rows"] == 0
+        assert meta(instance, "drift_report")["drift_reference"].startswith("model ")
+        assert meta(instance, "model")["trained_on_batch_labels"] == 0
+
+        # A new, drifted batch lands (newest file) with the outcomes of 1,000 of its 1,500 customers.
         time.sleep(0.01)
-        drifted = generate_customers(1500, seed=99, drifted=True).drop("target")
+        drifted = generate_customers(1500, seed=99, drifted=True)
+        drifted = drifted.with_columns(
+            pl.when(pl.int_range(pl.len()) < 1000).then(pl.col("target").cast(pl.String)).otherwise(pl.lit(""))
+        )
         drifted.write_csv(tmp_path / "data" / "raw" / "custtest" / "inference" / "batch_002.csv")
         keys = [dg.AssetKey(["custtest", n]) for n in ("inference_batch", "predictions", "drift_report")]
         job = defs.resolve_job_def("custtest_train")
         assert job.execute_in_process(instance=instance, asset_selection=keys).success
-        assert meta(instance, "drift_report")["drift_score"] > 0.15
+        assert meta(instance, "inference_batch")["labelled_rows"] == 1000
+        value = meta(instance, "predictions")["batch_value"]
+        assert value["n"] == 1500 and value["labelled_rows"] == 1000
+        assert value["tp"] + value["fp"] + value["fn"] + value["tn"] == 1000 and "realised_value_total" in value
+        drift_before = meta(instance, "drift_report")
+        assert drift_before["drift_score"] > 0.15
         result = sensor(dg.build_sensor_context(instance=instance, cursor=skip_cursor(instance), definitions=defs))
         assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
         assert result.run_requests[0].partition_key is None
         retrain = defs.resolve_job_def("custtest_retrain").execute_in_process(instance=instance)
         assert retrain.success
+        # Retraining learned from the training extracts plus the 1,000 labelled batch rows, and the new
+        # champion's population (the drift reference) includes them.
+        assert meta(instance, "model")["trained_on_batch_labels"] == 1000
+        if meta(instance, "model")["promoted"]:  # the next drift check compares with the new population
+            drift_key = [dg.AssetKey(["custtest", "drift_report"])]
+            assert job.execute_in_process(instance=instance, asset_selection=drift_key).success
+            drift_after = meta(instance, "drift_report")
+            assert drift_after["reference_rows"] == drift_before["reference_rows"] + 1000
 
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     log = con.sql("SELECT batch FROM custtest.inference_log ORDER BY scored_at").fetchall()

@@ -105,3 +105,18 @@ def test_inference_batch_without_target_and_newest_extract(tmp_path: Path) -> No
     assert newest_extract(tmp_path) == b  # same mtime: greatest name
     res = read_extracts(tmp_path, target=None, id_column="id", dataset="cust", run_id="r")
     assert "target" not in res.frame.columns and res.frame.height == 2
+
+
+def test_batch_outcomes_are_optional_labels(tmp_path: Path) -> None:
+    """A batch may carry outcomes: kept as labels, missing or invalid ones leave the row unlabelled (never lost)."""
+    (tmp_path / "b.csv").write_text("id,income,segment,target\n1,10,a,1\n2,20,b,\n3,30,a,NA\n4,40,b,maybe\n5,50,a,0\n")
+    kinds = {"id": "categorical", "income": "numeric", "segment": "categorical"}
+    res = _read(tmp_path / "b.csv", expected_columns=kinds, target_optional=True)
+    assert res.frame["target"].to_list() == [1, None, None, None, 0]
+    assert res.rows_accepted == 5 and res.rejects.height == 0
+    assert res.labelled_rows == 2 and res.invalid_targets == {"count": 1, "examples": ["maybe"]}
+    assert res.summary()["labelled_rows"] == 2
+
+    (tmp_path / "b.csv").write_text("id,income,segment\n1,10,a\n2,20,b\n")  # no outcomes at all
+    res = _read(tmp_path / "b.csv", expected_columns=kinds, target_optional=True)
+    assert res.frame["target"].null_count() == 2 and res.labelled_rows == 0 and res.extra_columns == {}

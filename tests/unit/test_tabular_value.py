@@ -12,6 +12,7 @@ from vigia.tabular.value import (
     choose_threshold,
     expected_cost_per_applicant,
     expected_values,
+    labelled_value,
     outcome_values,
     threshold_choice_at,
 )
@@ -60,6 +61,15 @@ def test_expected_value_per_record_and_totals() -> None:
     assert ev == pytest.approx([0.2 * 100 - 0.8 * 10, 0.8 * 1 - 0.2 * 50])
     out = batch_value(vm, [0.2, 0.2], [1, 0])
     assert out["expected_value_total"] == pytest.approx(ev.sum()) and out["n_flagged"] == 1
+
+
+def test_labelled_value_uses_only_known_outcomes() -> None:
+    vm = ValueMatrix.from_cost_matrix(fp_cost=1, fn_cost=5)
+    decision = np.array([1, 0, 1, 0])
+    out = labelled_value(vm, decision, np.array([1.0, 1.0, np.nan, 0.0]))  # TP, FN (cost 5), unknown, TN
+    assert out["labelled_rows"] == 3 and (out["tp"], out["fn"], out["fp"], out["tn"]) == (1, 1, 0, 1)
+    assert out["cost_per_record"] == pytest.approx(5 / 3)
+    assert labelled_value(vm, decision, np.full(4, np.nan)) == {"labelled_rows": 0}
 
 
 def test_parse_and_validation() -> None:

@@ -60,11 +60,27 @@ def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:
     )
 
 
-def read_newest_batch(cfg: DatasetConfig, expected: list[str], run_id: str) -> tuple[ExtractsResult, Path]:
-    """The newest inference extract, checked against the training columns (missing ones are an error)."""
+def read_newest_batch(cfg: DatasetConfig, training: pl.DataFrame, run_id: str) -> tuple[ExtractsResult, Path]:
+    """The newest inference extract, typed like the ``training`` table's columns (missing ones are an error).
+
+    A target column in the batch is kept (rows without a valid outcome stay unlabelled): it is the
+    newly labelled data that retraining adds, and it gives the batch's realised value.
+    """
     newest = newest_extract(source_root(cfg) / "inference")
+    target = cfg.label_column
+    kinds = {
+        c: "numeric" if dtype.is_numeric() else "categorical"
+        for c, dtype in training.schema.items()
+        if c not in (target, "source_file")
+    }
     result = read_extracts(
-        newest, target=None, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key, expected_columns=expected
+        newest,
+        target=target,
+        target_optional=True,
+        dataset=cfg.name,
+        run_id=run_id,
+        id_column=cfg.entity_key,
+        expected_columns=kinds,
     )
     return result, newest
 

@@ -25,7 +25,7 @@ from vigia.tabular.model import (
     stratified_split,
     unseen_categories,
 )
-from vigia.tabular.value import batch_value
+from vigia.tabular.value import batch_value, labelled_value
 from vigia.warehouse.duck import append_frame, replace_table_from_frame
 
 METRIC_NAME = "heldout_average_precision"
@@ -94,6 +94,8 @@ def train_and_promote(
     version = model_store.new_version_id(run_id)
     directory = model_store.version_dir(models_dir, version)
     digest = save_model(best, directory / MODEL_FILE)
+    # The population this version learned from (training extracts + labelled batch rows): the drift reference.
+    data.drop(target).write_parquet(directory / model_store.REFERENCE_FILE)
     write_json({"version": version, "sha256": digest, **best.summary()}, directory / model_store.MANIFEST_FILE)
 
     champion, champion_version = _champion(models_dir)
@@ -135,6 +137,22 @@ def train_and_promote(
     }
 
 
+def drift_reference(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, models_dir: Path) -> tuple[pl.DataFrame, str]:
+    """The champion's training population (its ``reference.parquet``), else the training table.
+
+    Returns the frame and where it came from (``model <version>`` or ``training table``).
+    """
+    from vigia.pipeline.tabular import TRAINING_TABLE
+    from vigia.warehouse.duck import read_frame
+
+    if model_store.has_pointer(models_dir, model_store.CHAMPION):
+        version = model_store.pointer(models_dir, model_store.CHAMPION)["version"]
+        path = model_store.version_dir(models_dir, version) / model_store.REFERENCE_FILE
+        if path.exists():
+            return pl.read_parquet(path), f"model {version}"
+    return read_frame(con, cfg.name, TRAINING_TABLE), "training table"
+
+
 def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: DatasetConfig, models_dir: Path) -> dict:
     """Score ``batch`` with the champion; write the predictions and append one inference-log row."""
     model, version = _champion(models_dir)
@@ -146,6 +164,11 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
     if model.value_matrix is not None:
         p, d = scored["probability"].to_numpy(), scored["decision"].to_numpy()
         value = batch_value(model.value_matrix, p, d, None)
+        target = cfg.label_column
+        if target and target in batch.columns and batch[target].null_count() < batch.height:
+            # Outcomes that came with the batch: the value the decisions actually realised on those rows.
+            y = batch[target].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+            value |= labelled_value(model.value_matrix, d, y)
     row = pl.DataFrame([inference_log_row(Path(str(batch["source_file"][0])), version or "", scored, value)])
     append_frame(con, cfg.name, LOG_TABLE, row)
     return {

@@ -19,6 +19,12 @@ column (the file name). Every cell is first read as text, then typed:
   value is **rejected** with a reason (``rejects`` frame in the ``REJECT_COLUMNS`` layout; ``line_number``
   is the physical CSV line, header = line 1, or the 1-based row of a Parquet file). The target is
   returned as Int8 0/1.
+* **Optional target** (``target_optional=True``, for inference batches that may carry outcomes): the
+  target column may be absent (all rows unlabelled); a missing target (empty or a missing-value token)
+  leaves the row unlabelled; any
+  other invalid value also leaves it unlabelled and is counted in ``invalid_targets`` (with up to 5
+  examples) instead of rejecting the row, because every batch row must still be scored.
+  ``labelled_rows`` counts the rows with a valid target.
 * **Empty extract** (a zero-byte file or a header without rows): skipped and reported in
   ``skipped_files`` with the reason; when no file holds a data row, ``SourceError`` (a ``ValueError``)
   naming the folder. A folder without any extract also raises ``SourceError``.
@@ -64,6 +70,8 @@ class ExtractsResult:
     type_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped_files: dict[str, str] = field(default_factory=dict)
     duplicate_ids: int = 0
+    labelled_rows: int | None = None
+    invalid_targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows_accepted(self) -> int:
@@ -86,6 +94,8 @@ class ExtractsResult:
             "type_errors": self.type_errors,
             "skipped_files": self.skipped_files,
             "duplicate_ids": self.duplicate_ids,
+            **({} if self.labelled_rows is None else {"labelled_rows": self.labelled_rows}),
+            **({"invalid_targets": self.invalid_targets} if self.invalid_targets else {}),
         }
 
 
@@ -237,15 +247,23 @@ def read_extracts(
     run_id: str,
     positive: str | int | None = None,
     numeric_share: float = NUMERIC_SHARE,
+    target_optional: bool = False,
 ) -> ExtractsResult:
-    """Merge every extract in ``folder`` (rules in the module docstring). ``target=None`` for inference batches."""
+    """Merge every extract in ``folder`` (rules in the module docstring).
+
+    Inference batches: ``target=None`` (a target column is an extra column), or the target with
+    ``target_optional=True`` to keep the outcomes a batch carries.
+    """
     files = list_extracts(folder)
     kinds = dict(expected_columns) if isinstance(expected_columns, Mapping) else None
     expected = list(expected_columns) if expected_columns is not None else None
+    optional = target if target is not None and target_optional else None
     if expected is not None:
         for col in (target, id_column):
-            if col and col not in expected:
+            if col and col != optional and col not in expected:
                 expected.append(col)
+        if optional is not None and optional in expected:
+            expected.remove(optional)
     parts, extra, skipped = [], {}, {}
     for path in files:
         try:
@@ -257,22 +275,39 @@ def read_extracts(
             continue
         cols = [c for c in raw.columns if c != _LINE]
         if expected is None:
-            expected = cols
+            expected = [c for c in cols if c != optional]
         missing = [c for c in expected if c not in cols]
         if missing:
             raise ValueError(f"extract {path} is missing expected columns {missing} (has {cols})")
-        if extras := [c for c in cols if c not in expected]:
+        if extras := [c for c in cols if c not in expected and c != optional]:
             extra[path.name] = extras
-        parts.append(raw.select(*expected, _LINE).with_columns(pl.lit(path.name).alias("source_file")))
+        labels = [] if optional is None else [
+            (pl.col(optional) if optional in cols else pl.lit(None)).cast(pl.String).alias(optional)
+        ]
+        part = raw.select(*expected, *labels, _LINE)
+        parts.append(part.with_columns(pl.lit(path.name).alias("source_file")))
     if not parts:
         raise SourceError(f"no data rows in any extract under {folder}: {skipped}")
     merged = pl.concat(parts, how="vertical")
     rows_read = merged.height
     assert expected is not None
+    if optional is not None:
+        expected = [*expected, optional]
     features = [c for c in expected if c not in (target, id_column)]
     typed, numeric, categorical, errors = coerce_columns(merged, features, kinds, numeric_share)
     rejects = empty_rejects()
-    if target is not None:
+    labelled, invalid = None, {}
+    if optional is not None:
+        typed, reason = label_target(typed, optional, positive)
+        known = reason.is_null()
+        is_missing = merged.get_column(optional).cast(pl.String).str.strip_chars().str.to_lowercase()
+        is_missing = is_missing.is_null() | is_missing.is_in(MISSING_TOKENS)
+        bad_values = merged.get_column(optional).filter(~known & ~is_missing)
+        if bad_values.len():
+            invalid = {"count": bad_values.len(), "examples": bad_values.unique(maintain_order=True).head(5).to_list()}
+        typed = typed.with_columns(pl.when(known).then(pl.col(optional)).alias(optional)).drop("__reason")
+        labelled = int(known.sum())
+    elif target is not None:
         typed, reason = label_target(typed, target, positive)
         bad = reason.is_not_null()
         if bad.any():
@@ -295,4 +330,6 @@ def read_extracts(
         type_errors=errors,
         skipped_files=skipped,
         duplicate_ids=dup,
+        labelled_rows=labelled,
+        invalid_targets=invalid,
     )

@@ -138,6 +138,23 @@ def batch_value(
     return out
 
 
+def labelled_value(vm: ValueMatrix, decision: ArrayLike, y_true: ArrayLike) -> dict[str, Any]:
+    """Realised value of the decisions on the rows whose outcome is known (``y_true`` NaN/None = unknown)."""
+    d, y = _arrays(decision, y_true)
+    known = ~np.isnan(y)
+    out: dict[str, Any] = {"labelled_rows": int(known.sum())}
+    if known.any():
+        rv = outcome_values(vm, y[known], d[known])
+        out.update(
+            realised_value_total=float(rv.sum()),
+            realised_value_per_record=float(rv.mean()),
+            **confusion(y[known], d[known]),
+        )
+        if vm.is_cost_matrix:
+            out["cost_per_record"] = -out["realised_value_per_record"]
+    return out
+
+
 def expected_cost_per_applicant(y_true: ArrayLike, decision: ArrayLike, *, fp_cost: float, fn_cost: float) -> float:
     """Mean misclassification cost: ``(FP·fp_cost + FN·fn_cost) / n``."""
     c = confusion(y_true, decision)
