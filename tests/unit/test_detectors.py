@@ -3,7 +3,14 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from vigia.config import DetectorConfig
-from vigia.models.detectors import build_detector, fit_detector, normalized_scores, raw_scores, scoring_threads
+from vigia.models.detectors import (
+    build_detector,
+    estimator_params,
+    fit_detector,
+    normalized_scores,
+    raw_scores,
+    scoring_threads,
+)
 from vigia.models.preprocess import FeaturePreprocessor
 
 DETECTORS = [
@@ -64,6 +71,16 @@ def test_build_detector_params_and_errors():
     assert build_detector(DetectorConfig(name="l", type="lof"), seed=0).novelty is True
     with pytest.raises(ValueError, match="novelty"):
         build_detector(DetectorConfig(name="l", type="lof", params={"novelty": False}), seed=0)
+
+
+def test_autoencoder_batch_size_is_its_training_batch():
+    params = {"batch_size": 64, "max_train_samples": 1000, "n_jobs": 2, "epochs": 3}
+    cfg = DetectorConfig(name="ae", type="lstm_autoencoder", params={**params, "timesteps": 10})
+    ae = build_detector(cfg, seed=0)
+    assert ae.config().batch_size == 64 and ae.config().epochs == 3  # Keras trains in batches of 64
+    assert estimator_params(cfg) == {"batch_size": 64, "epochs": 3, "timesteps": 10}  # what the sweep passes on
+    forest = DetectorConfig(name="i", type="isolation_forest", params={"batch_size": 64, "n_estimators": 10})
+    assert estimator_params(forest) == {"n_estimators": 10}  # a scoring batch for the scikit-learn detectors
 
 
 def test_normalised_scores_beyond_training_range_stay_ranked(toy):

@@ -13,8 +13,9 @@ Supported ``DetectorConfig.type`` values and their ``params``:
 
 Larger training sets are reduced to a deterministic subsample (``numpy.random.default_rng(seed)``,
 without replacement, original order kept). Extra keys understood for every type:
-``max_train_samples`` (``None`` = no cap), ``batch_size`` (scoring batch, default 65 536 rows)
-and ``n_jobs`` (passed to estimators that accept it). All other params go to the estimator.
+``max_train_samples`` (``None`` = no cap), ``batch_size`` (scoring batch, default 65 536 rows; for the
+autoencoders it is the Keras training batch instead) and ``n_jobs`` (passed to estimators that accept
+it). All other params go to the estimator.
 Scikit-learn detectors score their batches on a thread pool (``n_jobs`` threads, default one per
 core; the tree and neighbour queries release the GIL): the same scores, about 2x faster on 2 cores.
 
@@ -77,9 +78,16 @@ class FittedDetector:
 
 
 def _split_params(cfg: DetectorConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(estimator params, Vigia's own keys). An autoencoder's ``batch_size`` is its Keras training batch."""
     params = dict(cfg.params)
-    own = {k: params.pop(k) for k in _OWN_KEYS if k in params}
+    own_keys = [k for k in _OWN_KEYS if not (k == "batch_size" and cfg.type in AUTOENCODERS)]
+    own = {k: params.pop(k) for k in own_keys if k in params}
     return params, own
+
+
+def estimator_params(cfg: DetectorConfig) -> dict[str, Any]:
+    """The params that go to the estimator itself (without ``max_train_samples``, ``n_jobs``, scoring batch)."""
+    return _split_params(cfg)[0]
 
 
 def build_detector(cfg: DetectorConfig, seed: int) -> Any:

@@ -14,6 +14,7 @@ import polars as pl
 
 from vigia.config import CalibrationConfig, DatasetConfig
 from vigia.models.calibration import calibrate
+from vigia.models.detectors import estimator_params
 from vigia.models.preprocess import FeaturePreprocessor
 from vigia.pipeline.kinds import feature_columns
 from vigia.pipeline.sensor_features import sensor_windows
@@ -44,7 +45,11 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
     y_train = train["label"].fill_null(0).to_numpy()
     prep = FeaturePreprocessor(log_columns=None).fit(train.select(cols).to_numpy(), y_train)
     base = next(d for d in cfg.detectors if d.name == detector)
-    arch = {**base.params, **{k: v for k, v in params.items() if k not in SERIES_KEYS}, "timesteps": series.window}
+    arch = {
+        **estimator_params(base),
+        **{k: v for k, v in params.items() if k not in SERIES_KEYS},
+        "timesteps": series.window,
+    }
     kind = "conv" if base.type == "conv_autoencoder" else "lstm"
     model = WindowAutoencoder(kind=kind, seed=cfg.seed, **arch)
     model.fit(prep.transform(train.select(cols).to_numpy()[y_train == 0]))
