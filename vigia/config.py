@@ -130,6 +130,7 @@ class SeriesConfig(_Strict):
     def _positive(self) -> SeriesConfig:
         if self.window < 2 or self.step < 1 or self.step > self.window or self.max_gap < 0:
             raise ValueError("series needs window >= 2, 1 <= step <= window and max_gap >= 0")
+        parse_duration(self.freq)  # a bad frequency fails at load, naming the value
         return self
 
 
@@ -174,11 +175,28 @@ class CalibrationConfig(_Strict):
     mad_k: float = 3.5
     iqr_k: float = 1.5
 
+    @model_validator(mode="after")
+    def _ranges(self) -> CalibrationConfig:
+        if not 0 < self.contamination < 0.5:
+            raise ValueError(f"calibration.contamination must be in (0, 0.5), got {self.contamination}")
+        bad = [p for p in [*self.percentiles, self.percentile] if not 0 < p < 100]
+        if bad or not self.percentiles:
+            raise ValueError(f"calibration percentiles must be non-empty and in (0, 100), got {bad or '[]'}")
+        if self.mad_k <= 0 or self.iqr_k <= 0:
+            raise ValueError("calibration.mad_k and calibration.iqr_k must be positive")
+        return self
+
 
 class AlertConfig(_Strict):
     top_n: int = 50
     evidence_records: int = 20
     top_features: int = 5
+
+    @model_validator(mode="after")
+    def _counts(self) -> AlertConfig:
+        if self.top_n < 1 or self.evidence_records < 0 or self.top_features < 0:
+            raise ValueError("alerts needs top_n >= 1, evidence_records >= 0 and top_features >= 0")
+        return self
 
 
 class DriftConfig(_Strict):
@@ -186,14 +204,34 @@ class DriftConfig(_Strict):
 
     threshold: float = 0.15
 
+    @field_validator("threshold")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0 <= v < 1:
+            raise ValueError(f"drift.threshold is a share of features, in [0, 1), got {v}")
+        return v
+
 
 class PromotionConfig(_Strict):
     """A retrained model becomes champion unless its validation metric is worse by more than ``tolerance``."""
 
     tolerance: float = 0.02
 
+    @field_validator("tolerance")
+    @classmethod
+    def _non_negative(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError(f"promotion.tolerance must be >= 0, got {v}")
+        return v
+
 
 DEFAULT_ENTITY = {"network_conn": "orig_h", "sensor_timeseries": "station", "api_events": "client_ip"}
+SOURCES_BY_KIND = {
+    "network_conn": ("synthetic_zeek", "zeek_files"),
+    "sensor_timeseries": ("synthetic_pump", "sensor_files"),
+    "api_events": ("synthetic_api", "event_files", "opensearch"),
+    "tabular_supervised": ("synthetic_customers", "tabular_files"),
+}
 
 
 class DatasetConfig(_Strict):
@@ -248,7 +286,16 @@ class DatasetConfig(_Strict):
     @model_validator(mode="after")
     def _detectors_unique(self) -> DatasetConfig:
         names = [d.name for d in self.detectors]
+        if self.source.type not in SOURCES_BY_KIND[self.kind]:
+            raise ValueError(
+                f"source type {self.source.type!r} does not fit kind {self.kind!r}: "
+                f"use one of {list(SOURCES_BY_KIND[self.kind])}"
+            )
         if self.kind == "tabular_supervised":
+            if self.value_matrix is not None:
+                from vigia.tabular.value import ValueMatrix
+
+                ValueMatrix.parse(self.value_matrix)  # a typo fails at load, naming the entry
             return self  # a supervised classifier, no unsupervised detectors
         if self.partitions is None or self.sql_models is None:
             raise ValueError(f"kind {self.kind!r} needs 'partitions' and 'sql_models'")

@@ -55,6 +55,23 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
         DatasetConfig.model_validate(_base(window={"size": "1m", "step": "5m"}))
     with pytest.raises(ValueError, match="sum to 1"):
         DatasetConfig.model_validate(_base(split={"train": 0.5, "validation": 0.2, "test": 0.2}))
+    with pytest.raises(ValueError, match="does not fit kind 'network_conn'"):
+        DatasetConfig.model_validate(_base(source={"type": "event_files", "path": "x"}))
+    with pytest.raises(ValueError, match="invalid duration '1x'"):
+        DatasetConfig.model_validate(_base(series={"freq": "1x"}))
+    with pytest.raises(ValueError, match="contamination"):
+        DatasetConfig.model_validate(_base(calibration={"contamination": 2}))
+    with pytest.raises(ValueError, match="percentiles"):
+        DatasetConfig.model_validate(_base(calibration={"percentiles": [90, 120]}))
+    with pytest.raises(ValueError, match="share of features"):
+        DatasetConfig.model_validate(_base(drift={"threshold": 15}))
+    with pytest.raises(ValueError, match="tolerance"):
+        DatasetConfig.model_validate(_base(promotion={"tolerance": -1}))
+    with pytest.raises(ValueError, match="top_n"):
+        DatasetConfig.model_validate(_base(alerts={"top_n": 0}))
+    tabular = {"name": "t", "kind": "tabular_supervised", "source": {"type": "synthetic_customers"}}
+    with pytest.raises(ValueError, match="bad value-matrix entry 'fx=1'"):
+        DatasetConfig.model_validate({**tabular, "value_matrix": "fp=1,fx=1"})
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed")
     with pytest.raises(ValueError, match=r"bad\.yaml"):
