@@ -226,6 +226,8 @@ class PromotionConfig(_Strict):
 
 
 DEFAULT_ENTITY = {"network_conn": "orig_h", "sensor_timeseries": "station", "api_events": "client_ip"}
+# The kinds whose pipelines build the entity column themselves (file stem / station, client address).
+FIXED_ENTITY = {"sensor_timeseries": "station", "api_events": "client_ip"}
 SOURCES_BY_KIND = {
     "network_conn": ("synthetic_zeek", "zeek_files"),
     "sensor_timeseries": ("synthetic_pump", "sensor_files"),
@@ -268,6 +270,10 @@ class DatasetConfig(_Strict):
             return raw
         if "entity_key" not in raw:
             raw = {**raw, "entity_key": DEFAULT_ENTITY.get(str(raw.get("kind")))}
+        consensus = raw.get("consensus") or {}
+        if isinstance(consensus, dict) and "k" not in consensus and isinstance(raw.get("detectors"), list):
+            # Default: 2 of n, or 1 of 1 when a single detector is configured.
+            raw = {**raw, "consensus": {**consensus, "k": max(1, min(2, len(raw["detectors"])))}}
         window = (raw.get("series") or {}).get("window", SeriesConfig().window)
         detectors = []
         for det in raw.get("detectors") or []:
@@ -291,6 +297,9 @@ class DatasetConfig(_Strict):
                 f"source type {self.source.type!r} does not fit kind {self.kind!r}: "
                 f"use one of {list(SOURCES_BY_KIND[self.kind])}"
             )
+        fixed = FIXED_ENTITY.get(self.kind)
+        if fixed is not None and self.entity_key != fixed:
+            raise ValueError(f"kind {self.kind!r} groups by {fixed!r}: entity_key must be {fixed!r} or left out")
         if self.kind == "tabular_supervised":
             if self.value_matrix is not None:
                 from vigia.tabular.value import ValueMatrix

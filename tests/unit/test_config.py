@@ -55,6 +55,10 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
         DatasetConfig.model_validate(_base(window={"size": "1m", "step": "5m"}))
     with pytest.raises(ValueError, match="sum to 1"):
         DatasetConfig.model_validate(_base(split={"train": 0.5, "validation": 0.2, "test": 0.2}))
+    sensors = {**_base(), "kind": "sensor_timeseries", "source": {"type": "synthetic_pump"}, "sql_models": "sensors"}
+    with pytest.raises(ValueError, match="entity_key must be 'station'"):
+        DatasetConfig.model_validate({**sensors, "entity_key": "pump_id"})
+    assert DatasetConfig.model_validate(sensors).entity_key == "station"
     with pytest.raises(ValueError, match="does not fit kind 'network_conn'"):
         DatasetConfig.model_validate(_base(source={"type": "event_files", "path": "x"}))
     with pytest.raises(ValueError, match="invalid duration '1x'"):
@@ -76,6 +80,13 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
     bad.write_text("name: [unclosed")
     with pytest.raises(ValueError, match=r"bad\.yaml"):
         load_dataset_config(bad)
+
+
+def test_consensus_defaults_to_two_of_n_or_one_of_one() -> None:
+    raw = {k: v for k, v in _base().items() if k != "consensus"}
+    assert DatasetConfig.model_validate(raw).consensus.k == 1  # a single detector
+    two = [{"name": "a", "type": "isolation_forest"}, {"name": "b", "type": "lof"}, {"name": "c", "type": "ocsvm"}]
+    assert DatasetConfig.model_validate({**raw, "detectors": two}).consensus.k == 2
 
 
 def test_sliding_window_config() -> None:
