@@ -11,32 +11,20 @@ import polars as pl
 import pytest
 
 from orchestration.definitions import build_definitions
+from tests.staging import declare_dataset, zeek_files_dataset
 from vigia.sources.zeek_synth import generate_conn_day
 from vigia.sources.zeek_writers import write_zeek_tsv
 
 pytestmark = pytest.mark.slow
 
-FILES_DATASET = """\
-name: netfiles
-kind: network_conn
-source: {{type: zeek_files, path: "{path}"}}
-sql_models: network
-partitions: {{start: "2026-01-05", end: "2026-01-06"}}
-detectors:
-  - {{name: iforest, type: isolation_forest}}
-consensus: {{k: 1}}
-"""
 DAY = "2026-01-05"
 
 
 @pytest.fixture
 def files_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    logs, datasets, data = tmp_path / "logs", tmp_path / "datasets", tmp_path / "data"
+    logs = tmp_path / "logs"
     logs.mkdir()
-    datasets.mkdir()
-    (datasets / "netfiles.yaml").write_text(FILES_DATASET.format(path=logs))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(datasets))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(data))
+    data = declare_dataset(tmp_path, monkeypatch, "netfiles", zeek_files_dataset("netfiles", logs, DAY, "2026-01-06"))
     return logs, data
 
 

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.definitions import build_definitions
+from tests.staging import declare_dataset, range_tags, run_stages
 
 pytestmark = pytest.mark.slow
 
@@ -115,25 +116,15 @@ def test_sensor_files_in_subfolders_with_spaced_columns(tmp_path: Path, monkeypa
     source = tmp_path / "skab_like"
     _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
     _write_rig_file(source / "valve2" / "0.csv", "2020-03-09T12:00:00", seed=2)
-    (tmp_path / "datasets").mkdir()
-    (tmp_path / "datasets" / "rig.yaml").write_text(SKAB_LIKE.format(path=source))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    defs = build_definitions()
+    declare_dataset(tmp_path, monkeypatch, "rig", SKAB_LIKE.format(path=source))
+    day = range_tags("2020-03-09", "2020-03-09")
     stages = [
-        ("rig_daily", ["raw_sensor", "stg_sensor", "window_features"]),
-        ("rig_train", ["detectors", "thresholds", "evaluation", "champion"]),
-        ("rig_daily", ["window_scores", "alerts", "drift_report"]),
+        ("rig_daily", ["raw_sensor", "stg_sensor", "window_features"], day),
+        ("rig_train", ["detectors", "thresholds", "evaluation", "champion"], None),
+        ("rig_daily", ["window_scores", "alerts", "drift_report"], day),
     ]
     with dg.instance_for_test() as instance:
-        for job, names in stages:
-            keys = [dg.AssetKey(["rig", n]) for n in names]
-            partition = "2020-03-09" if job.endswith("daily") else None
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, asset_selection=keys, partition_key=partition
-            )
-            assert result.success, job
-            assert all(e.passed for e in result.get_asset_check_evaluations())
+        run_stages(instance, "rig", stages)
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     stations = dict(con.sql("SELECT station, count(*) FROM rig.raw_sensor GROUP BY station").fetchall())
     assert stations == {"valve1/0": 1_200, "valve2/0": 1_200}

@@ -8,8 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.definitions import build_definitions
 from tests.conftest import shared_path
+from tests.staging import declare_dataset, range_tags, run_stages
 from vigia.bench.zeek import run_zeek_benchmark
 from vigia.config import load_dataset_config
 from vigia.paths import REPO_ROOT
@@ -60,27 +60,15 @@ consensus: {{k: 1}}
 def test_unlabelled_trickbot_capture_runs_the_whole_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stock Zeek conn.log (no labels, IGMP as `unknown_transport`) passes the checks and gets scored."""
     capture = shared_path("zeek", "trickbot_2018-11-09")
-    datasets, data = tmp_path / "datasets", tmp_path / "data"
-    datasets.mkdir()
-    (datasets / "trickbot.yaml").write_text(TRICKBOT_DATASET.format(path=capture))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(datasets))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(data))
-    defs = build_definitions()
-    tags = {"dagster/asset_partition_range_start": "2018-11-02", "dagster/asset_partition_range_end": "2018-11-08"}
+    data = declare_dataset(tmp_path, monkeypatch, "trickbot", TRICKBOT_DATASET.format(path=capture))
+    week = range_tags("2018-11-02", "2018-11-08")
     stages = [
-        ("trickbot_daily", ["raw_conn", "stg_conn", "window_features"], tags),
+        ("trickbot_daily", ["raw_conn", "stg_conn", "window_features"], week),
         ("trickbot_train", ["detectors", "thresholds", "evaluation", "champion"], None),
-        ("trickbot_daily", ["window_scores", "alerts"], tags),
+        ("trickbot_daily", ["window_scores", "alerts"], week),
     ]
     with dg.instance_for_test() as instance:
-        for job, names, run_tags in stages:
-            keys = [dg.AssetKey(["trickbot", n]) for n in names]
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, asset_selection=keys, tags=run_tags
-            )
-            assert result.success, job
-            failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-            assert failed == [], failed
+        run_stages(instance, "trickbot", stages)
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     protocols = dict(con.sql("SELECT proto, count(*) FROM trickbot.stg_conn GROUP BY proto").fetchall())
     assert protocols.get("unknown_transport", 0) > 0  # the rows that used to fail the blocking check
