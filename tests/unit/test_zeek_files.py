@@ -212,3 +212,26 @@ def test_other_zeek_logs_are_skipped_not_parsed_as_conn(tmp_path: Path) -> None:
     (tmp_path / "conn.log").unlink()
     with pytest.raises(SourceError, match="only other Zeek logs"):
         parse_conn_files(con, tmp_path, dataset="t", run_id="r", staging_table="st", rejects_table="rj")
+
+
+def test_other_zeek_json_logs_are_skipped_by_name_or_path_field(tmp_path: Path) -> None:
+    """Zeek JSON logs have no #path header: dns/http files must not be read as conn (they share its uids)."""
+    from datetime import date
+
+    from vigia.sources.zeek_synth import generate_conn_day
+    from vigia.sources.zeek_writers import write_zeek_json
+
+    day = generate_conn_day(date(2026, 1, 5), 300, seed=4)
+    write_zeek_json(day, tmp_path / "conn.log")
+    write_zeek_json(day, tmp_path / "dns.log")  # Zeek's naming
+    with gzip.open(tmp_path / "http.00:00:00-01:00:00.log.gz", "wb") as gz:
+        gz.write((tmp_path / "conn.log").read_bytes())  # Zeek's rotated-archive naming
+    records = (tmp_path / "conn.log").read_text().splitlines()
+    (tmp_path / "export.json").write_text("".join('{"_path": "ssl", ' + r[1:] + "\n" for r in records))
+    con = duckdb.connect()
+    result = parse(con, tmp_path)
+    assert [Path(f.path).name for f in result.files] == ["conn.log"]
+    assert result.read == result.accepted == 300
+    skipped = sorted(Path(s.split(" (")[0]).name for s in result.skipped_files)
+    assert skipped == ["dns.log", "export.json", "http.00:00:00-01:00:00.log.gz"]
+    assert "(ssl log)" in " ".join(result.skipped_files)

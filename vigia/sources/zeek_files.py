@@ -248,7 +248,7 @@ def parse_conn_files(
     ctx = _Ctx(con, staging)
     sniffed = [sniff(f) for f in files]
     specs = [s for s in sniffed if s.log_path in (None, "conn")]
-    skipped = [f"{s.path} (#path {s.log_path})" for s in sniffed if s.log_path not in (None, "conn")]
+    skipped = [f"{s.path} ({s.log_path} log)" for s in sniffed if s.log_path not in (None, "conn")]
     if not specs:
         raise SourceError(f"no conn logs in {path}: only other Zeek logs ({', '.join(skipped)})")
     for spec in specs:

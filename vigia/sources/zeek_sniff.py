@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,18 @@ DATA_SUFFIXES: tuple[str, ...] = (
     ".log", ".log.gz", ".labeled", ".csv", ".csv.gz", ".json", ".ndjson", ".json.gz", ".parquet",
 )
 _PACKED_SPLIT = re.compile(r" {2,}")
+# Zeek's other standard logs. A JSON or CSV file has no ``#path`` header, so its log kind comes from a
+# ``_path`` field in its first record (as Corelight and Kafka exports write) or from Zeek's file naming
+# (``dns.log``, ``dns.00:00:00-01:00:00.log.gz``); files of these kinds are skipped, not parsed as conn.
+OTHER_ZEEK_LOGS = frozenset(
+    {
+        "analyzer", "capture_loss", "dce_rpc", "dhcp", "dnp3", "dns", "dpd", "files", "ftp", "http", "irc", "kerberos",
+        "known_certs", "known_hosts", "known_services", "loaded_scripts", "modbus", "mysql", "notice", "ntlm", "ntp",
+        "ocsp", "packet_filter", "pe", "radius", "rdp", "reporter", "rfb", "sip", "smb_files", "smb_mapping", "smtp",
+        "snmp", "socks", "software", "ssh", "ssl", "stats", "syslog", "tunnel", "weird", "x509",
+    }
+)
+_ZEEK_NAME = re.compile(r"^([a-z][a-z0-9_]*)\.(?:[^/]*\.)?(?:log|json|ndjson|csv)(?:\.gz)?$")
 
 
 @dataclass
@@ -75,11 +88,30 @@ def sniff(path: Path) -> FileSpec:
     if first.startswith("#"):
         return _zeek_header(path, head)
     if first.lstrip().startswith("{"):
-        return FileSpec(path, "json")
+        return FileSpec(path, "json", log_path=_json_log_path(first) or _name_log_path(path))
     if first:
         names = next(csv.reader([first]))
-        return FileSpec(path, "csv", fields=[n.strip() for n in names], separator=",", unset="", header_lines=1)
-    return FileSpec(path, "csv", fields=[], separator=",", unset="", header_lines=0)
+        return FileSpec(
+            path, "csv", fields=[n.strip() for n in names], separator=",", unset="", header_lines=1,
+            log_path=_name_log_path(path),
+        )  # fmt: skip
+    return FileSpec(path, "csv", fields=[], separator=",", unset="", header_lines=0, log_path=_name_log_path(path))
+
+
+def _json_log_path(line: str) -> str | None:
+    """The ``_path`` of a JSON record (Corelight / Kafka style), if the first line is one whole record with it."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    value = record.get("_path") if isinstance(record, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _name_log_path(path: Path) -> str | None:
+    """``dns`` for ``dns.log`` / ``dns.00:00:00-01:00:00.log.gz`` when that is one of Zeek's other logs."""
+    match = _ZEEK_NAME.match(path.name.lower())
+    return match.group(1) if match and match.group(1) in OTHER_ZEEK_LOGS else None
 
 
 def _zeek_header(path: Path, head: list[str]) -> FileSpec:
