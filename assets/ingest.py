@@ -48,6 +48,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "rows_by_day": dg.MetadataValue.json(result.rows_by_day),
                 "ignored_fields": dg.MetadataValue.json(result.ignored_fields),
                 "files": dg.MetadataValue.json(result.files),
+                "files_unchanged_not_read": len(result.files_unchanged),
                 "seconds": round(result.seconds, 3),
                 "preview": dg.MetadataValue.md(table_preview),
                 "table": f"{cfg.name}.{raw_table}",

@@ -10,6 +10,7 @@ Invariant per file: ``read`` (data lines, not header/comment/blank lines) = ``ac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class ParseResult:
     files: list[FileStats]
     ignored_fields: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # Zeek logs of another kind (``#path`` not conn)
+    unchanged_files: list[str] = field(default_factory=list)  # conn logs the caller's ``skip`` excluded
 
 
 @dataclass
@@ -229,10 +231,13 @@ def parse_conn_files(
     run_id: str,
     staging_table: str,
     rejects_table: str,
+    skip: Callable[[Path], bool] | None = None,
 ) -> ParseResult:
     """Parse every conn log under ``path`` into TEMP table ``staging_table``; append rejects to ``rejects_table``.
 
-    Raises ``SourceError`` (naming the path) when the path is missing, holds no conn files, or no data rows.
+    ``skip(file)`` true: the file is not read (listed in ``unchanged_files``), e.g. an unchanged file that
+    holds none of the requested days. Raises ``SourceError`` (naming the path) when the path is missing,
+    holds no conn files, or no data rows (files passed over by ``skip`` are not an error).
     """
     files = discover_files(path)
     staging, rejects = qident(staging_table), qident(rejects_table)
@@ -246,10 +251,11 @@ def parse_conn_files(
         "(source_file VARCHAR, line_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
     )
     ctx = _Ctx(con, staging)
-    sniffed = [sniff(f) for f in files]
+    unchanged = [f for f in files if skip is not None and skip(f)]
+    sniffed = [sniff(f) for f in files if f not in unchanged]
     specs = [s for s in sniffed if s.log_path in (None, "conn")]
     skipped = [f"{s.path} ({s.log_path} log)" for s in sniffed if s.log_path not in (None, "conn")]
-    if not specs:
+    if not specs and not unchanged:
         raise SourceError(f"no conn logs in {path}: only other Zeek logs ({', '.join(skipped)})")
     for spec in specs:
         _load(ctx, spec)
@@ -290,7 +296,8 @@ def parse_conn_files(
         files=stats,
         ignored_fields=list(ctx.ignored),
         skipped_files=skipped,
+        unchanged_files=[str(f) for f in unchanged],
     )
-    if result.read == 0:
+    if result.read == 0 and not unchanged:
         raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only)")
     return result
