@@ -104,7 +104,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
                 extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
-        delivery = alert_sink.deliver(cfg.name, alert_records(ranked, cfg), cfg.window.step_seconds)
+        delivery = alert_sink.deliver(cfg.name, alert_records(ranked, cfg), cfg.alert_step_seconds)
         if not delivery.webhook_ok:
             context.log.warning(f"webhook delivery failed: {delivery.webhook_error}; alerts kept in NDJSON")
         top = ranked.sort("ml_score", descending=True).head(10)

@@ -282,6 +282,14 @@ class DatasetConfig(_Strict):
             detectors.append(det)
         return {**raw, "detectors": detectors} if detectors else raw
 
+    @property
+    def alert_step_seconds(self) -> int:
+        """Time between two consecutive windows of an entity, the unit of the alert snooze: the sensor
+        windows' step (``series.step`` samples of ``series.freq``), else ``window.step``."""
+        if self.kind == "sensor_timeseries":
+            return self.series.step * self.series.freq_seconds
+        return self.window.step_seconds
+
     @field_validator("name")
     @classmethod
     def _identifier(cls, v: str) -> str:

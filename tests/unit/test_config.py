@@ -89,6 +89,13 @@ def test_consensus_defaults_to_two_of_n_or_one_of_one() -> None:
     assert DatasetConfig.model_validate({**raw, "detectors": two}).consensus.k == 2
 
 
+def test_alert_snooze_unit_is_the_kinds_window_step() -> None:
+    assert DatasetConfig.model_validate(_base(window={"size": "5m", "step": "1m"})).alert_step_seconds == 60
+    sensors = {**_base(), "kind": "sensor_timeseries", "source": {"type": "synthetic_pump"}, "sql_models": "sensors"}
+    skab_like = DatasetConfig.model_validate({**sensors, "series": {"freq": "1s", "window": 30, "step": 10}})
+    assert skab_like.alert_step_seconds == 10  # not window.step's 5 minutes
+
+
 def test_sliding_window_config() -> None:
     cfg = DatasetConfig.model_validate(_base(window={"size": "5m", "step": "1m"}))
     assert (cfg.window.size_seconds, cfg.window.step_seconds) == (300, 60)
