@@ -25,7 +25,8 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         tags={STAGE_TAG: "ingest"},
         check_specs=[accounting],
         description=f"Raw records of {cfg.name} ({cfg.source.type}), daily partitions on the event time; "
-        f"malformed records go to {cfg.name}.{rejects_table} with their reason.",
+        f"malformed records go to {cfg.name}.{rejects_table} with their reason."
+        + (f"\n\nDataset: {cfg.description.strip()}" if cfg.description.strip() else ""),
     )
     def raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)

@@ -28,7 +28,8 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
     @dg.asset(key=dctx.key(TRAINING_TABLE), group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"},
               tags={STAGE_TAG: "ingest"},
               description="All training extracts merged into one table (extra columns ignored and reported, "
-              "wrong types nulled and counted, rows with a bad target rejected with a reason).")  # fmt: skip
+              "wrong types nulled and counted, rows with a bad target rejected with a reason)."
+              + (f"\n\nDataset: {cfg.description.strip()}" if cfg.description.strip() else ""))  # fmt: skip
     def training_table(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         from vigia.pipeline.ingest import ensure_rejects_table
         from vigia.pipeline.tabular import read_training
