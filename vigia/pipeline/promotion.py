@@ -23,9 +23,8 @@ def validation_metric(
     validation = split_frame(features, cfg)["validation"]
     if "label" not in validation.columns:
         return None
-    labels = validation["label"].to_numpy()
-    known = ~pl.Series(labels).is_null().to_numpy()
-    y = np.asarray(labels[known], dtype=np.int64)
+    known = validation["label"].is_not_null().to_numpy()  # on the column: to_numpy() turns nulls into NaN
+    y = validation["label"].drop_nulls().to_numpy().astype(np.int64)
     if y.size == 0 or y.min() == y.max():
         return None
     scores, _ = detector_scores(model_set, validation.filter(pl.Series(known)))
