@@ -67,3 +67,46 @@ def test_unchanged_files_outside_the_requested_days_are_not_read(tmp_path: Path)
     assert _raw_days(con) == {"2026-01-05": 450, "2026-01-06": 500, "2026-01-07": 400}
     known = con.execute(f"SELECT count(*), sum(rows) FROM arch.{FILES_TABLE}").fetchall()[0]
     assert known == (3, 1350)
+
+
+def _kind_cfg(kind: str, source: str, path: Path, sql_models: str, **extra: object) -> DatasetConfig:
+    return DatasetConfig.model_validate(
+        {
+            "name": "arch",
+            "kind": kind,
+            "source": {"type": source, "path": str(path)},
+            "sql_models": sql_models,
+            "partitions": {"start": "2026-01-05", "end": "2026-01-09"},
+            "detectors": [{"name": "i", "type": "isolation_forest"}],
+            **extra,
+        }
+    )
+
+
+def test_sensor_and_event_files_use_the_same_manifest(tmp_path: Path) -> None:
+    import json
+
+    from vigia.pipeline.events_ingest import ingest_events
+    from vigia.pipeline.sensor_ingest import ingest_sensors
+
+    sensors, events = tmp_path / "sensors", tmp_path / "events"
+    sensors.mkdir()
+    events.mkdir()
+    for d in (5, 6):
+        rows = "".join(f"2026-01-0{d} 00:{m:02d}:00,{m},{m % 2}\n" for m in range(30))
+        (sensors / f"rig_{d}.csv").write_text("ts,temp,label\n" + rows)
+        lines = [
+            json.dumps({"@timestamp": f"2026-01-0{d}T10:{m:02d}:00Z", "url": {"path": "/a"}, "client": {"ip": "10.1"}})
+            for m in range(20)
+        ]
+        (events / f"export_{d}.ndjson").write_text("\n".join(lines) + "\n")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    sensor_cfg = _kind_cfg("sensor_timeseries", "sensor_files", sensors, "sensors")
+    event_cfg = _kind_cfg("api_events", "event_files", events, "events")
+
+    for ingest, cfg in ((ingest_sensors, sensor_cfg), (ingest_events, event_cfg)):
+        first = ingest(con, cfg, ["2026-01-05"], "r1")
+        assert first.files_unchanged == [] and first.out_of_range > 0
+        second = ingest(con, cfg, ["2026-01-06"], "r2")
+        assert [Path(f).name for f in second.files_unchanged] in (["rig_5.csv"], ["export_5.ndjson"])
+        assert second.out_of_range == 0 and second.written == first.out_of_range

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -345,9 +345,13 @@ def read_event_files(
     max_event_bytes: int = 1_000_000,
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
     raw_chars: int = DEFAULT_RAW_CHARS,
+    skip: Callable[[Path], bool] | None = None,
 ) -> EventReadResult:
-    """Read every event file at ``path``; see the module docstring for the accept / reject rules."""
-    files = event_files(path)
+    """Read every event file at ``path``; see the module docstring for the accept / reject rules.
+
+    ``skip(file)`` true: the file is not read (an unchanged file holding none of the requested days).
+    """
+    files = [f for f in event_files(path) if skip is None or not skip(f)]
     frames, rejects = [], []
     read = truncated = replaced = 0
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -21,6 +21,7 @@ from vigia.config import DatasetConfig
 from vigia.events.files import EVENT_COLUMNS, canonical_events, read_event_files
 from vigia.events.synth import generate_api_events
 from vigia.paths import data_dir
+from vigia.pipeline.file_manifest import FileManifest, frame_day_ranges
 from vigia.pipeline.ingest import IngestResult, day_seed, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
@@ -91,21 +92,25 @@ def ingest_events(
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
-    rejects, reasons = None, {}
+    rejects, reasons, manifest, read_files = None, {}, None, []
     if cfg.source.type == "synthetic_api":
         frame = _synthetic(cfg, partition_keys)
         read = frame.height
     else:
         if files is None and cfg.source.type == "opensearch":
             files = download_day_indices(cfg, partition_keys)
+        if files is None:  # the configured export folder: remember which days each file holds
+            manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
         source = files if files is not None else cfg.source.path
-        result = read_event_files(source, dataset=cfg.name, run_id=run_id)
-        frame, rejects, read = result.events, result.rejects, result.read
+        result = read_event_files(source, dataset=cfg.name, run_id=run_id, skip=manifest and manifest.skip)
+        frame, rejects, read, read_files = result.events, result.rejects, result.read, result.files
         reasons = dict(rejects.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows())
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in EVENT_COLUMNS.items() if c not in frame.columns]
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
     frame = frame.with_columns(pl.col("ts").dt.replace_time_zone(None))
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
+    if manifest is not None:
+        manifest.record(read_files, frame_day_ranges(frame), run_id)
     if rejects is not None:
         append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
@@ -119,6 +124,7 @@ def ingest_events(
         out_of_range=frame.height - sum(rows_by_day.values()),
         rows_by_day=dict(sorted(rows_by_day.items())),
         rejects_by_reason={str(k): int(v) for k, v in reasons.items()},
+        files_unchanged=[] if manifest is None else list(manifest.skipped),
         seconds=time.perf_counter() - start,
     )
 

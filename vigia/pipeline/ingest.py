@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 
 import duckdb
 
 from vigia.config import DatasetConfig
+from vigia.pipeline.file_manifest import FileManifest
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
 from vigia.sources.zeek_files import parse_conn_files
 from vigia.sources.zeek_synth import generate_conn_day
@@ -25,10 +25,6 @@ RAW_TABLE = "raw_conn"
 REJECTS_TABLE = "raw_conn_rejects"
 FILES_TABLE = "raw_conn_files"
 _STAGING = "__vigia_staging_conn"
-_FILES_COLUMNS = (
-    "path VARCHAR, size BIGINT, mtime_ns BIGINT, first_day DATE, last_day DATE, rows BIGINT, run_id VARCHAR, "
-    "parsed_at TIMESTAMP"
-)
 
 
 @dataclass
@@ -84,63 +80,9 @@ def _stage_synthetic(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: l
     return IngestResult(read=n, accepted=n, rejected=0, written=0, out_of_range=0, rows_by_day={})
 
 
-class FileManifest:
-    """What earlier ingests learnt about each source file: size, modification time and the days it holds.
-
-    Kept in ``<dataset>.raw_conn_files``. A file whose size and modification time are unchanged and whose
-    days are none of the requested partitions is not read again, so a daily run over a growing log archive
-    parses the new files (and the ones holding that day), not the whole history.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, keys: list[str]):
-        self.con, self.table = con, f'"{schema}"."{FILES_TABLE}"'
-        con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({_FILES_COLUMNS})")
-        rows = con.execute(f"SELECT path, size, mtime_ns, first_day, last_day FROM {self.table}").fetchall()
-        self.known = {r[0]: r[1:] for r in rows}
-        self.days = [date.fromisoformat(k) for k in keys]
-        self.stats: dict[str, tuple[int, int]] = {}  # size and mtime of each file when it was looked at
-
-    def skip(self, path: Path) -> bool:
-        """True for an unchanged file known to hold none of the requested days."""
-        st = path.stat()
-        key = str(path.resolve())
-        self.stats[key] = (st.st_size, st.st_mtime_ns)
-        entry = self.known.get(key)
-        if entry is None or tuple(entry[:2]) != self.stats[key]:
-            return False
-        first, last = entry[2], entry[3]
-        return first is None or not any(first <= d <= last for d in self.days)
-
-    def record(self, parsed_files: list[str], run_id: str) -> None:
-        """Store the day range of each file just parsed (from the staging table), replacing older entries."""
-        if not parsed_files:
-            return
-        ranges = {
-            str(Path(f).resolve()): (first, last, n)
-            for f, first, last, n in self.con.execute(
-                f"SELECT source_file, min(day), max(day), count(*) FROM {_STAGING} GROUP BY source_file"
-            ).fetchall()
-        }
-        now = datetime.now(UTC).replace(tzinfo=None)
-        rows = []
-        for f in parsed_files:
-            key = str(Path(f).resolve())
-            size, mtime = self.stats.get(key) or (Path(f).stat().st_size, Path(f).stat().st_mtime_ns)
-            first, last, n = ranges.get(key, (None, None, 0))
-            rows.append((key, size, mtime, first, last, n, run_id, now))
-        self.con.execute("BEGIN")
-        try:
-            self.con.executemany(f"DELETE FROM {self.table} WHERE path = ?", [(r[0],) for r in rows])
-            self.con.executemany(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
-
-
 def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str], run_id: str) -> IngestResult:
     assert cfg.source.path is not None
-    manifest = FileManifest(con, cfg.name, keys)
+    manifest = FileManifest(con, cfg.name, RAW_TABLE, keys)
     parsed = parse_conn_files(
         con,
         cfg.source.path,
@@ -150,7 +92,13 @@ def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[
         rejects_table=f"{cfg.name}.{REJECTS_TABLE}",
         skip=manifest.skip,
     )
-    manifest.record([f.path for f in parsed.files], run_id)
+    ranges = {
+        f: (first, last, int(n))
+        for f, first, last, n in con.execute(
+            f"SELECT source_file, min(day), max(day), count(*) FROM {_STAGING} GROUP BY source_file"
+        ).fetchall()
+    }
+    manifest.record([f.path for f in parsed.files], ranges, run_id)
     return IngestResult(
         read=parsed.read,
         accepted=parsed.accepted,

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from vigia.config import DatasetConfig
+from vigia.pipeline.file_manifest import FileManifest, frame_day_ranges
 from vigia.pipeline.ingest import IngestResult, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.timeseries.pump_synth import generate_pump_station
@@ -35,7 +36,9 @@ def _synthetic(cfg: DatasetConfig) -> pl.DataFrame:
     return frame.with_columns(pl.lit(cfg.name).alias("station"), pl.lit("synthetic").alias("source_file"))
 
 
-def _files(cfg: DatasetConfig, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+def _files(
+    cfg: DatasetConfig, run_id: str, manifest: FileManifest
+) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
     assert cfg.source.path is not None
     result = read_sensor_files(
         cfg.source.path,
@@ -46,12 +49,13 @@ def _files(cfg: DatasetConfig, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame,
         dataset=cfg.name,
         run_id=run_id,
         exclude_columns=["changepoint"],
+        skip=manifest.skip,
     )
     names = {f: series_name(f, cfg.source.path) for f in result.frame["source_file"].unique().to_list()}
     frame = result.frame.with_columns(
         pl.col("source_file").replace_strict(names, return_dtype=pl.String).alias("station")
     )
-    return frame, result.rejects, result.read
+    return frame, result.rejects, result.read, [f.path for f in result.files]
 
 
 def ingest_sensors(
@@ -63,12 +67,16 @@ def ingest_sensors(
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
+    manifest, read_files = None, []
     if cfg.source.type == "synthetic_pump":
         frame, rejects = _synthetic(cfg), None
         read = frame.height
     else:
-        frame, rejects, read = _files(cfg, run_id)
+        manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
+        frame, rejects, read, read_files = _files(cfg, run_id, manifest)
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
+    if manifest is not None:
+        manifest.record(read_files, frame_day_ranges(frame), run_id)
     if rejects is not None:
         append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
@@ -85,5 +93,6 @@ def ingest_sensors(
         out_of_range=frame.height - sum(rows_by_day.values()),
         rows_by_day=dict(sorted(rows_by_day.items())),
         rejects_by_reason={str(k).split(":")[0]: int(v) for k, v in reasons.items()},
+        files_unchanged=[] if manifest is None else [f for f in manifest.skipped if f not in read_files],
         seconds=time.perf_counter() - start,
     )

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,15 +263,19 @@ def read_sensor_files(
     dataset: str,
     run_id: str,
     exclude_columns: list[str] | None = None,
+    skip: Callable[[Path], bool] | None = None,
 ) -> SensorReadResult:
     """Read a CSV / Parquet sensor file or a folder of them into accepted rows and rejects.
 
     ``value_columns=None`` takes every column except the time, label and ``exclude_columns`` ones (for
     SKAB, exclude ``changepoint``). Accepted rows keep file order then line order (not sorted by time).
     Raises ``SourceError`` (naming the path) for a missing / empty source, ``ValueError`` naming the
-    declared columns a file lacks.
+    declared columns a file lacks. ``skip(file)`` true: the file is not read (an unchanged file holding none
+    of the requested days); when every file would be skipped the first is read anyway, for the columns.
     """
     files = discover_sensor_files(path)
+    if skip is not None:
+        files = [f for f in files if not skip(f)] or files[:1]
     exclude = set(exclude_columns or [])
     columns: list[str] | None = list(value_columns) if value_columns is not None else None
     accepted: list[pl.DataFrame] = []
