@@ -8,7 +8,25 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from vigia.config import DatasetConfig
+
 Stage = tuple[str, Sequence[str], dict[str, str] | None]
+
+
+def dataset_config(name: str = "ds", kind: str = "network_conn", **fields: object) -> DatasetConfig:
+    """A minimal valid ``DatasetConfig`` of ``kind`` (synthetic source, one IsolationForest); ``fields`` override."""
+    sources = {"network_conn": "synthetic_zeek", "sensor_timeseries": "synthetic_pump", "api_events": "synthetic_api"}
+    models = {"network_conn": "network", "sensor_timeseries": "sensors", "api_events": "events"}
+    raw = {
+        "name": name,
+        "kind": kind,
+        "source": {"type": sources[kind]},
+        "sql_models": models[kind],
+        "partitions": {"start": "2026-01-05", "end": "2026-01-09"},
+        "detectors": [{"name": "i", "type": "isolation_forest"}],
+        **fields,
+    }
+    return DatasetConfig.model_validate(raw)
 
 
 def zeek_files_dataset(name: str, path: Path, start: str, end: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from tests.staging import dataset_config
 from vigia.config import DatasetConfig
 from vigia.pipeline.ingest import FILES_TABLE, ingest_conn
 from vigia.sources.zeek_synth import generate_conn_day
@@ -14,16 +15,7 @@ from vigia.sources.zeek_writers import write_zeek_tsv
 
 
 def _cfg(path: Path) -> DatasetConfig:
-    return DatasetConfig.model_validate(
-        {
-            "name": "arch",
-            "kind": "network_conn",
-            "source": {"type": "zeek_files", "path": str(path)},
-            "sql_models": "network",
-            "partitions": {"start": "2026-01-05", "end": "2026-01-09"},
-            "detectors": [{"name": "i", "type": "isolation_forest"}],
-        }
-    )
+    return dataset_config("arch", source={"type": "zeek_files", "path": str(path)})
 
 
 def _names(paths: list[str]) -> list[str]:
@@ -69,18 +61,8 @@ def test_unchanged_files_outside_the_requested_days_are_not_read(tmp_path: Path)
     assert known == (3, 1350)
 
 
-def _kind_cfg(kind: str, source: str, path: Path, sql_models: str, **extra: object) -> DatasetConfig:
-    return DatasetConfig.model_validate(
-        {
-            "name": "arch",
-            "kind": kind,
-            "source": {"type": source, "path": str(path)},
-            "sql_models": sql_models,
-            "partitions": {"start": "2026-01-05", "end": "2026-01-09"},
-            "detectors": [{"name": "i", "type": "isolation_forest"}],
-            **extra,
-        }
-    )
+def _kind_cfg(kind: str, source: str, path: Path) -> DatasetConfig:
+    return dataset_config("arch", kind, source={"type": source, "path": str(path)})
 
 
 def test_sensor_and_event_files_use_the_same_manifest(tmp_path: Path) -> None:
@@ -101,8 +83,8 @@ def test_sensor_and_event_files_use_the_same_manifest(tmp_path: Path) -> None:
         ]
         (events / f"export_{d}.ndjson").write_text("\n".join(lines) + "\n")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    sensor_cfg = _kind_cfg("sensor_timeseries", "sensor_files", sensors, "sensors")
-    event_cfg = _kind_cfg("api_events", "event_files", events, "events")
+    sensor_cfg = _kind_cfg("sensor_timeseries", "sensor_files", sensors)
+    event_cfg = _kind_cfg("api_events", "event_files", events)
 
     for ingest, cfg in ((ingest_sensors, sensor_cfg), (ingest_events, event_cfg)):
         first = ingest(con, cfg, ["2026-01-05"], "r1")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from vigia.config import DatasetConfig
+from tests.staging import dataset_config
 from vigia.models.evaluation import binary_metrics, consensus_flags
 from vigia.pipeline.promotion import validation_metric
 from vigia.pipeline.training import detector_scores, flags_for, split_frame, train_models
@@ -32,16 +32,8 @@ def test_unknown_labels_are_left_out_not_counted_as_normal() -> None:
                                dtype=pl.Int8),
         }
     )
-    cfg = DatasetConfig.model_validate(
-        {
-            "name": "p",
-            "kind": "network_conn",
-            "source": {"type": "synthetic_zeek"},
-            "sql_models": "network",
-            "partitions": {"start": "2026-01-05"},
-            "detectors": [{"name": "iforest", "type": "isolation_forest", "params": {"n_estimators": 50}}],
-        }
-    )
+    detectors = [{"name": "iforest", "type": "isolation_forest", "params": {"n_estimators": 50}}]
+    cfg = dataset_config("p", detectors=detectors)
     model_set = train_models(features, cfg, ["a", "b", "c"])
     thresholds = {"iforest": 0.9}
     validation = split_frame(features, cfg)["validation"]
