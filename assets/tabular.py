@@ -53,7 +53,8 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         from vigia.warehouse.duck import read_frame, replace_table_from_frame
 
         with warehouse.connect() as con:
-            result, path = read_newest_batch(cfg, read_frame(con, cfg.name, TRAINING_TABLE), context.run.run_id)
+            training_schema = read_frame(con, cfg.name, TRAINING_TABLE, where="FALSE").schema  # no rows read
+            result, path = read_newest_batch(cfg, training_schema, context.run.run_id)
             replace_table_from_frame(con, cfg.name, BATCH_TABLE, result.frame)
         labels = {"labelled_rows": result.labelled_rows or 0}
         if result.invalid_targets:

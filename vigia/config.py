@@ -226,8 +226,8 @@ class PromotionConfig(_Strict):
 
 
 DEFAULT_ENTITY = {"network_conn": "orig_h", "sensor_timeseries": "station", "api_events": "client_ip"}
-# The kinds whose pipelines build the entity column themselves (file stem / station, client address).
-FIXED_ENTITY = {"sensor_timeseries": "station", "api_events": "client_ip"}
+# The kinds whose pipelines build the entity column themselves (series path / station, client address).
+FIXED_ENTITY_KINDS = ("sensor_timeseries", "api_events")
 SOURCES_BY_KIND = {
     "network_conn": ("synthetic_zeek", "zeek_files"),
     "sensor_timeseries": ("synthetic_pump", "sensor_files"),
@@ -305,7 +305,7 @@ class DatasetConfig(_Strict):
                 f"source type {self.source.type!r} does not fit kind {self.kind!r}: "
                 f"use one of {list(SOURCES_BY_KIND[self.kind])}"
             )
-        fixed = FIXED_ENTITY.get(self.kind)
+        fixed = DEFAULT_ENTITY[self.kind] if self.kind in FIXED_ENTITY_KINDS else None
         if fixed is not None and self.entity_key != fixed:
             raise ValueError(f"kind {self.kind!r} groups by {fixed!r}: entity_key must be {fixed!r} or left out")
         if self.kind == "tabular_supervised":

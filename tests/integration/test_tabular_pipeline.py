@@ -79,11 +79,13 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
         # Retraining learned from the training extracts plus the 1,000 labelled batch rows, and the new
         # champion's population (the drift reference) includes them.
         assert meta(instance, "model")["trained_on_batch_labels"] == 1000
-        if meta(instance, "model")["promoted"]:  # the next drift check compares with the new population
-            drift_key = [dg.AssetKey(["custtest", "drift_report"])]
-            assert job.execute_in_process(instance=instance, asset_selection=drift_key).success
-            drift_after = meta(instance, "drift_report")
-            assert drift_after["reference_rows"] == drift_before["reference_rows"] + 1000
+        # The next drift check compares with the champion's population: with the 1,000 labelled rows if the
+        # retrained model was promoted, else the previous champion's.
+        promoted = meta(instance, "model")["promoted"]
+        assert job.execute_in_process(instance=instance, asset_selection=[keys[-1]]).success
+        drift_after = meta(instance, "drift_report")
+        assert drift_after["reference_rows"] == drift_before["reference_rows"] + (1000 if promoted else 0)
+        assert drift_after["drift_reference"] == f"model {meta(instance, 'model')['champion_version']}"
 
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     log = con.sql("SELECT batch FROM custtest.inference_log ORDER BY scored_at").fetchall()

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.staging import dataset_config
 from vigia.config import DatasetConfig
@@ -86,9 +87,28 @@ def test_sensor_and_event_files_use_the_same_manifest(tmp_path: Path) -> None:
     sensor_cfg = _kind_cfg("sensor_timeseries", "sensor_files", sensors)
     event_cfg = _kind_cfg("api_events", "event_files", events)
 
-    for ingest, cfg in ((ingest_sensors, sensor_cfg), (ingest_events, event_cfg)):
+    kinds = ((ingest_sensors, sensor_cfg, "rig_5.csv"), (ingest_events, event_cfg, "export_5.ndjson"))
+    for ingest, cfg, day5_file in kinds:
         first = ingest(con, cfg, ["2026-01-05"], "r1")
         assert first.files_unchanged == [] and first.out_of_range > 0
         second = ingest(con, cfg, ["2026-01-06"], "r2")
-        assert [Path(f).name for f in second.files_unchanged] in (["rig_5.csv"], ["export_5.ndjson"])
+        assert [Path(f).name for f in second.files_unchanged] == [day5_file]
         assert second.out_of_range == 0 and second.written == first.out_of_range
+
+
+def test_a_failed_write_records_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest is written after the partitions: a run that fails before leaves the files to be read again."""
+    import vigia.pipeline.ingest as ingest_module
+
+    archive = tmp_path / "zeek"
+    archive.mkdir()
+    write_zeek_tsv(generate_conn_day(date(2026, 1, 5), 200, seed=5), archive / "conn.log")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+
+    def failing_write(*args: object, **kwargs: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest_module, "replace_partitions", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        ingest_conn(con, _cfg(archive), ["2026-01-05"], "r1")
+    assert con.execute(f"SELECT count(*) FROM arch.{FILES_TABLE}").fetchall()[0][0] == 0

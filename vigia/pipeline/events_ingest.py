@@ -102,18 +102,19 @@ def ingest_events(
         if files is None:  # the configured export folder: remember which days each file holds
             manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
         source = files if files is not None else cfg.source.path
-        result = read_event_files(source, dataset=cfg.name, run_id=run_id, skip=manifest and manifest.skip)
+        skip = None if manifest is None else manifest.skip
+        result = read_event_files(source, dataset=cfg.name, run_id=run_id, skip=skip)
         frame, rejects, read, read_files = result.events, result.rejects, result.read, result.files
         reasons = dict(rejects.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows())
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in EVENT_COLUMNS.items() if c not in frame.columns]
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
     frame = frame.with_columns(pl.col("ts").dt.replace_time_zone(None))
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
-    if manifest is not None:
-        manifest.record(read_files, frame_day_ranges(frame), run_id)
     if rejects is not None:
         append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
+    if manifest is not None:  # after the write: an entry never claims days the raw table lacks
+        manifest.record(read_files, frame_day_ranges(frame), run_id)
     keyset = set(partition_keys)
     rows_by_day = {str(d): int(n) for d, n in frame.group_by("day").len().iter_rows() if str(d) in keyset}
     return IngestResult(
@@ -124,7 +125,7 @@ def ingest_events(
         out_of_range=frame.height - sum(rows_by_day.values()),
         rows_by_day=dict(sorted(rows_by_day.items())),
         rejects_by_reason={str(k): int(v) for k, v in reasons.items()},
-        files_unchanged=[] if manifest is None else list(manifest.skipped),
+        files_unchanged=[] if manifest is None else manifest.not_read(read_files),
         seconds=time.perf_counter() - start,
     )
 

@@ -3,7 +3,8 @@
 ``<dataset>.<raw table>_files`` keeps, per file (absolute path): size, modification time and the first
 and last day of its accepted records. A file whose size and modification time are unchanged and whose
 days are none of the requested partitions is not read again; a new or changed file, or one holding a
-requested day, always is.
+requested day, always is. Ingests record a file only after its partitions are written, so an entry
+never claims more than the raw table holds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 _COLUMNS = (
     "path VARCHAR, size BIGINT, mtime_ns BIGINT, first_day DATE, last_day DATE, rows BIGINT, run_id VARCHAR, "
@@ -30,7 +32,7 @@ class FileManifest:
         rows = con.execute(f"SELECT path, size, mtime_ns, first_day, last_day FROM {self.table}").fetchall()
         self.known = {r[0]: r[1:] for r in rows}
         self.days = [date.fromisoformat(k) for k in keys]
-        self.stats: dict[str, tuple[int, int]] = {}  # size and mtime of each file when it was looked at
+        self.stats: dict[str, tuple[int, int]] = {}  # size and mtime of each file when ``skip`` looked at it
         self.skipped: list[str] = []
 
     def skip(self, path: Path) -> bool:
@@ -47,17 +49,21 @@ class FileManifest:
             return True
         return False
 
+    def not_read(self, read_files: Iterable[str]) -> list[str]:
+        """The skipped files, less any the reader read anyway."""
+        read = set(read_files)
+        return [f for f in self.skipped if f not in read]
+
     def record(self, read_files: Iterable[str], ranges: Mapping[str, DayRange], run_id: str) -> None:
-        """Store the day range of each file just read (``ranges`` by the path the reader reported; a file
-        without accepted records has none), replacing older entries."""
+        """Store the day range of each file just read (``ranges`` keyed by the path the reader reported; a
+        file without accepted records has none), replacing older entries. Every file passed through ``skip``."""
         by_key = {str(Path(f).resolve()): r for f, r in ranges.items()}
         now = datetime.now(UTC).replace(tzinfo=None)
         rows = []
         for f in read_files:
             key = str(Path(f).resolve())
-            size, mtime = self.stats.get(key) or (Path(f).stat().st_size, Path(f).stat().st_mtime_ns)
             first, last, n = by_key.get(key, (None, None, 0))
-            rows.append((key, size, mtime, first, last, n, run_id, now))
+            rows.append((key, *self.stats[key], first, last, n, run_id, now))
         if not rows:
             return
         self.con.execute("BEGIN")
@@ -70,13 +76,13 @@ class FileManifest:
             raise
 
 
-def frame_day_ranges(frame, day_column: str = "day", file_column: str = "source_file") -> dict[str, DayRange]:
-    """Per source file of a polars frame: first day, last day, rows."""
-    import polars as pl
-
-    if frame.height == 0:
-        return {}
-    grouped = frame.group_by(file_column).agg(
-        pl.col(day_column).min().alias("first"), pl.col(day_column).max().alias("last"), pl.len().alias("n")
-    )
+def frame_day_ranges(frame: pl.DataFrame) -> dict[str, DayRange]:
+    """Per ``source_file`` of a frame with a ``day`` column: first day, last day, rows."""
+    grouped = frame.group_by("source_file").agg(pl.col("day").min(), pl.col("day").max().alias("last"), pl.len())
     return {f: (first, last, int(n)) for f, first, last, n in grouped.iter_rows()}
+
+
+def table_day_ranges(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, DayRange]:
+    """Per ``source_file`` of a DuckDB relation with a ``day`` column: first day, last day, rows."""
+    rows = con.execute(f"SELECT source_file, min(day), max(day), count(*) FROM {relation} GROUP BY source_file")
+    return {f: (first, last, int(n)) for f, first, last, n in rows.fetchall()}

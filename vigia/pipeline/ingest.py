@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 
 from vigia.config import DatasetConfig
-from vigia.pipeline.file_manifest import FileManifest
+from vigia.pipeline.file_manifest import FileManifest, table_day_ranges
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
 from vigia.sources.zeek_files import parse_conn_files
 from vigia.sources.zeek_synth import generate_conn_day
@@ -23,7 +23,7 @@ from vigia.warehouse.duck import ensure_schema, replace_partitions
 
 RAW_TABLE = "raw_conn"
 REJECTS_TABLE = "raw_conn_rejects"
-FILES_TABLE = "raw_conn_files"
+FILES_TABLE = f"{RAW_TABLE}_files"  # the file manifest (vigia.pipeline.file_manifest)
 _STAGING = "__vigia_staging_conn"
 
 
@@ -80,9 +80,10 @@ def _stage_synthetic(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: l
     return IngestResult(read=n, accepted=n, rejected=0, written=0, out_of_range=0, rows_by_day={})
 
 
-def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str], run_id: str) -> IngestResult:
+def _stage_files(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, manifest: FileManifest, run_id: str
+) -> IngestResult:
     assert cfg.source.path is not None
-    manifest = FileManifest(con, cfg.name, RAW_TABLE, keys)
     parsed = parse_conn_files(
         con,
         cfg.source.path,
@@ -92,13 +93,6 @@ def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[
         rejects_table=f"{cfg.name}.{REJECTS_TABLE}",
         skip=manifest.skip,
     )
-    ranges = {
-        f: (first, last, int(n))
-        for f, first, last, n in con.execute(
-            f"SELECT source_file, min(day), max(day), count(*) FROM {_STAGING} GROUP BY source_file"
-        ).fetchall()
-    }
-    manifest.record([f.path for f in parsed.files], ranges, run_id)
     return IngestResult(
         read=parsed.read,
         accepted=parsed.accepted,
@@ -112,7 +106,7 @@ def _stage_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[
             {"path": str(f.path), "format": f.format, "read": f.read, "accepted": f.accepted, "rejected": f.rejected}
             for f in parsed.files
         ],
-        files_unchanged=list(parsed.unchanged_files),
+        files_unchanged=manifest.not_read(f.path for f in parsed.files),
     )
 
 
@@ -125,15 +119,19 @@ def ingest_conn(
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name)
+    manifest = None
     if cfg.source.type == "synthetic_zeek":
         result = _stage_synthetic(con, cfg, partition_keys)
     else:
-        result = _stage_files(con, cfg, partition_keys, run_id)
+        manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
+        result = _stage_files(con, cfg, manifest, run_id)
     columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])
     result.written = replace_partitions(
         con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}",
         compression=RAW_CONN_COMPRESSION,
     )
+    if manifest is not None:  # after the write: an entry never claims days the raw table lacks
+        manifest.record([str(f["path"]) for f in result.files], table_day_ranges(con, _STAGING), run_id)
     by_day = [
         (None if d is None else d.isoformat(), n)
         for d, n in con.execute(f"SELECT day, count(*) FROM {_STAGING} GROUP BY day ORDER BY day").fetchall()

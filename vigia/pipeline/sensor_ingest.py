@@ -75,11 +75,11 @@ def ingest_sensors(
         manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
         frame, rejects, read, read_files = _files(cfg, run_id, manifest)
     frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
-    if manifest is not None:
-        manifest.record(read_files, frame_day_ranges(frame), run_id)
     if rejects is not None:
         append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
+    if manifest is not None:  # after the write: an entry never claims days the raw table lacks
+        manifest.record(read_files, frame_day_ranges(frame), run_id)
     keyset = set(partition_keys)
     by_day = frame.group_by(pl.col("day").cast(pl.String)).len()
     rows_by_day = {d: int(n) for d, n in by_day.iter_rows() if d in keyset}
@@ -93,6 +93,6 @@ def ingest_sensors(
         out_of_range=frame.height - sum(rows_by_day.values()),
         rows_by_day=dict(sorted(rows_by_day.items())),
         rejects_by_reason={str(k).split(":")[0]: int(v) for k, v in reasons.items()},
-        files_unchanged=[] if manifest is None else [f for f in manifest.skipped if f not in read_files],
+        files_unchanged=[] if manifest is None else manifest.not_read(read_files),
         seconds=time.perf_counter() - start,
     )

@@ -9,6 +9,7 @@ with the batches; the newest batch is scored) or ``synthetic_customers`` (the sa
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:
     )
 
 
-def read_newest_batch(cfg: DatasetConfig, training: pl.DataFrame, run_id: str) -> tuple[ExtractsResult, Path]:
-    """The newest inference extract, typed like the ``training`` table's columns (missing ones are an error).
+def read_newest_batch(
+    cfg: DatasetConfig, training_schema: Mapping[str, pl.DataType], run_id: str
+) -> tuple[ExtractsResult, Path]:
+    """The newest inference extract, typed like the training table's columns (missing ones are an error).
 
     A target column in the batch is kept (rows without a valid outcome stay unlabelled): it is the
     newly labelled data that retraining adds, and it gives the batch's realised value.
@@ -70,7 +73,7 @@ def read_newest_batch(cfg: DatasetConfig, training: pl.DataFrame, run_id: str) -
     target = cfg.label_column
     kinds = {
         c: "numeric" if dtype.is_numeric() else "categorical"
-        for c, dtype in training.schema.items()
+        for c, dtype in training_schema.items()
         if c not in (target, "source_file")
     }
     result = read_extracts(

@@ -12,7 +12,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.pipeline import model_store
-from vigia.pipeline.tabular import LOG_TABLE, PREDICTIONS_TABLE, inference_log_row, value_matrix
+from vigia.pipeline.tabular import LOG_TABLE, PREDICTIONS_TABLE, TRAINING_TABLE, inference_log_row, value_matrix
 from vigia.reporting.reports import metrics_markdown_table, write_json
 from vigia.tabular.model import (
     CreditModel,
@@ -26,7 +26,7 @@ from vigia.tabular.model import (
     unseen_categories,
 )
 from vigia.tabular.value import batch_value, labelled_value
-from vigia.warehouse.duck import append_frame, replace_table_from_frame
+from vigia.warehouse.duck import append_frame, read_frame, replace_table_from_frame
 
 METRIC_NAME = "heldout_average_precision"
 MODEL_FILE = "model.joblib"
@@ -142,9 +142,6 @@ def drift_reference(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, models_d
 
     Returns the frame and where it came from (``model <version>`` or ``training table``).
     """
-    from vigia.pipeline.tabular import TRAINING_TABLE
-    from vigia.warehouse.duck import read_frame
-
     if model_store.has_pointer(models_dir, model_store.CHAMPION):
         version = model_store.pointer(models_dir, model_store.CHAMPION)["version"]
         path = model_store.version_dir(models_dir, version) / model_store.REFERENCE_FILE

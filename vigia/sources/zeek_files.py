@@ -51,7 +51,6 @@ class ParseResult:
     files: list[FileStats]
     ignored_fields: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # Zeek logs of another kind (``#path`` not conn)
-    unchanged_files: list[str] = field(default_factory=list)  # conn logs the caller's ``skip`` excluded
 
 
 @dataclass
@@ -235,9 +234,9 @@ def parse_conn_files(
 ) -> ParseResult:
     """Parse every conn log under ``path`` into TEMP table ``staging_table``; append rejects to ``rejects_table``.
 
-    ``skip(file)`` true: the file is not read (listed in ``unchanged_files``), e.g. an unchanged file that
-    holds none of the requested days. Raises ``SourceError`` (naming the path) when the path is missing,
-    holds no conn files, or no data rows (files passed over by ``skip`` are not an error).
+    ``skip(file)`` true: the file is not read, e.g. an unchanged file that holds none of the requested
+    days. Raises ``SourceError`` (naming the path) when the path is missing, holds no conn files, or no
+    data rows (files passed over by ``skip`` are not an error).
     """
     files = discover_files(path)
     staging, rejects = qident(staging_table), qident(rejects_table)
@@ -251,7 +250,7 @@ def parse_conn_files(
         "(source_file VARCHAR, line_number BIGINT, reason VARCHAR, raw_record VARCHAR)"
     )
     ctx = _Ctx(con, staging)
-    unchanged = [f for f in files if skip is not None and skip(f)]
+    unchanged = {f for f in files if skip is not None and skip(f)}
     sniffed = [sniff(f) for f in files if f not in unchanged]
     specs = [s for s in sniffed if s.log_path in (None, "conn")]
     skipped = [f"{s.path} ({s.log_path} log)" for s in sniffed if s.log_path not in (None, "conn")]
@@ -296,7 +295,6 @@ def parse_conn_files(
         files=stats,
         ignored_fields=list(ctx.ignored),
         skipped_files=skipped,
-        unchanged_files=[str(f) for f in unchanged],
     )
     if result.read == 0 and not unchanged:
         raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only)")

@@ -21,9 +21,9 @@ column (the file name). Every cell is first read as text, then typed:
   returned as Int8 0/1.
 * **Optional target** (``target_optional=True``, for inference batches that may carry outcomes): the
   target column may be absent (all rows unlabelled); a missing target (empty or a missing-value token)
-  leaves the row unlabelled; any
-  other invalid value also leaves it unlabelled and is counted in ``invalid_targets`` (with up to 5
-  examples) instead of rejecting the row, because every batch row must still be scored.
+  leaves the row unlabelled; any other invalid value also leaves it unlabelled and is counted in
+  ``invalid_targets`` (with up to 5 examples) instead of rejecting the row, because every batch row must
+  still be scored.
   ``labelled_rows`` counts the rows with a valid target.
 * **Empty extract** (a zero-byte file or a header without rows): skipped and reported in
   ``skipped_files`` with the reason; when no file holds a data row, ``SourceError`` (a ``ValueError``)
@@ -298,11 +298,11 @@ def read_extracts(
     rejects = empty_rejects()
     labelled, invalid = None, {}
     if optional is not None:
+        typed = typed.with_columns(_clean_text(optional).alias(optional))  # missing tokens: unlabelled, not invalid
+        outcome = typed.get_column(optional)
         typed, reason = label_target(typed, optional, positive)
         known = reason.is_null()
-        is_missing = merged.get_column(optional).cast(pl.String).str.strip_chars().str.to_lowercase()
-        is_missing = is_missing.is_null() | is_missing.is_in(MISSING_TOKENS)
-        bad_values = merged.get_column(optional).filter(~known & ~is_missing)
+        bad_values = outcome.filter(~known & outcome.is_not_null())
         if bad_values.len():
             invalid = {"count": bad_values.len(), "examples": bad_values.unique(maintain_order=True).head(5).to_list()}
         typed = typed.with_columns(pl.when(known).then(pl.col(optional)).alias(optional)).drop("__reason")
