@@ -7,7 +7,13 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
 from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
-from vigia.pipeline.tabular import BATCH_TABLE, LOG_TABLE, PREDICTIONS_TABLE, TRAINING_TABLE
+from vigia.pipeline.tabular import (
+    BATCH_TABLE,
+    EXTRACTS_FINGERPRINT,
+    LOG_TABLE,
+    PREDICTIONS_TABLE,
+    TRAINING_TABLE,
+)
 from vigia.tabular.extracts import ExtractsResult
 
 MODEL_ASSET = "model"
@@ -18,6 +24,7 @@ def _frame_metadata(result: ExtractsResult) -> dict:
     return {
         "dagster/row_count": dg.MetadataValue.int(result.rows_accepted),
         "extracts": dg.MetadataValue.json(result.summary()),
+        EXTRACTS_FINGERPRINT: result.fingerprint,  # compared by the new-extract sensor
     }
 
 

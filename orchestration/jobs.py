@@ -10,6 +10,7 @@ RETRAIN_ASSETS = ("window_features", "detectors", "thresholds", "evaluation", "c
 
 
 TABULAR_RETRAIN_ASSETS = ("model", "predictions")
+TABULAR_SCORE_ASSETS = ("inference_batch", "predictions", "drift_report")
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,10 @@ class DatasetJobs:
     daily: dg.UnresolvedAssetJobDefinition | None
     train: dg.UnresolvedAssetJobDefinition
     retrain: dg.UnresolvedAssetJobDefinition
+    score: dg.UnresolvedAssetJobDefinition | None = None  # tabular: score the newest batch with the champion
 
     def all(self) -> list[dg.UnresolvedAssetJobDefinition]:
-        return [j for j in (self.daily, self.train, self.retrain) if j is not None]
+        return [j for j in (self.daily, self.train, self.retrain, self.score) if j is not None]
 
 
 def partitioned_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -43,7 +45,12 @@ def build_dataset_jobs(dataset: str, assets: list[dg.AssetsDefinition]) -> Datas
             selection=dg.AssetSelection.assets(*[dg.AssetKey([dataset, n]) for n in TABULAR_RETRAIN_ASSETS]),
             description=f"Drift-triggered retraining of {dataset} (training + newly labelled rows), then rescoring.",
         )
-        return DatasetJobs(daily=None, train=train, retrain=retrain)
+        score = dg.define_asset_job(
+            f"{dataset}_score",
+            selection=dg.AssetSelection.assets(*[dg.AssetKey([dataset, n]) for n in TABULAR_SCORE_ASSETS]),
+            description=f"Score the newest inference extract of {dataset} with the champion and check its drift.",
+        )
+        return DatasetJobs(daily=None, train=train, retrain=retrain, score=score)
     daily = dg.define_asset_job(
         f"{dataset}_daily",
         selection=dg.AssetSelection.assets(*partitioned_keys(assets)),

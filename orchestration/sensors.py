@@ -1,4 +1,4 @@
-"""The drift sensor: retrain a dataset when a new drift report scores above its threshold."""
+"""Sensors: retrain on drift, ingest each new OpenSearch index, process new tabular extracts."""
 
 import json
 
@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.jobs import DatasetJobs
 from vigia.config import DatasetConfig
+from vigia.pipeline.tabular import EXTRACTS_FINGERPRINT
 
 CURSOR_VERSION = 1
 
@@ -94,3 +95,63 @@ def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(seen | set(new))))
 
     return new_index_sensor
+
+
+EXTRACT_SETTLE_S = 30.0  # an extract modified more recently may still be being copied in
+
+
+def _read_fingerprint(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    entry = event.asset_materialization.metadata.get(EXTRACTS_FINGERPRINT)
+    return None if entry is None else str(entry.value)
+
+
+def build_extract_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
+    """For a supervised tabular dataset: runs the pipeline when extracts land in its folders.
+
+    Compares the extract folders with the fingerprints (names, sizes, modification times) that the last
+    ``training`` and ``inference_batch`` materializations recorded of what they read. New or changed
+    training extracts request the training job (retrain, then score the newest batch); otherwise a new
+    newest inference extract requests the scoring job (champion model, value, drift, so the drift sensor
+    can follow). ``run_key`` = the fingerprints: one request per state of the folders. Extracts modified
+    less than ``EXTRACT_SETTLE_S`` seconds ago are waited for.
+    """
+    assert jobs.score is not None
+    train, score = jobs.train, jobs.score
+
+    @dg.sensor(
+        name=f"{cfg.name}_new_extract_sensor",
+        jobs=[train, score],
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Retrains {cfg.name} on new training extracts and scores each new inference extract.",
+    )
+    def new_extract_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        from vigia.pipeline.tabular import BATCH_TABLE, TRAINING_TABLE, extract_folders
+        from vigia.sources.errors import SourceError
+
+        try:
+            now = extract_folders(cfg, settle_s=EXTRACT_SETTLE_S)
+        except SourceError as exc:
+            return dg.SkipReason(f"nothing to process yet: {exc}")
+        if now.settling:
+            return dg.SkipReason(f"waiting for {', '.join(now.settling)} to settle ({EXTRACT_SETTLE_S:.0f} s)")
+        trained = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, TRAINING_TABLE]))
+        scored = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, BATCH_TABLE]))
+        if now.training != trained:
+            return dg.RunRequest(
+                run_key=f"{cfg.name}-training-{now.training}-{now.batch}",
+                job_name=train.name,
+                tags={"vigia/trigger": "new_training_extracts", "vigia/batch_file": now.batch_file.name},
+            )
+        if now.batch != scored:
+            return dg.RunRequest(
+                run_key=f"{cfg.name}-batch-{now.batch}",
+                job_name=score.name,
+                tags={"vigia/trigger": "new_inference_extract", "vigia/batch_file": now.batch_file.name},
+            )
+        return dg.SkipReason(f"extracts unchanged: training as last trained, {now.batch_file.name} already scored")
+
+    return new_extract_sensor

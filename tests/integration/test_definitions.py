@@ -37,6 +37,10 @@ def test_asset_graph_snapshot() -> None:
     assert any(n.startswith("unique") for n in check_names)
     job_names = {j.name for j in defs.resolve_all_job_defs()}
     assert {"network_daily", "network_train"} <= job_names
+    assert {"customers_train", "customers_score", "customers_retrain"} <= job_names
+    sensor_names = {s.name for s in defs.sensors}
+    assert {"network_drift_sensor", "customers_drift_sensor", "customers_new_extract_sensor"} <= sensor_names
+    assert "network_new_extract_sensor" not in sensor_names
 
 
 def test_code_location_loads_fast_without_heavy_imports() -> None:

@@ -120,3 +120,21 @@ def test_batch_outcomes_are_optional_labels(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("id,income,segment\n1,10,a\n2,20,b\n")  # no outcomes at all
     res = _read(tmp_path / "b.csv", expected_columns=kinds, target_optional=True)
     assert res.frame["target"].null_count() == 2 and res.labelled_rows == 0 and res.extra_columns == {}
+
+
+def test_fingerprint_changes_with_any_file_change_but_not_with_reading(tmp_path: Path) -> None:
+    from vigia.tabular.extracts import fingerprint, list_extracts
+
+    (tmp_path / "a.csv").write_text("id,x,target\n1,2,0\n")
+    (tmp_path / "b.csv").write_text("id,x,target\n2,3,1\n")
+    files = list_extracts(tmp_path)
+    base = fingerprint(files)
+    assert fingerprint(list(reversed(files))) == base
+    read_extracts(tmp_path, target="target", id_column="id", dataset="d", run_id="r")
+    assert fingerprint(list_extracts(tmp_path)) == base
+    os.utime(tmp_path / "a.csv", (1_000_000, 1_000_000))
+    touched = fingerprint(list_extracts(tmp_path))
+    assert touched != base
+    (tmp_path / "c.csv").write_text("id,x,target\n3,4,0\n")
+    assert fingerprint(list_extracts(tmp_path)) not in (base, touched)
+    assert fingerprint([tmp_path / "a.csv"]) != fingerprint([tmp_path / "b.csv"])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -43,3 +47,31 @@ def test_drifted_sample_scores_above_and_independent_sample_below_threshold() ->
     assert same.score < 0.15 and not same.drifted
     assert drifted.score > 0.15 and drifted.drifted
     assert {"age", "utilisation", "channel"} <= set(drifted.drifted_features)
+
+
+def test_synthetic_extracts_are_rewritten_only_when_their_content_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retraining run must not touch the landing folder: a batch dropped there since stays the newest."""
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.tabular import write_synthetic_extracts
+    from vigia.tabular.extracts import newest_extract
+
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path))
+    raw = {"name": "c", "kind": "tabular_supervised", "label_column": "target", "entity_key": "customer_id",
+           "source": {"type": "synthetic_customers", "params": {"extracts": 2, "rows_per_extract": 200,
+                                                                "batch_rows": 100}}}
+    root = write_synthetic_extracts(DatasetConfig.model_validate(raw))
+    files = sorted(root.rglob("*.csv"))
+    assert [p.name for p in files] == ["batch_001.csv", "p1.csv", "p2.csv"]
+    past = time.time() - 600
+    for p in files:
+        os.utime(p, (past, past))
+    generate_customers(50, seed=9).drop("target").write_csv(root / "inference" / "batch_002.csv")
+    write_synthetic_extracts(DatasetConfig.model_validate(raw))
+    assert all(p.stat().st_mtime == pytest.approx(past) for p in files)
+    assert newest_extract(root / "inference").name == "batch_002.csv"
+    # Switching the batch to the drifted population does rewrite it.
+    raw["source"]["params"]["drifted_batch"] = True
+    write_synthetic_extracts(DatasetConfig.model_validate(raw))
+    assert newest_extract(root / "inference").name == "batch_001.csv"

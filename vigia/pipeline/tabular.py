@@ -9,7 +9,9 @@ with the batches; the newest batch is scored) or ``synthetic_customers`` (the sa
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.paths import data_dir
-from vigia.tabular.extracts import ExtractsResult, newest_extract, read_extracts
+from vigia.tabular.extracts import ExtractsResult, fingerprint, list_extracts, newest_extract, read_extracts
 from vigia.tabular.synth import generate_customers
 from vigia.tabular.value import ValueMatrix
 
@@ -27,6 +29,27 @@ BATCH_TABLE = "inference_batch"
 PREDICTIONS_TABLE = "predictions"
 LOG_TABLE = "inference_log"
 MODEL_FILE = "model.joblib"
+EXTRACTS_FINGERPRINT = "extracts_fingerprint"  # metadata of the training table and the batch (what they read)
+
+
+@dataclass(frozen=True)
+class ExtractFolders:
+    """What the extract folders hold now: the fingerprints of the training extracts and of the newest batch."""
+
+    training: str
+    batch: str
+    batch_file: Path
+    settling: list[str]  # extracts modified less than ``settle_s`` ago (maybe still being written)
+
+
+def extract_folders(cfg: DatasetConfig, *, settle_s: float, now: float | None = None) -> ExtractFolders:
+    """Fingerprint ``training/`` and the newest extract of ``inference/`` (``SourceError`` when either has none)."""
+    root = source_root(cfg)
+    training = list_extracts(root / "training")
+    batch = newest_extract(root / "inference")
+    now = time.time() if now is None else now
+    settling = [p.name for p in [*training, batch] if now - p.stat().st_mtime < settle_s]
+    return ExtractFolders(fingerprint(training), fingerprint([batch]), batch, settling)
 
 
 def source_root(cfg: DatasetConfig) -> Path:
@@ -45,13 +68,25 @@ def write_synthetic_extracts(cfg: DatasetConfig) -> Path:
     batch_rows = int(params.pop("batch_rows", 4_000))
     drifted = bool(params.pop("drifted_batch", False))
     root = source_root(cfg)
-    (root / "training").mkdir(parents=True, exist_ok=True)
-    (root / "inference").mkdir(parents=True, exist_ok=True)
     for i in range(n_extracts):
-        generate_customers(rows, cfg.seed + i, **params).write_csv(root / "training" / f"p{i + 1}.csv")
+        _write_if_changed(generate_customers(rows, cfg.seed + i, **params), root / "training" / f"p{i + 1}.csv")
     batch = generate_customers(batch_rows, cfg.seed + 1000, drifted=drifted, **params).drop(cfg.label_column or "")
-    batch.write_csv(root / "inference" / "batch_001.csv")
+    _write_if_changed(batch, root / "inference" / "batch_001.csv")
     return root
+
+
+def _write_if_changed(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV unless ``path`` already holds exactly that text.
+
+    The generator is deterministic, so a retraining run leaves the files (and their modification times)
+    as they are: a batch dropped into ``inference/`` since then stays the newest, and the extract
+    fingerprints the new-extract sensor compares do not change.
+    """
+    text = frame.write_csv()
+    if path.is_file() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:

@@ -32,11 +32,14 @@ column (the file name). Every cell is first read as text, then typed:
 
 ``newest_extract(folder)`` picks the inference batch: the extract with the **latest modification
 time**, ties broken by the greatest file name (so ``batch_2026-01-06.csv`` beats
-``batch_2026-01-05.csv`` written in the same second).
+``batch_2026-01-05.csv`` written in the same second). ``fingerprint(files)`` identifies a set of
+extract files by name, size and modification time: the assets record it with what they read, and the
+new-extract sensor compares the folders with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +75,7 @@ class ExtractsResult:
     duplicate_ids: int = 0
     labelled_rows: int | None = None
     invalid_targets: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""  # of the files, taken before reading them (see ``fingerprint``)
 
     @property
     def rows_accepted(self) -> int:
@@ -94,6 +98,7 @@ class ExtractsResult:
             "type_errors": self.type_errors,
             "skipped_files": self.skipped_files,
             "duplicate_ids": self.duplicate_ids,
+            "fingerprint": self.fingerprint,
             **({} if self.labelled_rows is None else {"labelled_rows": self.labelled_rows}),
             **({"invalid_targets": self.invalid_targets} if self.invalid_targets else {}),
         }
@@ -120,6 +125,15 @@ def list_extracts(folder: str | Path) -> list[Path]:
 def newest_extract(folder: str | Path) -> Path:
     """The newest extract: latest modification time, ties broken by the greatest name."""
     return max(list_extracts(folder), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def fingerprint(files: Sequence[Path]) -> str:
+    """A short digest of the files' names, sizes and modification times (order-independent).
+
+    Any new, removed, renamed, rewritten or touched file changes it; reading the files does not.
+    """
+    lines = sorted(f"{p.name}\t{(st := p.stat()).st_size}\t{st.st_mtime_ns}" for p in files)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def read_text_table(
@@ -255,6 +269,7 @@ def read_extracts(
     ``target_optional=True`` to keep the outcomes a batch carries.
     """
     files = list_extracts(folder)
+    digest = fingerprint(files)  # before reading: a file rewritten meanwhile makes the recorded one stale
     kinds = dict(expected_columns) if isinstance(expected_columns, Mapping) else None
     expected = list(expected_columns) if expected_columns is not None else None
     optional = target if target is not None and target_optional else None
@@ -330,6 +345,7 @@ def read_extracts(
         type_errors=errors,
         skipped_files=skipped,
         duplicate_ids=dup,
+        fingerprint=digest,
         labelled_rows=labelled,
         invalid_targets=invalid,
     )
