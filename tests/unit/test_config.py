@@ -123,3 +123,15 @@ def test_open_ended_partitions_run_up_to_yesterday_like_dagster() -> None:
     start = date.today() - timedelta(days=3)
     assert PartitionConfig(start=start).days() == [start, start + timedelta(days=1), start + timedelta(days=2)]
     assert PartitionConfig(start=date.today()).days() == [date.today()]
+
+
+def test_example_configs_validate_and_build_their_asset_chain() -> None:
+    """The files under config/examples/ are meant to be copied as they are: they must stay valid."""
+    from assets.factory import build_dataset_assets
+    from vigia.paths import DEFAULT_SQL_ROOT
+
+    configs = load_dataset_configs(REPO_ROOT / "config" / "examples")
+    assert len(configs) >= 4
+    for cfg in configs:
+        keys = {k.path[-1] for a in build_dataset_assets(cfg, DEFAULT_SQL_ROOT) for k in a.keys}
+        assert {"detectors", "window_scores", "drift_report"} <= keys, cfg.name
