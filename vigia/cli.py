@@ -1,4 +1,5 @@
-"""The ``vigia`` command: materialize the graph through the Dagster CLI, run benchmarks, generate data."""
+"""The ``vigia`` command: materialize the graph through the Dagster CLI, check dataset files, run benchmarks,
+generate data."""
 
 from __future__ import annotations
 
@@ -67,6 +68,32 @@ def _materialize_calls(base: list[str], assets: list) -> list[list[str]]:
     ]
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Validate dataset files; exit 1 when any cannot be used."""
+    import warnings
+
+    import dagster as dg
+
+    from assets.factory import build_dataset_assets
+    from vigia.config import DatasetConfig
+    from vigia.config_check import check_files
+    from vigia.paths import DEFAULT_SQL_ROOT, datasets_dir
+
+    def build(cfg: DatasetConfig) -> list[str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return [k.path[-1] for a in build_dataset_assets(cfg, DEFAULT_SQL_ROOT) for k in a.keys]
+
+    checks, errors = check_files([Path(p) for p in args.paths] or [datasets_dir()], build)
+    for check in checks:
+        print(check.summary())
+    for error in errors:
+        print(f"FAIL {error}")
+    failed = sum(c.error is not None for c in checks) + len(errors)
+    print(f"{len(checks)} dataset file(s), {failed} problem(s)")
+    return 1 if failed else 0
+
+
 def _bench_zeek(args: argparse.Namespace) -> int:
     from vigia.bench.zeek import run_zeek_benchmark
 
@@ -129,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     mat.add_argument("--log-level", default="INFO", help="console log level of the runs (DEBUG shows every event)")
     mat.set_defaults(func=_materialize)
+
+    check = sub.add_parser("check", help="validate dataset files (default: the configured datasets folder)")
+    check.add_argument("paths", nargs="*", help="dataset files or folders of them")
+    check.set_defaults(func=_check)
 
     bench = sub.add_parser("bench", help="benchmarks on labelled data")
     bench_sub = bench.add_subparsers(dest="bench", required=True)

@@ -1,0 +1,49 @@
+"""``vigia check``: every way a dataset file can be unusable is reported, and the exit code says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vigia.cli import main
+from vigia.paths import DEFAULT_DATASETS_DIR
+
+NETWORK_FILE = (
+    'name: {name}\nkind: network_conn\nsource: {{type: zeek_files, path: "{path}"}}\nsql_models: {models}\n'
+    'partitions: {{start: "2026-01-01", end: "2026-01-03"}}\ndetectors: [{{name: i, type: isolation_forest}}]\n'
+)
+
+
+def test_the_shipped_datasets_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(DEFAULT_DATASETS_DIR)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   " in out and "network (network_conn, source synthetic_zeek)" in out
+    assert "12 assets: raw_conn, stg_conn" in out and out.rstrip().endswith("0 problem(s)")
+
+
+def test_each_problem_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (tmp_path / "good.yaml").write_text(NETWORK_FILE.format(name="good", path=logs, models="network"))
+    (tmp_path / "twin.yaml").write_text(NETWORK_FILE.format(name="good", path=logs, models="network"))
+    (tmp_path / "later.yaml").write_text(NETWORK_FILE.format(name="later", path=tmp_path / "nope", models="network"))
+    (tmp_path / "nosql.yaml").write_text(NETWORK_FILE.format(name="nosql", path=logs, models="missing_group"))
+    (tmp_path / "kind.yaml").write_text("name: k\nkind: sensor_timeseries\nsource: {type: zeek_files, path: x}\n")
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    (tmp_path / "ignored.yml").write_text("name: z\n")
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"ok   {tmp_path / 'good.yaml'}" in out
+    assert f"ok   {tmp_path / 'later.yaml'}" in out and "nope does not exist (yet)" in out
+    assert f"FAIL {tmp_path / 'nosql.yaml'}" in out and "the asset chain cannot be built" in out
+    assert f"FAIL {tmp_path / 'kind.yaml'}" in out and "zeek_files" in out
+    assert f"FAIL {tmp_path / 'broken.yaml'}\n  invalid YAML" in out
+    assert "ignored.yml is not read (only *.yaml files are)" in out
+    assert "dataset name 'good' is declared twice" in out
+    assert out.rstrip().endswith("6 dataset file(s), 5 problem(s)")
+
+
+def test_a_missing_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "absent.yaml")]) == 1
+    assert "no such file" in capsys.readouterr().out
