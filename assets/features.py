@@ -1,5 +1,6 @@
 """Windowed per-entity features over the cleaned rows (polars, or DuckDB for the connection windows)."""
 
+from dataclasses import asdict
 
 import dagster as dg
 
@@ -7,6 +8,7 @@ from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partit
 from resources import DuckDBWarehouse
 from vigia.pipeline.features import FEATURES_TABLE
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
+from vigia.pipeline.label_windows import apply_label_windows, read_label_windows
 from vigia.warehouse.duck import preview, quote_ident, table_schema
 
 
@@ -29,8 +31,15 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     )
     def features_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)
+        intervals = read_label_windows(cfg.label_windows) if cfg.label_windows else None  # fail before writing
+        labels = {}
         with warehouse.connect() as con:
             result = kind_spec(cfg).materialize_features(con, cfg, keys)
+            if intervals is not None:
+                table = f'"{cfg.name}"."{FEATURES_TABLE}"'
+                stats = apply_label_windows(con, table, intervals, entity_column=str(cfg.entity_key), days=keys)
+                result.malicious_windows = stats.positive_rows
+                labels = {"label_windows": dg.MetadataValue.json({"file": cfg.label_windows, **asdict(stats)})}
             schema = table_schema(con, cfg.name, FEATURES_TABLE)
             bad = _non_finite_count(con, cfg.name, [n for n, t in schema if t == "DOUBLE"], keys)
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)
@@ -44,6 +53,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "engine": result.engine,
                 "dagster/column_schema": table_schema_metadata(schema),
                 "preview": dg.MetadataValue.md(table_preview),
+                **labels,
             },
             check_results=[dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})],
         )

@@ -246,6 +246,7 @@ class DatasetConfig(_Strict):
     time_column: str = "ts"
     entity_key: str | None = None  # default by kind: orig_h, station, client_ip; none for tabular
     label_column: str | None = "label"
+    label_windows: str | None = None  # a file of labelled intervals; replaces the records' labels
     sql_models: str | None = None
     partitions: PartitionConfig | None = None
     window: WindowConfig = WindowConfig()
@@ -308,6 +309,13 @@ class DatasetConfig(_Strict):
         fixed = DEFAULT_ENTITY[self.kind] if self.kind in FIXED_ENTITY_KINDS else None
         if fixed is not None and self.entity_key != fixed:
             raise ValueError(f"kind {self.kind!r} groups by {fixed!r}: entity_key must be {fixed!r} or left out")
+        if self.label_windows is not None:
+            from vigia.pipeline.label_windows import LABEL_WINDOW_KINDS
+
+            if self.kind not in LABEL_WINDOW_KINDS:
+                raise ValueError(f"label_windows is for the kinds {list(LABEL_WINDOW_KINDS)}, not {self.kind!r}")
+            if Path(self.label_windows).suffix.lower() not in (".csv", ".json"):
+                raise ValueError(f"label_windows must be a .csv or .json file, got {self.label_windows!r}")
         if self.kind == "tabular_supervised":
             if self.value_matrix is not None:
                 from vigia.tabular.value import ValueMatrix

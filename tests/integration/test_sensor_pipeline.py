@@ -130,3 +130,39 @@ def test_sensor_files_in_subfolders_with_spaced_columns(tmp_path: Path, monkeypa
     assert stations == {"valve1/0": 1_200, "valve2/0": 1_200}
     assert "Volume Flow RateRMS" in {r[0] for r in con.sql("DESCRIBE rig.raw_sensor").fetchall()}
     con.close()
+
+
+def test_label_windows_file_labels_like_the_label_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rig files' anomalies given as NAB-style intervals instead of a column label the same windows, and
+    the evaluation gets its metrics from them."""
+    source = tmp_path / "skab_like"
+    _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
+    _write_rig_file(source / "valve2" / "0.csv", "2020-03-09T12:00:00", seed=2)
+    intervals = tmp_path / "windows.json"  # rows 800..949 of each file, keyed by file path as NAB does
+    intervals.write_text(json.dumps({
+        "valve1/0.csv": [["2020-03-09 10:13:20", "2020-03-09 10:15:49"]],
+        "valve2/0.csv": [["2020-03-09 12:13:20", "2020-03-09 12:15:49"]],
+    }))
+    by_column = SKAB_LIKE.format(path=source)
+    by_file = by_column.replace("name: rig", "name: rigw").replace(
+        "label_column: anomaly", f'label_column: null\nlabel_windows: "{intervals}"'
+    )
+    declare_dataset(tmp_path, monkeypatch, "rig", by_column)
+    declare_dataset(tmp_path, monkeypatch, "rigw", by_file)
+    day = range_tags("2020-03-09", "2020-03-09")
+    with dg.instance_for_test() as instance:
+        run_stages(instance, "rig", [("rig_daily", ["raw_sensor", "stg_sensor", "window_features"], day)])
+        run_stages(instance, "rigw", [
+            ("rigw_daily", ["raw_sensor", "stg_sensor", "window_features"], day),
+            ("rigw_train", ["detectors", "thresholds", "evaluation"], None),
+        ])
+        meta = instance.get_latest_materialization_event(dg.AssetKey(["rigw", "window_features"]))
+        labels = meta.asset_materialization.metadata["label_windows"].value
+    assert labels["intervals"] == 2 and labels["intervals_used"] == 2 and labels["positive_rows"] > 0
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    query = "SELECT station, window_start, label FROM {}.window_features ORDER BY ALL"
+    assert con.sql(query.format("rigw")).fetchall() == con.sql(query.format("rig")).fetchall()
+    assert con.sql("SELECT count(*) FROM rigw.raw_sensor WHERE label IS NOT NULL").fetchall() == [(0,)]
+    con.close()
+    report = json.loads((tmp_path / "data" / "reports" / "rigw" / "evaluation.json").read_text())
+    assert report["metrics"]["iforest"]["support"] > 0 and report["metrics"]["iforest"]["f1"] is not None
