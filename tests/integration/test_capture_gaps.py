@@ -41,3 +41,31 @@ def test_range_with_an_empty_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     history = con.sql("SELECT strftime(day, '%Y-%m-%d') FROM gaps.drift_history ORDER BY 1").fetchall()
     assert [d for (d,) in history] == ["2026-01-05", "2026-01-07"]
     con.close()
+
+
+def test_attack_schedule_labels_an_unlabelled_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Zeek capture without labels plus a red-team schedule (label_windows CSV): exactly the windows of the
+    scheduled host inside the scheduled time are positive, with the schedule's note."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    flows = generate_conn_day(date(2026, 1, 5), 6_000, seed=3)
+    write_zeek_tsv(flows, logs / "conn.log", labels=False)
+    busy = flows.filter(pl.col("ts").dt.hour() == 10)["orig_h"].value_counts(sort=True)["orig_h"][0]
+    schedule = tmp_path / "schedule.csv"
+    schedule.write_text(f"start,end,entity,note\n2026-01-05T10:02:00,2026-01-05T10:31:00,{busy},red team scan\n")
+    yaml_text = zeek_files_dataset("sched", logs, "2026-01-05", "2026-01-06") + f'label_windows: "{schedule}"\n'
+    data = declare_dataset(tmp_path, monkeypatch, "sched", yaml_text)
+    with dg.instance_for_test() as instance:
+        run_stages(instance, "sched", [
+            ("sched_daily", ["raw_conn", "stg_conn", "window_features"], range_tags("2026-01-05", "2026-01-05"))
+        ])
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    rows = con.sql("SELECT orig_h, hour(window_start) * 60 + minute(window_start), label, attack_type "
+                   "FROM sched.window_features").fetchall()  # fmt: skip
+    assert con.sql("SELECT count(*) FROM sched.raw_conn WHERE label IS NOT NULL").fetchall() == [(0,)]
+    con.close()
+    positive = sorted((h, m) for h, m, label, _ in rows if label == 1)
+    host_windows = sorted((h, m) for h, m, _, _ in rows if h == busy and 600 <= m < 631)
+    assert positive == host_windows and len(positive) >= 3  # 10:00 (overlaps 10:02) .. 10:30 (overlaps ..10:31)
+    assert {a for _, _, label, a in rows if label == 1} == {"red team scan"}
+    assert all(label == 0 and a is None for _, _, label, a in rows if label != 1)
