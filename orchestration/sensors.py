@@ -135,7 +135,9 @@ def build_extract_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefi
         try:
             now = extract_folders(cfg, settle_s=EXTRACT_SETTLE_S)
         except SourceError as exc:
-            return dg.SkipReason(f"nothing to process yet: {exc}")
+            hint = f" (the first {train.name} run writes the synthetic extracts)" if cfg.source.type.startswith(
+                "synthetic") else ""  # fmt: skip
+            return dg.SkipReason(f"nothing to process yet: {exc}{hint}")
         if now.settling:
             return dg.SkipReason(f"waiting for {', '.join(now.settling)} to settle ({EXTRACT_SETTLE_S:.0f} s)")
         trained = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, TRAINING_TABLE]))
