@@ -103,3 +103,20 @@ def test_missing_and_empty_paths(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     with pytest.raises(SourceError, match="no event files"):
         read_event_files(tmp_path / "d", dataset="a", run_id="r")
+
+
+def test_json_the_parser_refuses_without_a_decode_error_is_rejected(tmp_path: Path) -> None:
+    """``json.loads`` raises a plain ValueError for an integer over 4,300 digits and RecursionError for deep
+    nesting: both are one rejected line, not a failed ingest."""
+    lines = [
+        _line(GOOD),
+        b'{"@timestamp": "2026-01-05T10:00:00Z", "n": ' + b"1" * 5000 + b"}",
+        b'{"a": ' * 100_000 + b"1" + b"}" * 100_000,
+        _line(GOOD),
+    ]
+    (tmp_path / "odd.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    r = read_event_files(tmp_path / "odd.ndjson", dataset="api", run_id="r")
+    assert (r.read, r.accepted, r.rejected) == (4, 2, 2)
+    reasons = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
+    assert reasons[2].startswith("malformed JSON: Exceeds the limit (4300 digits)")
+    assert reasons[3] == "malformed JSON: nested too deeply to parse"

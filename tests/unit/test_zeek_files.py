@@ -235,3 +235,14 @@ def test_other_zeek_json_logs_are_skipped_by_name_or_path_field(tmp_path: Path) 
     skipped = sorted(Path(s.split(" (")[0]).name for s in result.skipped_files)
     assert skipped == ["dns.log", "export.json", "http.00:00:00-01:00:00.log.gz"]
     assert "(ssl log)" in " ".join(result.skipped_files)
+
+
+def test_json_lines_the_parser_refuses_without_a_decode_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A 5,000-digit integer (plain ValueError) and nesting deeper than the parser allows (RecursionError) are
+    rejected lines, not a failed ingest."""
+    good = (FIXTURES / "conn.json").read_text().splitlines()[0]
+    odd = ['{"ts": 1709510400.5, "orig_bytes": ' + "9" * 5000 + "}", '{"a": ' * 100_000 + "1" + "}" * 100_000]
+    (tmp_path / "conn.json").write_text("\n".join([good, *odd]) + "\n")
+    r = parse(con, tmp_path / "conn.json")
+    assert (r.read, r.accepted, r.rejected) == (3, 1, 2)
+    assert [reason for _, reason, _ in rejects(con)] == ["malformed_json", "malformed_json"]

@@ -280,8 +280,8 @@ class _Collector:
             self.replaced += 1
         try:
             obj = json.loads(text)
-        except ValueError as exc:
-            self.reject(line_no, f"malformed JSON: {exc.msg} at column {exc.colno}", text)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser allows
+            self.reject(line_no, _json_error(exc), text)
             return
         self.add(obj, line_no, text, notes)
 
@@ -305,6 +305,15 @@ def _iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield i, line.rstrip(b"\r")
 
 
+def _json_error(exc: Exception) -> str:
+    """Reject reason for a line ``json.loads`` refused (not every refusal is a ``JSONDecodeError``)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "malformed JSON: nested too deeply to parse"
+    return f"malformed JSON: {exc}"  # e.g. an integer literal over Python's 4,300-digit limit
+
+
 def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
     head = data.lstrip()[:1]
     doc = None
@@ -314,12 +323,12 @@ def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
         if head == b"[" or not single_line:
             try:  # a JSON document spanning the file (array export, pretty-printed response)
                 doc = json.loads(data.decode("utf-8", errors="replace"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 doc = None
         elif single_line:
             try:
                 doc = json.loads(data.decode("utf-8", errors="replace"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 doc = None
     items = _array_items(doc) if doc is not None else None
     if items is None:

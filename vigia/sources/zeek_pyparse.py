@@ -170,7 +170,7 @@ def parse_json(spec: FileSpec) -> tuple[TextRows, set[str]]:
             continue
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # also a 4,300-digit integer or nesting too deep to parse
             obj = None
         if not isinstance(obj, dict):
             parsed.append((ln, text, "malformed_json", None))
