@@ -138,3 +138,14 @@ def test_fingerprint_changes_with_any_file_change_but_not_with_reading(tmp_path:
     (tmp_path / "c.csv").write_text("id,x,target\n3,4,0\n")
     assert fingerprint(list_extracts(tmp_path)) not in (base, touched)
     assert fingerprint([tmp_path / "a.csv"]) != fingerprint([tmp_path / "b.csv"])
+
+
+def test_non_finite_numbers_are_type_errors(tmp_path: Path) -> None:
+    """``inf``, ``-Infinity`` and ``1e400`` parse as floats but no model can use them: nulled and counted."""
+    (tmp_path / "p1.csv").write_text(
+        "id,income,target\n1,100,0\n2,inf,1\n3,1e400,0\n4,-Infinity,1\n5,250.5,0\n6,NaN,1\n"
+    )
+    res = read_extracts(tmp_path, target="target", id_column="id", dataset="d", run_id="r")
+    assert res.frame["income"].to_list() == [100.0, None, None, None, 250.5, None]
+    assert res.type_errors == {"income": {"count": 3, "examples": ["inf", "1e400", "-Infinity"]}}
+    assert res.numeric_columns == ["income"] and res.rows_accepted == 6

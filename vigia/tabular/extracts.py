@@ -10,7 +10,8 @@ column (the file name). Every cell is first read as text, then typed:
 * **Column kinds**: from ``expected_columns`` when it is a mapping ``{name: "numeric"|"categorical"}``,
   else inferred: a column is numeric when at least ``numeric_share`` (90 %) of its non-missing cells
   parse as numbers (``2.00E+05`` included). The id and target columns are never features.
-* **Wrong types** (text in a numeric column): the **cell is set to null and counted** in
+* **Wrong types** (text, or a number that is not finite such as ``inf`` or ``1e400``, in a numeric
+  column): the **cell is set to null and counted** in
   ``type_errors`` (per column, with up to 5 example values); the row is kept, so the model's median
   imputation handles it. Empty cells and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
   are plain missing values, not type errors.
@@ -192,13 +193,14 @@ def coerce_columns(
             numeric.append(col)
             clean = frame.select(_clean_text(col).alias("v")).get_column("v")
             parsed = clean.cast(pl.Float64, strict=False)
-            bad = clean.is_not_null() & parsed.is_null()
+            bad = clean.is_not_null() & (parsed.is_null() | ~parsed.is_finite()).fill_null(True)
             if bad.any():
                 errors[col] = {
                     "count": int(bad.sum()),
                     "examples": clean.filter(bad).unique(maintain_order=True)[:5].to_list(),
                 }
-            exprs.append(_clean_text(col).cast(pl.Float64, strict=False).alias(col))
+            value = _clean_text(col).cast(pl.Float64, strict=False)
+            exprs.append(pl.when(value.is_finite()).then(value).alias(col))  # inf, 1e400: a type error
         else:
             categorical.append(col)
             exprs.append(_clean_text(col).alias(col))
