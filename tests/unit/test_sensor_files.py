@@ -169,3 +169,16 @@ def test_real_skab_valve1(tmp_path: Path):
     assert [f.read for f in r.files] == rows and r.rejected == 0
     assert r.accepted == sum(rows) and int(r.frame["label"].sum()) == sum(anomalies)
     assert r.frame.select(pl.sum_horizontal(pl.col(SKAB_VALUES).is_null()).sum()).item() == 0
+
+
+def test_non_finite_values_are_rejected(tmp_path: Path):
+    """``inf`` / ``1e400`` parse as floats but would poison every window they reach: rejected at ingest, with
+    the line, instead of failing the features check later without saying where they came from."""
+    (tmp_path / "a.csv").write_text(
+        "ts,flow,label\n2026-01-05 00:00:00,1.0,0\n2026-01-05 00:01:00,inf,0\n2026-01-05 00:02:00,1e400,0\n"
+        "2026-01-05 00:03:00,NaN,0\n2026-01-05 00:04:00,-Infinity,0\n2026-01-05 00:05:00,1.5,Infinity\n"
+    )
+    r = _read(tmp_path, value_columns=["flow"], label_column="label")
+    assert r.frame["flow"].to_list() == [1.0, None]  # NaN is a missing value, as before
+    got = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
+    assert got == {3: "non_numeric_value", 4: "non_numeric_value", 6: "non_numeric_value", 7: "non_numeric_label"}

@@ -7,8 +7,8 @@ reject the same way. Per file, every non-blank data line is either accepted or r
 ``read = accepted + rejected``.
 
 Reject reasons: ``wrong_field_count``, ``bad_timestamp`` (empty or unparseable), ``non_numeric_value``
-(a value that is neither empty nor a number), ``non_numeric_label`` and ``duplicate_timestamp`` (a
-timestamp already seen in the same file: the first row is kept).
+(a value that is neither empty nor a finite number: ``inf`` and ``1e400`` too), ``non_numeric_label``
+and ``duplicate_timestamp`` (a timestamp already seen in the same file: the first row is kept).
 """
 
 from __future__ import annotations
@@ -203,12 +203,13 @@ def _epoch_ts(col: pl.Expr) -> pl.Expr:
 
 
 def _numeric(col: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(value as Float64 with missing tokens -> null, True where the text is neither missing nor a number)."""
+    """(value as Float64 with missing tokens -> null, True where the text is neither missing nor a finite
+    number: ``inf`` or ``1e400`` would poison every window and feature it reaches)."""
     s = col.str.strip_chars()
     missing = s.is_null() | s.str.to_lowercase().is_in(_MISSING_TOKENS)
     value = pl.when(missing).then(None).otherwise(s.cast(pl.Float64, strict=False))
     value = value.fill_nan(None)
-    bad = ~missing & value.is_null()
+    bad = ~missing & (value.is_null() | value.is_infinite())
     return value, bad
 
 
