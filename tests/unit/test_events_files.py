@@ -120,3 +120,13 @@ def test_json_the_parser_refuses_without_a_decode_error_is_rejected(tmp_path: Pa
     reasons = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
     assert reasons[2].startswith("malformed JSON: Exceeds the limit (4300 digits)")
     assert reasons[3] == "malformed JSON: nested too deeply to parse"
+
+
+def test_non_finite_durations_are_rejected(tmp_path: Path) -> None:
+    """Python's JSON reader accepts Infinity, NaN and 1e400: a duration that is not finite is a rejected line."""
+    base = _line({**GOOD, "event": {"duration": 5}})
+    odd = [base.replace(b'"duration": 5', b'"duration": ' + v) for v in (b"Infinity", b"NaN", b"1e400", b"-Infinity")]
+    (tmp_path / "d.ndjson").write_bytes(b"\n".join([base, *odd]) + b"\n")
+    r = read_event_files(tmp_path / "d.ndjson", dataset="api", run_id="r")
+    assert (r.read, r.accepted, r.rejected) == (5, 1, 4)
+    assert all(reason.endswith("is not a finite number") for reason in r.rejects["reason"].to_list())

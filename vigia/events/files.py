@@ -16,8 +16,9 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 * a line that is not valid JSON, a value that is not an object, a record without ``@timestamp`` /
   ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or epoch milliseconds,
-  ``http.response.status_code`` not an integer, ``event.duration`` not a number, text fields that are
-  objects / lists) -> **rejected** into ``rejects`` (:data:`vigia.schema.REJECT_COLUMNS` layout) with the reason;
+  ``http.response.status_code`` not an integer, ``event.duration`` not a finite number (Python's JSON
+  reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are objects / lists) ->
+  **rejected** into ``rejects`` (:data:`vigia.schema.REJECT_COLUMNS` layout) with the reason;
 * a record over ``max_event_bytes`` -> **rejected** unparsed (reason gives the size; parsing a huge
   record to salvage it would cost memory, and a legitimate API event is far below 1 MB);
 * a text field over ``max_field_chars`` (default 64 KiB) -> **accepted, truncated**, noted in ``notes``;
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -241,8 +243,8 @@ class _Collector:
                 return
             row["status"] = status
         dur = row.get("duration_ms")
-        if dur is not None and (isinstance(dur, bool) or not isinstance(dur, int | float)):
-            self.reject(line_no, f"event.duration {str(dur)[:20]!r} is not a number", raw)
+        if dur is not None and (isinstance(dur, bool) or not isinstance(dur, int | float) or not math.isfinite(dur)):
+            self.reject(line_no, f"event.duration {str(dur)[:20]!r} is not a finite number", raw)  # also Infinity
             return
         label = row.get("label")
         if label is not None:
