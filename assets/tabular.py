@@ -56,12 +56,15 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
               description="The newest inference extract, checked against and typed like the training columns; "
               "outcomes it carries are kept (retraining adds those rows).")  # fmt: skip
     def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        from vigia.pipeline.ingest import ensure_rejects_table
         from vigia.pipeline.tabular import read_newest_batch
-        from vigia.warehouse.duck import read_frame, replace_table_from_frame
+        from vigia.warehouse.duck import append_frame, read_frame, replace_table_from_frame
 
         with warehouse.connect() as con:
             training_schema = read_frame(con, cfg.name, TRAINING_TABLE, where="FALSE").schema  # no rows read
             result, path = read_newest_batch(cfg, training_schema, context.run.run_id)
+            ensure_rejects_table(con, cfg.name, f"{BATCH_TABLE}_rejects")  # records with the wrong field count
+            append_frame(con, cfg.name, f"{BATCH_TABLE}_rejects", result.rejects)
             replace_table_from_frame(con, cfg.name, BATCH_TABLE, result.frame)
         labels = {"labelled_rows": result.labelled_rows or 0}
         if result.invalid_targets:

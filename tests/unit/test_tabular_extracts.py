@@ -10,7 +10,7 @@ import pytest
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
-from vigia.tabular.extracts import newest_extract, read_extracts
+from vigia.tabular.extracts import newest_extract, read_extracts, read_text_table
 
 HEADER = "id,income,segment,target\n"
 
@@ -149,3 +149,28 @@ def test_non_finite_numbers_are_type_errors(tmp_path: Path) -> None:
     assert res.frame["income"].to_list() == [100.0, None, None, None, 250.5, None]
     assert res.type_errors == {"income": {"count": 3, "examples": ["inf", "1e400", "-Infinity"]}}
     assert res.numeric_columns == ["income"] and res.rows_accepted == 6
+
+
+def test_records_with_the_wrong_field_count_are_rejected_with_their_line(tmp_path: Path) -> None:
+    """A record with an extra or a missing field used to crash the read (more fields) or be null-filled
+    silently (fewer fields). Quoted separators and newlines are fine; read = accepted + rejected."""
+    (tmp_path / "p1.csv").write_text(
+        "id,income,target\n1,100,0\n2,200,1,surplus\n3,300\n4,\"1,5\",0\n5,\"multi\nline\",1\n\n6,600,1\n"
+    )
+    res = read_extracts(tmp_path, target="target", id_column="id", dataset="d", run_id="r")
+    assert res.frame["id"].to_list() == ["1", "4", "5", "6"]
+    assert res.rows_read == 6 == res.rows_accepted + res.rejects.height
+    got = dict(zip(res.rejects["line_number"].to_list(), res.rejects["reason"].to_list(), strict=True))
+    assert got == {3: "wrong_field_count: expected 3 got 4", 4: "wrong_field_count: expected 3 got 2"}
+    assert res.rejects["raw_record"].to_list() == ["2,200,1,surplus", "3,300"]
+    assert res.rejects["source_file"].to_list() == ["p1.csv", "p1.csv"]
+    # Without a place for bad rows (the benchmark reader), the same file fails naming the file and line.
+    with pytest.raises(ValueError, match=r"p1.csv, line 3: wrong_field_count: expected 3 got 4"):
+        read_text_table(tmp_path / "p1.csv")
+
+
+def test_an_extract_holding_only_misshapen_records_is_not_reported_empty(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text("id,income,target\n1,100,0\n")
+    (tmp_path / "p2.csv").write_text("id,income,target\n2,200\n")
+    res = read_extracts(tmp_path, target="target", id_column="id", dataset="d", run_id="r")
+    assert res.skipped_files == {} and res.rows_read == 2 and res.rejects.height == 1

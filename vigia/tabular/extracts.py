@@ -7,6 +7,9 @@ column (the file name). Every cell is first read as text, then typed:
 * **Missing expected columns** (in any file) → ``ValueError`` naming the file and the columns. When
   ``expected_columns`` is not given, the first non-empty file's columns are the expected set.
 * **Extra columns** (not expected) → dropped and reported in ``extra_columns`` (per file).
+* **Wrong field count** (a CSV record with more or fewer fields than the header) → **rejected** with
+  ``wrong_field_count: expected N got M``, its line and text. Quoted fields may hold the separator and
+  newlines (read with Python's ``csv`` module).
 * **Column kinds**: from ``expected_columns`` when it is a mapping ``{name: "numeric"|"categorical"}``,
   else inferred: a column is numeric when at least ``numeric_share`` (90 %) of its non-missing cells
   parse as numbers (``2.00E+05`` included). The id and target columns are never features.
@@ -40,6 +43,7 @@ new-extract sensor compares the folders with it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,28 +141,63 @@ def fingerprint(files: Sequence[Path]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+BadRow = tuple[int, str, str]  # (physical line number, reason, raw text)
+
+
 def read_text_table(
-    path: str | Path, *, separator: str | None = None, has_header: bool = True, new_columns: Sequence[str] | None = None
+    path: str | Path,
+    *,
+    separator: str | None = None,
+    has_header: bool = True,
+    new_columns: Sequence[str] | None = None,
+    bad_rows: list[BadRow] | None = None,
 ) -> pl.DataFrame:
-    """One file with every column as String (empty frame for a zero-byte file) plus its line numbers."""
+    """One file with every column as String (empty frame for a zero-byte file) plus its line numbers.
+
+    CSV goes through Python's ``csv`` module, so quoted fields may hold separators and newlines and each
+    record keeps the physical line it starts on. A record whose field count differs from the header's is
+    appended to ``bad_rows`` (``wrong_field_count``), or, without that list, fails naming the file and line.
+    Repeated header names get a ``_duplicated_<k>`` suffix (then reported as extra columns).
+    """
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pl.read_parquet(path)
-        frame = frame.select(pl.all().cast(pl.String))
-        first_line = 1
-    else:
-        if path.stat().st_size == 0:
-            return pl.DataFrame({_LINE: pl.Series([], dtype=pl.Int64)})
-        frame = pl.read_csv(
-            path,
-            separator=separator or ",",
-            has_header=has_header,
-            new_columns=list(new_columns) if new_columns else None,
-            infer_schema=False,
-            truncate_ragged_lines=False,
-        )
-        first_line = 2 if has_header else 1
-    return frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias(_LINE))
+        frame = pl.read_parquet(path).select(pl.all().cast(pl.String))
+        return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(_LINE))
+    if path.stat().st_size == 0:
+        return pl.DataFrame({_LINE: pl.Series([], dtype=pl.Int64)})
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=separator or ",")
+        header = next(reader, None) if has_header else None
+        names = list(new_columns) if new_columns else _unique_names(header or [])
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not record or record == [""]:
+                continue  # a blank line is not a record
+            if not names:
+                names = [f"column_{i + 1}" for i in range(len(record))]
+            if len(record) != len(names):
+                reason = f"wrong_field_count: expected {len(names)} got {len(record)}"
+                if bad_rows is None:
+                    raise ValueError(f"{path}, line {line}: {reason}")
+                bad_rows.append((line, reason, (separator or ",").join(record)[:2000]))
+                continue
+            rows.append(record)
+            lines.append(line)
+    frame = pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
+    return frame.with_columns(pl.Series(_LINE, lines, dtype=pl.Int64))
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        k = seen.get(name, 0)
+        names.append(name if k == 0 else f"{name}_duplicated_{k - 1}")
+        seen[name] = k + 1
+    return names
 
 
 def _clean_text(col: str) -> pl.Expr:
@@ -282,13 +321,17 @@ def read_extracts(
         if optional is not None and optional in expected:
             expected.remove(optional)
     parts, extra, skipped = [], {}, {}
+    shape_rejects: list[dict[str, Any]] = []  # records with the wrong field count, per file
     for path in files:
-        try:
-            raw = read_text_table(path, separator=separator)
-        except pl.exceptions.NoDataError:
-            raw = pl.DataFrame()
+        bad_rows: list[BadRow] = []
+        raw = read_text_table(path, separator=separator, bad_rows=bad_rows)
+        shape_rejects += [
+            {"source_file": path.name, "line_number": ln, "reason": reason, "raw_record": text}
+            for ln, reason, text in bad_rows
+        ]
         if raw.height == 0:
-            skipped[path.name] = "empty extract: no data rows"
+            if not bad_rows:
+                skipped[path.name] = "empty extract: no data rows"
             continue
         cols = [c for c in raw.columns if c != _LINE]
         if expected is None:
@@ -304,9 +347,10 @@ def read_extracts(
         part = raw.select(*expected, *labels, _LINE)
         parts.append(part.with_columns(pl.lit(path.name).alias("source_file")))
     if not parts:
-        raise SourceError(f"no data rows in any extract under {folder}: {skipped}")
+        shape = f", {len(shape_rejects)} record(s) with the wrong field count" if shape_rejects else ""
+        raise SourceError(f"no data rows in any extract under {folder}: {skipped}{shape}")
     merged = pl.concat(parts, how="vertical")
-    rows_read = merged.height
+    rows_read = merged.height + len(shape_rejects)
     assert expected is not None
     if optional is not None:
         expected = [*expected, optional]
@@ -331,6 +375,13 @@ def read_extracts(
             raw_bad = merged.filter(bad).with_columns(reason.filter(bad).alias("__reason"))
             rejects = _rejects(raw_bad, pl.col("__reason"), dataset, run_id, expected)
         typed = typed.filter(~bad).drop("__reason")
+    if shape_rejects:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        shaped = pl.DataFrame(shape_rejects).select(
+            pl.lit(dataset).alias("dataset"), "source_file", "line_number", "reason", "raw_record",
+            pl.lit(run_id).alias("run_id"), pl.lit(now).alias("rejected_at"),
+        )  # fmt: skip
+        rejects = pl.concat([shaped.cast(rejects.schema), rejects]).sort("source_file", "line_number")
     dup = 0
     if id_column is not None:
         typed = typed.with_columns(_clean_text(id_column).alias(id_column))
