@@ -37,6 +37,9 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
             f"read {result.read}, accepted {result.accepted}, rejected {result.rejected}, "
             f"written {result.written} into {keys[0]}..{keys[-1]}"
         )
+        for path in result.truncated_files:
+            context.log.warning(f"{path}: gzip stream ends early (cut short or still being written); "
+                                "the lines before the cut were read, the file is read again once it changes")
         balanced = result.read == result.accepted + result.rejected
         return dg.MaterializeResult(
             metadata={
@@ -50,6 +53,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "ignored_fields": dg.MetadataValue.json(result.ignored_fields),
                 "files": dg.MetadataValue.json(result.files),
                 "files_unchanged_not_read": len(result.files_unchanged),
+                "truncated_files": dg.MetadataValue.json(result.truncated_files),
                 "seconds": round(result.seconds, 3),
                 "preview": dg.MetadataValue.md(table_preview),
                 "table": f"{cfg.name}.{raw_table}",

@@ -30,7 +30,6 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -42,6 +41,7 @@ from typing import Any
 import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
+from vigia.sources.compressed import read_gzip
 from vigia.sources.errors import SourceError
 
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
@@ -116,6 +116,7 @@ class EventReadResult:
     truncated: int = 0
     decoded_with_replacement: int = 0
     files: list[str] = field(default_factory=list)
+    truncated_files: list[str] = field(default_factory=list)  # gzip cut short
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -162,12 +163,16 @@ def event_files(path: str | Path) -> list[Path]:
     return files
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, cut_short: list[str]) -> bytes:
+    """The file's bytes, gunzipped when compressed; a gzip stream cut short gives what precedes the cut
+    (the last line maybe partial, then rejected) and the path is appended to ``cut_short``."""
     with path.open("rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
+        data, truncated = read_gzip(path)
+        if truncated:
+            cut_short.append(str(path))
+        return data
     return path.read_bytes()
 
 
@@ -363,12 +368,12 @@ def read_event_files(
     ``skip(file)`` true: the file is not read (an unchanged file holding none of the requested days).
     """
     files = [f for f in event_files(path) if skip is None or not skip(f)]
-    frames, rejects = [], []
+    frames, rejects, cut_short = [], [], []
     read = truncated = replaced = 0
     now = datetime.now(UTC).replace(tzinfo=None)
     for f in files:
         col = _Collector(str(f), dataset, run_id, max_field_chars, raw_chars)
-        _read_one(_read_bytes(f), col, max_event_bytes)
+        _read_one(_read_bytes(f, cut_short), col, max_event_bytes)
         frames.append(pl.DataFrame(col.cols, schema=EVENT_COLUMNS))
         rejects += col.rejects
         read, truncated, replaced = read + col.read, truncated + col.truncated, replaced + col.replaced
@@ -387,6 +392,7 @@ def read_event_files(
         truncated=truncated,
         decoded_with_replacement=replaced,
         files=[str(f) for f in files],
+        truncated_files=cut_short,
     )
 
 

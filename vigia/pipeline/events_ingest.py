@@ -92,7 +92,7 @@ def ingest_events(
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
-    rejects, reasons, manifest, read_files = None, {}, None, []
+    rejects, reasons, manifest, read_files, truncated_files = None, {}, None, [], []
     if cfg.source.type == "synthetic_api":
         frame = _synthetic(cfg, partition_keys)
         read = frame.height
@@ -105,6 +105,7 @@ def ingest_events(
         skip = None if manifest is None else manifest.skip
         result = read_event_files(source, dataset=cfg.name, run_id=run_id, skip=skip)
         frame, rejects, read, read_files = result.events, result.rejects, result.read, result.files
+        truncated_files = result.truncated_files
         reasons = dict(rejects.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows())
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in EVENT_COLUMNS.items() if c not in frame.columns]
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
@@ -126,6 +127,7 @@ def ingest_events(
         rows_by_day=dict(sorted(rows_by_day.items())),
         rejects_by_reason={str(k): int(v) for k, v in reasons.items()},
         files_unchanged=[] if manifest is None else manifest.not_read(read_files),
+        truncated_files=truncated_files,
         seconds=time.perf_counter() - start,
     )
 

@@ -41,6 +41,7 @@ class IngestResult:
     ignored_fields: list[str] = field(default_factory=list)
     files: list[dict[str, object]] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)  # not re-read: unchanged, none of the requested days
+    truncated_files: list[str] = field(default_factory=list)  # gzip cut short: only the lines before the cut
     seconds: float = 0.0
 
 
@@ -107,6 +108,7 @@ def _stage_files(
             for f in parsed.files
         ],
         files_unchanged=manifest.not_read(f.path for f in parsed.files),
+        truncated_files=list(parsed.truncated_files),
     )
 
 

@@ -51,6 +51,7 @@ class ParseResult:
     files: list[FileStats]
     ignored_fields: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # Zeek logs of another kind (``#path`` not conn)
+    truncated_files: list[str] = field(default_factory=list)  # gzip cut short: the lines before the cut are read
 
 
 @dataclass
@@ -58,6 +59,7 @@ class _Ctx:
     con: duckdb.DuckDBPyConnection
     staging: str
     ignored: dict[str, None] = field(default_factory=dict)
+    truncated: list[str] = field(default_factory=list)
 
 
 def _columns_sql(columns: dict[str, str]) -> str:
@@ -119,12 +121,12 @@ def _load_text_rows(ctx: _Ctx, spec: FileSpec, rows: TextRows) -> None:
 
 def _load_python(ctx: _Ctx, spec: FileSpec) -> None:
     if spec.format == "json":
-        rows, _ = parse_json(spec)
+        rows, _ = parse_json(spec, ctx.truncated)
         _load_text_rows(ctx, spec, rows)
     elif spec.format == "csv":
-        _load_text_rows(ctx, spec, parse_csv(spec))
+        _load_text_rows(ctx, spec, parse_csv(spec, ctx.truncated))
     else:
-        _load_text_rows(ctx, spec, parse_tsv(spec))
+        _load_text_rows(ctx, spec, parse_tsv(spec, ctx.truncated))
 
 
 def _load_parquet(ctx: _Ctx, spec: FileSpec) -> None:
@@ -295,6 +297,7 @@ def parse_conn_files(
         files=stats,
         ignored_fields=list(ctx.ignored),
         skipped_files=skipped,
+        truncated_files=sorted(set(ctx.truncated)),
     )
     if result.read == 0 and not unchanged:
         raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only)")

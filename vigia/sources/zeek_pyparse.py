@@ -8,15 +8,15 @@ TSV/CSV files the fast reader refuses (e.g. mixed line endings). Produces text v
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from vigia.sources.compressed import iter_gzip_lines
 from vigia.sources.zeek_sniff import FileSpec
 from vigia.sources.zeek_sql import canonical
 
@@ -50,17 +50,30 @@ class TextRows:
         return pl.DataFrame(data)
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str | None, str]]:
-    """(1-based line number, decoded text or None if not UTF-8, text with replacements) per physical line."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for i, line in enumerate(fh, start=1):
-            line = line.rstrip(b"\r\n")
-            try:
-                text = line.decode("utf-8")
-                yield i, text, text
-            except UnicodeDecodeError:
-                yield i, None, line.decode("utf-8", errors="replace")
+def iter_lines(path: Path, truncated: list[str] | None = None) -> Iterator[tuple[int, str | None, str]]:
+    """(1-based line number, decoded text or None if not UTF-8, text with replacements) per physical line.
+
+    A gzip file cut short yields the lines before the cut (the last one maybe partial) and, when
+    ``truncated`` is given, appends the path to it.
+    """
+    if path.name.endswith(".gz"):
+        cut: list[bool] = []
+        yield from _decoded(iter_gzip_lines(path, cut))
+        if cut and truncated is not None:
+            truncated.append(str(path))
+        return
+    with open(path, "rb") as fh:
+        yield from _decoded(fh)
+
+
+def _decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None, str]]:
+    for i, line in enumerate(lines, start=1):
+        line = line.rstrip(b"\r\n")
+        try:
+            text = line.decode("utf-8")
+            yield i, text, text
+        except UnicodeDecodeError:
+            yield i, None, line.decode("utf-8", errors="replace")
 
 
 def map_fields(names: list[str]) -> tuple[list[str | None], dict[str, str], list[str]]:
@@ -86,12 +99,12 @@ def _start(names: list[str]) -> tuple[TextRows, list[str | None]]:
     return rows, positions
 
 
-def parse_tsv(spec: FileSpec) -> TextRows:
+def parse_tsv(spec: FileSpec, truncated: list[str] | None = None) -> TextRows:
     """Zeek TSV (optionally with space-packed trailing fields) line by line."""
     rows, positions = _start(spec.fields)
     n = len(positions)
     packed = spec.format == "zeek_tsv_packed"
-    for ln, text, shown in iter_lines(spec.path):
+    for ln, text, shown in iter_lines(spec.path, truncated):
         if shown == "" or shown.startswith("#"):
             continue
         if text is None:
@@ -112,11 +125,11 @@ def parse_tsv(spec: FileSpec) -> TextRows:
     return rows
 
 
-def parse_csv(spec: FileSpec) -> TextRows:
+def parse_csv(spec: FileSpec, truncated: list[str] | None = None) -> TextRows:
     """CSV with a header line; empty cells and ``-`` are NULL."""
     rows, positions = _start(spec.fields)
     n = len(positions)
-    lines = iter_lines(spec.path)
+    lines = iter_lines(spec.path, truncated)
     next(lines, None)
     for ln, text, shown in lines:
         if text == "":
@@ -158,11 +171,11 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def parse_json(spec: FileSpec) -> tuple[TextRows, set[str]]:
+def parse_json(spec: FileSpec, truncated: list[str] | None = None) -> tuple[TextRows, set[str]]:
     """Zeek NDJSON logs; returns the rows and every key seen (to check required fields)."""
     parsed: list[tuple[int, str, str | None, dict[str, object] | None]] = []
     keys: dict[str, None] = {}
-    for ln, text, shown in iter_lines(spec.path):
+    for ln, text, shown in iter_lines(spec.path, truncated):
         if not shown.strip():
             continue
         if text is None:
