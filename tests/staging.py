@@ -53,6 +53,22 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
+TRAIN_ASSETS = ("detectors", "thresholds", "evaluation", "champion")
+SCORE_ASSETS = ("window_scores", "alerts", "drift_report")
+
+
+def chain_stages(
+    dataset: str, raw: Sequence[str], start: str, end: str, score: Sequence[str] = SCORE_ASSETS
+) -> list[Stage]:
+    """The whole chain over the days ``start..end``: ``raw`` assets and features, training, then scoring."""
+    days = range_tags(start, end)
+    return [
+        (f"{dataset}_daily", [*raw, "window_features"], days),
+        (f"{dataset}_train", list(TRAIN_ASSETS), None),
+        (f"{dataset}_daily", list(score), days),
+    ]
+
+
 def run_stages(instance: dg.DagsterInstance, dataset: str, stages: Sequence[Stage]) -> None:
     """Execute each ``(job, asset names, tags)`` stage of ``dataset``; every run must succeed with no failed check."""
     from orchestration.definitions import build_definitions

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.staging import declare_dataset, range_tags, run_stages, zeek_files_dataset
+from tests.staging import chain_stages, declare_dataset, range_tags, run_stages, zeek_files_dataset
 from vigia.sources.zeek_synth import generate_conn_day
 from vigia.sources.zeek_writers import write_zeek_tsv
 
@@ -24,14 +24,8 @@ def test_range_with_an_empty_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     data = declare_dataset(tmp_path, monkeypatch, "gaps", zeek_files_dataset("gaps", logs, "2026-01-05", "2026-01-08"))
     days = [generate_conn_day(date(2026, 1, d), 4_000, seed=d) for d in (5, 7)]  # nothing on the 6th
     write_zeek_tsv(pl.concat(days), logs / "conn.log")
-    days_range = range_tags("2026-01-05", "2026-01-07")
-    stages = [
-        ("gaps_daily", ["raw_conn", "stg_conn", "window_features"], days_range),
-        ("gaps_train", ["detectors", "thresholds", "evaluation", "champion"], None),
-        ("gaps_daily", ["window_scores", "alerts", "drift_report"], days_range),
-    ]
     with dg.instance_for_test() as instance:
-        run_stages(instance, "gaps", stages)
+        run_stages(instance, "gaps", chain_stages("gaps", ["raw_conn", "stg_conn"], "2026-01-05", "2026-01-07"))
         drift = instance.get_latest_materialization_event(dg.AssetKey(["gaps", "drift_report"]))
         meta = drift.asset_materialization.metadata
         assert meta["days_without_windows"].value == ["2026-01-06"]

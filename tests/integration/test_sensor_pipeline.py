@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.definitions import build_definitions
-from tests.staging import declare_dataset, range_tags, run_stages
+from tests.staging import chain_stages, declare_dataset, range_tags, run_stages
 
 pytestmark = pytest.mark.slow
 
@@ -117,14 +117,8 @@ def test_sensor_files_in_subfolders_with_spaced_columns(tmp_path: Path, monkeypa
     _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
     _write_rig_file(source / "valve2" / "0.csv", "2020-03-09T12:00:00", seed=2)
     declare_dataset(tmp_path, monkeypatch, "rig", SKAB_LIKE.format(path=source))
-    day = range_tags("2020-03-09", "2020-03-09")
-    stages = [
-        ("rig_daily", ["raw_sensor", "stg_sensor", "window_features"], day),
-        ("rig_train", ["detectors", "thresholds", "evaluation", "champion"], None),
-        ("rig_daily", ["window_scores", "alerts", "drift_report"], day),
-    ]
     with dg.instance_for_test() as instance:
-        run_stages(instance, "rig", stages)
+        run_stages(instance, "rig", chain_stages("rig", ["raw_sensor", "stg_sensor"], "2020-03-09", "2020-03-09"))
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     stations = dict(con.sql("SELECT station, count(*) FROM rig.raw_sensor GROUP BY station").fetchall())
     assert stations == {"valve1/0": 1_200, "valve2/0": 1_200}

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from tests.conftest import shared_path
-from tests.staging import declare_dataset, range_tags, run_stages
+from tests.staging import chain_stages, declare_dataset, run_stages
 from vigia.bench.zeek import run_zeek_benchmark
 from vigia.config import load_dataset_config
 from vigia.paths import REPO_ROOT
@@ -61,12 +61,7 @@ def test_unlabelled_trickbot_capture_runs_the_whole_chain(tmp_path: Path, monkey
     """A stock Zeek conn.log (no labels, IGMP as `unknown_transport`) passes the checks and gets scored."""
     capture = shared_path("zeek", "trickbot_2018-11-09")
     data = declare_dataset(tmp_path, monkeypatch, "trickbot", TRICKBOT_DATASET.format(path=capture))
-    week = range_tags("2018-11-02", "2018-11-08")
-    stages = [
-        ("trickbot_daily", ["raw_conn", "stg_conn", "window_features"], week),
-        ("trickbot_train", ["detectors", "thresholds", "evaluation", "champion"], None),
-        ("trickbot_daily", ["window_scores", "alerts"], week),
-    ]
+    stages = chain_stages("trickbot", ["raw_conn", "stg_conn"], "2018-11-02", "2018-11-08", ["window_scores", "alerts"])
     with dg.instance_for_test() as instance:
         run_stages(instance, "trickbot", stages)
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)

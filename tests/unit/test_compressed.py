@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from vigia.events.files import read_event_files
-from vigia.sources.compressed import iter_gzip_lines, read_gzip
+from vigia.sources.compressed import GzipStream, read_gzip
 from vigia.sources.errors import SourceError
 from vigia.sources.zeek_files import parse_conn_files
 from vigia.sources.zeek_synth import generate_conn_day
@@ -31,9 +31,9 @@ def test_lines_before_the_cut_are_returned_and_the_cut_reported(tmp_path: Path) 
     _cut(tmp_path / "a.gz", 0.5)
     part, truncated = read_gzip(tmp_path / "a.gz")
     assert truncated and 0 < len(part) < len(text) and text.startswith(part)
-    cut: list[bool] = []
-    lines = list(iter_gzip_lines(tmp_path / "a.gz", cut))
-    assert cut == [True] and b"".join(lines) == part and all(ln.endswith(b"\n") for ln in lines[:-1])
+    stream = GzipStream(tmp_path / "a.gz")
+    lines = list(stream.lines())
+    assert stream.truncated and b"".join(lines) == part and all(ln.endswith(b"\n") for ln in lines[:-1])
 
 
 def test_concatenated_members_and_garbage(tmp_path: Path) -> None:
@@ -69,14 +69,12 @@ def test_event_export_cut_short(tmp_path: Path) -> None:
     assert r.events["raw_record"].str.contains('"n": 0').any()
 
 
-def test_zeek_log_cut_inside_its_header_is_still_recognised(tmp_path: Path) -> None:
+def test_zeek_log_cut_inside_its_header_fails_naming_the_cut(tmp_path: Path) -> None:
+    """Sniffing the header used to raise EOFError; with nothing but header lines before the cut the run
+    fails with the no-data error, which names the path and the cut file."""
     write_zeek_tsv(generate_conn_day(date(2026, 1, 5), 2_000, seed=1), tmp_path / "conn.log.gz", gzip=True)
     data = (tmp_path / "conn.log.gz").read_bytes()
-    (tmp_path / "conn.log.gz").write_bytes(data[:300])  # a few hundred bytes: header lines and little else
-    con = duckdb.connect()
-    try:
-        r = parse_conn_files(con, tmp_path, dataset="t", run_id="r", staging_table="stg", rejects_table="rej")
-    except SourceError as exc:  # nothing but header lines before the cut: the no-data error, naming the path
-        assert "no data rows" in str(exc) and str(tmp_path) in str(exc)
-    else:
-        assert r.truncated_files == [str(tmp_path / "conn.log.gz")] and r.read == r.accepted + r.rejected
+    (tmp_path / "conn.log.gz").write_bytes(data[:300])  # the cut falls inside the #fields line
+    with pytest.raises(SourceError, match=r"header/comment lines only; gzip cut short: .*conn\.log\.gz"):
+        parse_conn_files(duckdb.connect(), tmp_path, dataset="t", run_id="r", staging_table="stg",
+                         rejects_table="rej")  # fmt: skip

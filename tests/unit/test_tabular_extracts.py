@@ -174,3 +174,9 @@ def test_an_extract_holding_only_misshapen_records_is_not_reported_empty(tmp_pat
     (tmp_path / "p2.csv").write_text("id,income,target\n2,200\n")
     res = read_extracts(tmp_path, target="target", id_column="id", dataset="d", run_id="r")
     assert res.skipped_files == {} and res.rows_read == 2 and res.rejects.height == 1
+
+
+def test_repeated_header_names_are_kept_apart(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("id,x,x,x\n1,2,3,4\n")
+    columns = read_text_table(tmp_path / "p.csv").columns
+    assert columns == ["id", "x", "x_duplicated_0", "x_duplicated_1", "__line_number"]

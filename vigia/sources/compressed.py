@@ -1,9 +1,9 @@
 """Reading gzip files that may be cut short (a copy still in progress, a full disk, an interrupted rotation).
 
-Python's ``gzip`` module raises ``EOFError`` at the cut and loses the lines before it. These helpers
-return everything that decompresses, say whether the stream ended early, and raise ``SourceError``
-naming the file when the data is not gzip at all. Concatenated gzip members (``cat a.gz b.gz``) are read
-one after the other, as ``gzip`` does.
+Python's ``gzip`` module raises ``EOFError`` at the cut and loses the lines before it. ``GzipStream``
+returns everything that decompresses and says whether the stream ended early; data that is not gzip at
+all raises ``SourceError`` naming the file. Concatenated gzip members (``cat a.gz b.gz``) are read one
+after the other, as ``gzip`` does.
 """
 
 from __future__ import annotations
@@ -15,41 +15,46 @@ from pathlib import Path
 from vigia.sources.errors import SourceError
 
 _CHUNK = 1 << 20
+_GZIP = zlib.MAX_WBITS | 16
 
 
-def iter_gzip_chunks(path: Path, truncated: list[bool]) -> Iterator[bytes]:
-    """Decompressed chunks of ``path``; appends ``True`` to ``truncated`` when the stream ends early."""
-    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            try:
-                data = decomp.decompress(chunk)
-                while decomp.eof and decomp.unused_data:  # the next member of a concatenated file
-                    rest = decomp.unused_data
-                    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                    data += decomp.decompress(rest)
-            except zlib.error as exc:
-                raise SourceError(f"{path}: not a readable gzip file ({exc})") from exc
-            if data:
-                yield data
-    if not decomp.eof:
-        truncated.append(True)
+class GzipStream:
+    """One gzip file, read to its end or to where it was cut short (then ``truncated`` is true)."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.truncated = False
 
-def iter_gzip_lines(path: Path, truncated: list[bool]) -> Iterator[bytes]:
-    """Physical lines of ``path`` (with their ``\\n``; the last one maybe without)."""
-    tail = b""
-    for data in iter_gzip_chunks(path, truncated):
-        lines = (tail + data).split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if tail:
-        yield tail
+    def chunks(self) -> Iterator[bytes]:
+        """Decompressed chunks, in order."""
+        decomp = zlib.decompressobj(_GZIP)
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                try:
+                    data = decomp.decompress(chunk)
+                    while decomp.eof and decomp.unused_data:  # the next member of a concatenated file
+                        rest, decomp = decomp.unused_data, zlib.decompressobj(_GZIP)
+                        data += decomp.decompress(rest)
+                except zlib.error as exc:
+                    raise SourceError(f"{self.path}: not a readable gzip file ({exc})") from exc
+                if data:
+                    yield data
+        self.truncated = not decomp.eof
+
+    def lines(self) -> Iterator[bytes]:
+        """Physical lines with their ``\\n`` (the last one maybe without)."""
+        tail = b""
+        for data in self.chunks():
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                yield line + b"\n"
+        if tail:
+            yield tail
 
 
 def read_gzip(path: Path) -> tuple[bytes, bool]:
     """The whole decompressed content and whether the stream ended early."""
-    truncated: list[bool] = []
-    data = b"".join(iter_gzip_chunks(path, truncated))
-    return data, bool(truncated)
+    stream = GzipStream(path)
+    data = b"".join(stream.chunks())
+    return data, stream.truncated

@@ -300,5 +300,6 @@ def parse_conn_files(
         truncated_files=sorted(set(ctx.truncated)),
     )
     if result.read == 0 and not unchanged:
-        raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only)")
+        cut = f"; gzip cut short: {', '.join(result.truncated_files)}" if result.truncated_files else ""
+        raise SourceError(f"no data rows in conn source {path} ({len(files)} file(s), header/comment lines only{cut})")
     return result

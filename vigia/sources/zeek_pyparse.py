@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vigia.sources.compressed import iter_gzip_lines
+from vigia.sources.compressed import GzipStream
 from vigia.sources.zeek_sniff import FileSpec
 from vigia.sources.zeek_sql import canonical
 
@@ -57,9 +57,9 @@ def iter_lines(path: Path, truncated: list[str] | None = None) -> Iterator[tuple
     ``truncated`` is given, appends the path to it.
     """
     if path.name.endswith(".gz"):
-        cut: list[bool] = []
-        yield from _decoded(iter_gzip_lines(path, cut))
-        if cut and truncated is not None:
+        stream = GzipStream(path)
+        yield from _decoded(stream.lines())
+        if stream.truncated and truncated is not None:
             truncated.append(str(path))
         return
     with open(path, "rb") as fh:

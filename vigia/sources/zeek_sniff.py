@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigia.sources.compressed import iter_gzip_lines
+from vigia.sources.compressed import GzipStream
 from vigia.sources.errors import SourceError
 
 DATA_SUFFIXES: tuple[str, ...] = (
@@ -65,7 +65,7 @@ def discover_files(path: str | Path) -> list[Path]:
 def _head(path: Path, max_lines: int = 64) -> list[str]:
     """First lines of a (possibly gzipped) text file, tolerant of bad UTF-8."""
     if path.name.endswith(".gz"):  # tolerant of a stream cut short, like the readers
-        lines = itertools.islice(iter_gzip_lines(path, []), max_lines)
+        lines = itertools.islice(GzipStream(path).lines(), max_lines)
         return [ln.decode("utf-8", errors="replace").rstrip("\r\n") for ln in lines]
     with path.open("rb") as raw:
         fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")

@@ -232,7 +232,7 @@ def coerce_columns(
             numeric.append(col)
             clean = frame.select(_clean_text(col).alias("v")).get_column("v")
             parsed = clean.cast(pl.Float64, strict=False)
-            bad = clean.is_not_null() & (parsed.is_null() | ~parsed.is_finite()).fill_null(True)
+            bad = clean.is_not_null() & ~parsed.is_finite().fill_null(False)  # text, inf, 1e400
             if bad.any():
                 errors[col] = {
                     "count": int(bad.sum()),
@@ -246,19 +246,18 @@ def coerce_columns(
     return frame.with_columns(exprs), numeric, categorical, errors
 
 
-def _rejects(rows: pl.DataFrame, reason: pl.Expr, dataset: str, run_id: str, cols: list[str]) -> pl.DataFrame:
+def _rejects(rows: pl.DataFrame, reason: pl.Expr, raw: pl.Expr, dataset: str, run_id: str) -> pl.DataFrame:
+    """``rows`` (with ``source_file`` and their line) in the ``REJECT_COLUMNS`` layout."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    raw = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=",") if cols else pl.lit("")
-    out = rows.select(
+    return rows.select(
         pl.lit(dataset).alias("dataset"),
         pl.col("source_file"),
-        pl.col(_LINE).alias("line_number"),
-        reason.alias("reason"),
-        raw.alias("raw_record"),
+        pl.col(_LINE).cast(pl.Int64).alias("line_number"),
+        reason.cast(pl.String).alias("reason"),
+        raw.cast(pl.String).alias("raw_record"),
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).alias("rejected_at"),
     )
-    return out
 
 
 def empty_rejects() -> pl.DataFrame:
@@ -326,8 +325,7 @@ def read_extracts(
         bad_rows: list[BadRow] = []
         raw = read_text_table(path, separator=separator, bad_rows=bad_rows)
         shape_rejects += [
-            {"source_file": path.name, "line_number": ln, "reason": reason, "raw_record": text}
-            for ln, reason, text in bad_rows
+            {"source_file": path.name, _LINE: ln, "reason": reason, "raw": text} for ln, reason, text in bad_rows
         ]
         if raw.height == 0:
             if not bad_rows:
@@ -373,15 +371,12 @@ def read_extracts(
         bad = reason.is_not_null()
         if bad.any():
             raw_bad = merged.filter(bad).with_columns(reason.filter(bad).alias("__reason"))
-            rejects = _rejects(raw_bad, pl.col("__reason"), dataset, run_id, expected)
+            raw = pl.concat_str([pl.col(c).fill_null("") for c in expected], separator=",")
+            rejects = _rejects(raw_bad, pl.col("__reason"), raw, dataset, run_id)
         typed = typed.filter(~bad).drop("__reason")
     if shape_rejects:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        shaped = pl.DataFrame(shape_rejects).select(
-            pl.lit(dataset).alias("dataset"), "source_file", "line_number", "reason", "raw_record",
-            pl.lit(run_id).alias("run_id"), pl.lit(now).alias("rejected_at"),
-        )  # fmt: skip
-        rejects = pl.concat([shaped.cast(rejects.schema), rejects]).sort("source_file", "line_number")
+        shaped = _rejects(pl.DataFrame(shape_rejects), pl.col("reason"), pl.col("raw"), dataset, run_id)
+        rejects = pl.concat([shaped, rejects]).sort("source_file", "line_number")
     dup = 0
     if id_column is not None:
         typed = typed.with_columns(_clean_text(id_column).alias(id_column))
