@@ -1,11 +1,14 @@
-"""Sensors: retrain on drift, ingest each new OpenSearch index, process new tabular extracts."""
+"""Sensors: retrain on drift, ingest each new OpenSearch index, process new source files and tabular extracts."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
+from assets.common import daily_partitions
 from orchestration.jobs import DatasetJobs
 from vigia.config import DatasetConfig
+from vigia.pipeline.kinds import RAW_TABLES
 from vigia.pipeline.tabular import EXTRACTS_FINGERPRINT
 
 CURSOR_VERSION = 1
@@ -97,7 +100,93 @@ def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
     return new_index_sensor
 
 
-EXTRACT_SETTLE_S = 30.0  # an extract modified more recently may still be being copied in
+EXTRACT_SETTLE_S = 30.0  # an extract or source file modified more recently may still be being copied in
+FILES_PROBE_BUDGET_S = 20.0  # reading new files for their days stops after this; the rest waits a tick
+FILES_CURSOR_VERSION = 1
+
+
+def _raw_written_at(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> dict[str, float]:
+    """Epoch seconds of the latest materialization of each of ``days`` of ``key`` that has one."""
+    found: dict[str, float] = {}
+    cursor = None
+    while days:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=days), limit=1000, cursor=cursor
+        )
+        for record in result.records:  # newest first
+            if record.partition_key is not None:
+                found.setdefault(record.partition_key, record.timestamp)
+        if not result.has_more or len(found) == len(days):
+            break
+        cursor = result.cursor
+    return found
+
+
+def build_files_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
+    """For a daily dataset read from files (Zeek logs, sensor CSV / Parquet, event exports): runs the daily
+    job for the days of each file that lands in or changes under ``source.path``.
+
+    The rules are :mod:`vigia.pipeline.file_arrivals`'s: files settle for ``EXTRACT_SETTLE_S`` seconds,
+    each new or changed file is read once in memory for its days, a day already ingested after its files
+    changed is not requested again, consecutive days go into one run (``run_key`` = dataset, days and the
+    files' state). The cursor keeps what was learnt of each file, so the warehouse is never opened here.
+    """
+    assert jobs.daily is not None
+    daily, partitions = jobs.daily, daily_partitions(cfg)
+    assert partitions is not None and cfg.partitions is not None
+    end = None if cfg.partitions.end is None else cfg.partitions.end.isoformat()
+    raw_key = dg.AssetKey([cfg.name, RAW_TABLES[cfg.kind]])
+
+    @dg.sensor(
+        name=f"{cfg.name}_new_files_sensor",
+        job=daily,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Ingests and scores the days of each new or changed source file of {cfg.name}.",
+    )
+    def new_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        from vigia.pipeline.file_arrivals import decode_seen, encode_seen, plan_arrivals, probe_file_days, source_files
+        from vigia.sources.errors import SourceError
+
+        try:
+            files = source_files(cfg)
+        except SourceError as exc:
+            return dg.SkipReason(f"nothing to process yet: {exc}")
+        state = json.loads(context.cursor) if context.cursor else {"files": {}}
+        first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
+        plan = plan_arrivals(
+            files,
+            decode_seen(state["files"]),
+            probe=lambda path: probe_file_days(cfg, path),
+            is_partition=lambda day: first is not None and last is not None and first <= day <= last,
+            after_last_partition=lambda day: (first is None or day >= first) and (last is None or day > last)
+            and (end is None or day < end),
+            written_at=lambda days: _raw_written_at(context.instance, raw_key, days),
+            settle_s=EXTRACT_SETTLE_S,
+            budget_s=FILES_PROBE_BUDGET_S,
+            first_evaluation=context.cursor is None,
+        )
+        cursor = json.dumps({"version": FILES_CURSOR_VERSION, "files": encode_seen(plan.seen)})
+        if not plan.runs:
+            context.update_cursor(cursor)
+            return dg.SkipReason(plan.summary())
+        if plan.notes():
+            context.log.info(plan.notes())
+        requests = [
+            dg.RunRequest(
+                run_key=f"{cfg.name}-files-{run.start}-{run.end}-{run.digest}",
+                tags={
+                    "dagster/asset_partition_range_start": run.start,
+                    "dagster/asset_partition_range_end": run.end,
+                    "vigia/trigger": "new_files",
+                    "vigia/files": ", ".join(Path(f).name for f in run.files)[:200],
+                },
+            )
+            for run in plan.runs
+        ]
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return new_files_sensor
 
 
 def _read_fingerprint(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:

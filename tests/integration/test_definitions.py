@@ -41,6 +41,7 @@ def test_asset_graph_snapshot() -> None:
     sensor_names = {s.name for s in defs.sensors}
     assert {"network_drift_sensor", "customers_drift_sensor", "customers_new_extract_sensor"} <= sensor_names
     assert "network_new_extract_sensor" not in sensor_names
+    assert not any(name.endswith("_new_files_sensor") for name in sensor_names)  # synthetic sources only
 
 
 def test_code_location_loads_fast_without_heavy_imports() -> None:
