@@ -130,3 +130,17 @@ def test_non_finite_durations_are_rejected(tmp_path: Path) -> None:
     r = read_event_files(tmp_path / "d.ndjson", dataset="api", run_id="r")
     assert (r.read, r.accepted, r.rejected) == (5, 1, 4)
     assert all(reason.endswith("is not a finite number") for reason in r.rejects["reason"].to_list())
+
+
+@pytest.mark.parametrize("layout", ["ndjson", "array", "gzip"])
+def test_byte_order_mark_is_ignored(tmp_path: Path, layout: str) -> None:
+    """A UTF-8 byte-order mark before the first event used to reject that event (or a whole array export)."""
+    lines = b"\n".join(_line(GOOD) for _ in range(3)) + b"\n"
+    data = b"\xef\xbb\xbf" + (json.dumps([GOOD] * 3).encode() if layout == "array" else lines)
+    path = tmp_path / ("events.json" if layout == "array" else "events.ndjson")
+    if layout == "gzip":
+        path = tmp_path / "events.ndjson.gz"
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    r = read_event_files(path, dataset="api", run_id="r1")
+    assert (r.read, r.accepted, r.rejected) == (3, 3, 0)

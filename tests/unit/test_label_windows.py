@@ -120,3 +120,14 @@ def test_missing_file_and_wrong_kind_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="label_windows is for the kinds"):
         DatasetConfig.model_validate({"name": "t", "kind": "tabular_supervised", "label_windows": "w.csv",
                                       "source": {"type": "synthetic_customers"}})  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("w.json", '[["2026-01-05 10:00:00", "2026-01-05 11:00:00"]]'),
+    ("w.csv", "start,end\n2026-01-05T10:00:00,2026-01-05T11:00:00\n"),
+])  # fmt: skip
+def test_byte_order_mark_is_allowed(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    frame = read_label_windows(path)
+    assert frame.height == 1 and frame["start"][0] == datetime(2026, 1, 5, 10)

@@ -246,3 +246,19 @@ def test_json_lines_the_parser_refuses_without_a_decode_error(con: duckdb.DuckDB
     r = parse(con, tmp_path / "conn.json")
     assert (r.read, r.accepted, r.rejected) == (3, 1, 2)
     assert [reason for _, reason, _ in rejects(con)] == ["malformed_json", "malformed_json"]
+
+
+@pytest.mark.parametrize("fixture", ["valid.log", "conn.json", "conn.csv"])
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_byte_order_mark_is_ignored(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fixture: str, gzipped: bool
+) -> None:
+    """A file saved with a UTF-8 byte-order mark (a Windows editor, some exporters) reads like the plain file;
+    it used to lose its header (every row rejected for missing fields) or, as JSON, its first record."""
+    data = b"\xef\xbb\xbf" + (FIXTURES / fixture).read_bytes()
+    path = tmp_path / (f"bom_{fixture}.gz" if gzipped else f"bom_{fixture}")
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    plain = parse_conn_files(duckdb.connect(), FIXTURES / fixture, dataset="t", run_id="r", staging_table="s",
+                             rejects_table="rj")  # fmt: skip
+    r = parse(con, path)
+    assert (r.accepted, r.rejected) == (plain.accepted, plain.rejected) and r.accepted > 0

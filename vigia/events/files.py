@@ -30,6 +30,7 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -172,8 +173,9 @@ def _read_bytes(path: Path, cut_short: list[str]) -> bytes:
         data, truncated = read_gzip(path)
         if truncated:
             cut_short.append(str(path))
-        return data
-    return path.read_bytes()
+    else:
+        data = path.read_bytes()
+    return data.removeprefix(codecs.BOM_UTF8)  # a byte-order mark (files saved by Windows editors)
 
 
 def _parse_ts(v: Any) -> datetime | None:

@@ -78,7 +78,7 @@ def read_label_windows(path: str | Path) -> pl.DataFrame:
         raise FileNotFoundError(f"label_windows file not found: {path}")
     rows: list[dict[str, Any]] = []
     if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is allowed
         if isinstance(data, dict):
             for key, items in data.items():
                 if not isinstance(items, list):

@@ -7,6 +7,7 @@ TSV/CSV files the fast reader refuses (e.g. mixed line endings). Produces text v
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
@@ -69,6 +70,8 @@ def iter_lines(path: Path, truncated: list[str] | None = None) -> Iterator[tuple
 def _decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None, str]]:
     for i, line in enumerate(lines, start=1):
         line = line.rstrip(b"\r\n")
+        if i == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)  # a byte-order mark (files saved by Windows editors)
         try:
             text = line.decode("utf-8")
             yield i, text, text

@@ -63,12 +63,13 @@ def discover_files(path: str | Path) -> list[Path]:
 
 
 def _head(path: Path, max_lines: int = 64) -> list[str]:
-    """First lines of a (possibly gzipped) text file, tolerant of bad UTF-8."""
+    """First lines of a (possibly gzipped) text file, tolerant of bad UTF-8 and of a byte-order mark."""
     if path.name.endswith(".gz"):  # tolerant of a stream cut short, like the readers
         lines = itertools.islice(GzipStream(path).lines(), max_lines)
-        return [ln.decode("utf-8", errors="replace").rstrip("\r\n") for ln in lines]
+        return [ln.decode("utf-8-sig" if i == 0 else "utf-8", errors="replace").rstrip("\r\n")
+                for i, ln in enumerate(lines)]  # fmt: skip
     with path.open("rb") as raw:
-        fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        fh = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
         out = []
         for line in fh:
             out.append(line.rstrip("\r\n"))
