@@ -11,6 +11,7 @@ import pytest
 from vigia.models.bundle import TamperedModelError
 from vigia.tabular.model import (
     calibration_plot,
+    check_trainable,
     evaluate_model,
     fit_and_select,
     fit_credit_model,
@@ -105,3 +106,36 @@ def test_pipeline_roundtrip_with_hash(data: pl.DataFrame, model, tmp_path: Path)
     assert loaded.threshold == model.threshold and loaded.summary()["kind"] == "logreg"
     with pytest.raises(TamperedModelError):
         load_model(path, "0" * 64)
+
+
+@pytest.mark.parametrize("positives", [1, 3, 9])
+def test_a_class_too_rare_to_fit_fails_naming_the_target_and_counts(data: pl.DataFrame, positives: int) -> None:
+    """It used to fail inside scikit-learn ('y should be a 1d array, got an array of shape ()', 'The least
+    populated classes in y have only 1 member'), naming no column."""
+    frame = data.head(1000).with_columns(target=pl.Series([1] * positives + [0] * (1000 - positives)))
+    message = f"target 'target' has {positives} rows of class 1 and {1000 - positives} of class 0"
+    with pytest.raises(ValueError, match=f"{message}: training needs at least 10 of each"):
+        fit_and_select(frame, target="target", kinds=("logreg",))
+    with pytest.raises(ValueError, match=f"{message}: training needs at least 13 of each .10 to fit after the 20%"):
+        check_trainable(frame, "target", 0.2)
+
+
+def test_the_rarest_trainable_class_fits(data: pl.DataFrame) -> None:
+    frame = data.head(1000).with_columns(target=pl.Series([1] * 13 + [0] * 987))
+    check_trainable(frame, "target", 0.2)
+    train, test = stratified_split(frame, "target", test_size=0.2, seed=42)
+    best, _ = fit_and_select(train, target="target", kinds=("logreg",))
+    assert 0.0 <= evaluate_model(best, test)["roc_auc"] <= 1.0 and int(test["target"].sum()) >= 1
+
+
+def test_training_pipeline_refuses_a_too_rare_class_before_writing(data: pl.DataFrame, tmp_path: Path) -> None:
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.tabular_training import train_and_promote
+
+    cfg = DatasetConfig.model_validate({"name": "rare", "kind": "tabular_supervised", "label_column": "target",
+                                        "source": {"type": "synthetic_customers"}})  # fmt: skip
+    frame = data.head(600).with_columns(target=pl.Series([1] * 5 + [0] * 595))
+    models = tmp_path / "models"
+    with pytest.raises(ValueError, match="'target' has 5 rows of class 1 and 595 of class 0: training needs at least"):
+        train_and_promote(frame, frame.drop("target").head(10), cfg, models, tmp_path, {}, lambda *_: "", "run1")
+    assert not models.exists() or not any(models.iterdir())

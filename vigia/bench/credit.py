@@ -31,6 +31,7 @@ from typing import Any
 
 from vigia.tabular.credit_data import Format, load_credit_table
 from vigia.tabular.model import (
+    check_trainable,
     evaluate_model,
     fit_and_select,
     infer_features,
@@ -60,6 +61,7 @@ def run_credit_benchmark(
     start = time.perf_counter()
     table = load_credit_table(path, fmt=fmt, target=target, separator=separator, positive=positive)
     frame, target = table.frame, table.target
+    check_trainable(frame, target, test_size)
     train, test = stratified_split(frame, target, test_size=test_size, seed=seed)
     spec = infer_features(train, target, categorical=table.categorical)
     chosen, models = fit_and_select(

@@ -17,6 +17,7 @@ from vigia.reporting.reports import metrics_markdown_table, write_json
 from vigia.tabular.model import (
     CreditModel,
     calibration_plot,
+    check_trainable,
     evaluate_model,
     fit_and_select,
     load_model,
@@ -83,6 +84,7 @@ def train_and_promote(
     if target in batch.columns and batch[target].null_count() < batch.height:
         labelled = batch.filter(pl.col(target).is_not_null()).select(training.columns)
         data, added = pl.concat([training, labelled], how="vertical_relaxed"), labelled.height
+    check_trainable(data, target, cfg.split.test)
     train, heldout = stratified_split(data, target, test_size=cfg.split.test, seed=cfg.seed)
     best, candidates = fit_and_select(train, target=target, value_matrix=value_matrix(cfg), seed=cfg.seed)
     metrics = {kind: evaluate_model(m, heldout) for kind, m in candidates.items()}

@@ -56,6 +56,7 @@ The fitted :class:`CreditModel` is what gets persisted (``save_model`` → jobli
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ REPEAT_BELOW_ROWS = 2000
 THRESHOLD_FOLDS = 5  # folds of a hold-out validation part, to cross-validate the threshold rules
 THRESHOLD_RULES = ("bayes", "value")
 BLEND = "blend"
+MIN_CLASS_ROWS = 10  # of each class, to fit: every CV fold and calibration split then sees both classes
 SINGLE_THREAD_BELOW_ROWS = 5000  # small tables: OpenMP threads cost more than they save (and stall on shared cores)
 TUNE_SEED_OFFSET = 1000  # the tuning partitions: seed + TUNE_SEED_OFFSET + repeat (validation: seed + repeat)
 # Hyper-parameter grids (step 0 of the protocol); the first point of each grid is the default of
@@ -247,6 +249,24 @@ def stratified_split(
     idx = np.arange(frame.height)
     train_idx, test_idx = train_test_split(idx, test_size=test_size, random_state=seed, stratify=y)
     return frame[np.sort(train_idx)], frame[np.sort(test_idx)]
+
+
+def check_trainable(frame: pl.DataFrame, target: str, test_size: float) -> None:
+    """Fail clearly, before any split, when a class of ``target`` is too rare to hold out ``test_size`` and
+    still fit (:data:`MIN_CLASS_ROWS` of each class left for the fit)."""
+    need = math.ceil(MIN_CLASS_ROWS / (1 - test_size)) if 0 < test_size < 1 else MIN_CLASS_ROWS
+    _require_classes(_labels(frame, target), target, need, f"{MIN_CLASS_ROWS} to fit after the {test_size:.0%} "
+                     "held-out split")  # fmt: skip
+
+
+def _require_classes(y: np.ndarray, target: str, need: int, why: str) -> None:
+    """A clear error when a class has fewer than ``need`` rows (scikit-learn's would name no column)."""
+    counts = [int((y == c).sum()) for c in (1, 0)]
+    if min(counts) < need:
+        raise ValueError(
+            f"target {target!r} has {counts[0]} rows of class 1 and {counts[1]} of class 0: training needs at "
+            f"least {need} of each ({why})"
+        )
 
 
 def _labels(frame: pl.DataFrame, target: str) -> np.ndarray:
@@ -668,6 +688,7 @@ def _fit_candidates(
     the blend reuses the hgb and logreg fits. The options are those of :func:`fit_credit_model`."""
     spec = spec or infer_features(train, target)
     y_train = _labels(train, target)
+    _require_classes(y_train, target, MIN_CLASS_ROWS, "cross-validated calibration and thresholds")
     unknown = [k for k in kinds if k not in ("hgb", "logreg", BLEND)]
     if unknown or not kinds:
         raise ValueError(f"model kind must be 'hgb', 'logreg' or 'blend', got {list(kinds)!r}")
