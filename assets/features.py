@@ -32,17 +32,21 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     def features_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)
         intervals = read_label_windows(cfg.label_windows) if cfg.label_windows else None  # fail before writing
-        labels = {}
+        extra: dict[str, dg.MetadataValue] = {}  # label-file counts, station-days without windows
         with warehouse.connect() as con:
             result = kind_spec(cfg).materialize_features(con, cfg, keys)
             if intervals is not None:
                 table = f'"{cfg.name}"."{FEATURES_TABLE}"'
                 stats = apply_label_windows(con, table, intervals, entity_column=str(cfg.entity_key), days=keys)
                 result.malicious_windows = stats.positive_rows
-                labels = {"label_windows": dg.MetadataValue.json({"file": cfg.label_windows, **asdict(stats)})}
+                extra["label_windows"] = dg.MetadataValue.json({"file": cfg.label_windows, **asdict(stats)})
             schema = table_schema(con, cfg.name, FEATURES_TABLE)
             bad = _non_finite_count(con, cfg.name, [n for n, t in schema if t == "DOUBLE"], keys)
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)
+        for note in result.without_windows:
+            context.log.warning(f"no window for {note}")
+        if result.without_windows:
+            extra["station_days_without_windows"] = dg.MetadataValue.json(result.without_windows)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(result.windows),
@@ -53,7 +57,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "engine": result.engine,
                 "dagster/column_schema": table_schema_metadata(schema),
                 "preview": dg.MetadataValue.md(table_preview),
-                **labels,
+                **extra,
             },
             check_results=[dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})],
         )

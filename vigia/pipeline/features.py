@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Literal
 
@@ -50,6 +50,7 @@ class FeatureResult:
     malicious_windows: int | None
     seconds: float
     engine: str  # where the features were computed: "duckdb" or "polars"
+    without_windows: list[str] = field(default_factory=list)  # sensor kind: "<station> <day>: why"
 
 
 def _input_columns(con: duckdb.DuckDBPyConnection, dataset: str, cfg: DatasetConfig | None) -> list[str] | None:

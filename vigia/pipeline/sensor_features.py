@@ -9,6 +9,7 @@ Windows are cut within each daily partition: a window never spans midnight.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -37,27 +38,43 @@ def window_column_names(columns: list[str], size: int) -> list[str]:
     return [f"{c}__t{t:02d}" for t in range(size) for c in columns]
 
 
-def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Window table of every station in ``clean`` plus regularisation counts (summed over stations)."""
+class SensorWindows(NamedTuple):
+    table: pl.DataFrame
+    counts: dict[str, int]  # regularisation counts, summed over stations
+    without_windows: list[str]  # "<station> <day>: why" for each station-day that gave no window
+
+
+def _no_window_reason(day_part: pl.DataFrame, cols: list[str], samples: int, size: int) -> str:
+    dead = [c for c in cols if day_part[c].null_count() == day_part.height]
+    if dead:
+        return f"column(s) {', '.join(dead)} hold no value (leave them out with series.columns)"
+    if samples < size:
+        return f"{samples} regular samples, fewer than the window of {size}"
+    return f"no gap-free run of {size} samples"
+
+
+def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> SensorWindows:
+    """Window table of every station in ``clean``, regularisation counts, and the station-days without one."""
     cols = value_columns(clean, cfg)
     size, step, freq = cfg.series.window, cfg.series.step, cfg.series.freq_seconds
     names = window_column_names(cols, size)
-    frames, counts = [], {}
+    frames, counts, without = [], {}, []
     for (station,), part in clean.group_by(["station"], maintain_order=True):
-        for _, day_part in part.group_by(pl.col("ts").dt.date(), maintain_order=True):
+        for (day,), day_part in part.group_by(pl.col("ts").dt.date(), maintain_order=True):
             reg = regularize(
                 day_part, freq_seconds=freq, max_gap=cfg.series.max_gap, value_columns=cols, drop_constant=False
             )
             for key, value in reg.counts.items():
                 counts[key] = counts.get(key, 0) + int(value)
             frame = reg.frame
-            if frame.height < size:
-                continue
-            labels = frame["label"].fill_null(0).to_numpy() if frame["label"].null_count() < frame.height else None
-            x, y, starts = segment_windows(
-                frame.select(cols).to_numpy(), frame["segment"].to_numpy(), size, step, labels
-            )
+            starts = np.empty(0, dtype=np.int64)
+            if frame.height >= size:
+                labels = frame["label"].fill_null(0).to_numpy() if frame["label"].null_count() < frame.height else None
+                x, y, starts = segment_windows(
+                    frame.select(cols).to_numpy(), frame["segment"].to_numpy(), size, step, labels
+                )
             if len(starts) == 0:
+                without.append(f"{station} {day}: {_no_window_reason(day_part, cols, frame.height, size)}")
                 continue
             ts = frame["ts"]
             flat = x.reshape(len(x), size * len(cols)).astype(np.float64)
@@ -74,9 +91,10 @@ def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFram
                 )
             )
     if not frames:
-        raise ValueError(f"no complete {size}-sample window in {cfg.name}.{CLEAN_TABLE} for these partitions")
+        shown = "; ".join(without[:5]) + (f"; and {len(without) - 5} more" if len(without) > 5 else "")
+        raise ValueError(f"no complete {size}-sample window in {cfg.name}.{CLEAN_TABLE} for these partitions: {shown}")
     table = pl.concat(frames).select("station", "window_start", "window_end", "day", *names, "label", "attack_type")
-    return table.sort("window_start", "station"), counts
+    return SensorWindows(table.sort("window_start", "station"), counts, without)
 
 
 def materialize_sensor_windows(
@@ -87,7 +105,7 @@ def materialize_sensor_windows(
     clean = read_frame(con, cfg.name, CLEAN_TABLE, partition_column="day", keys=partition_keys)
     if clean.height == 0:
         raise ValueError(f"no sensor readings in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
-    windows, _ = sensor_windows(clean, cfg)
+    windows, _, without = sensor_windows(clean, cfg)
     written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, windows, partition_keys)
     by_day = windows.group_by("day").len().sort("day")
     labelled = windows["label"].null_count() < windows.height
@@ -98,4 +116,5 @@ def materialize_sensor_windows(
         malicious_windows=int(windows["label"].fill_null(0).sum()) if labelled else None,
         seconds=time.perf_counter() - start,
         engine="polars",
+        without_windows=without,
     )

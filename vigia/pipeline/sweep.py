@@ -38,7 +38,7 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
     start = time.perf_counter()
     series = cfg.series.model_copy(update={k: params[k] for k in SERIES_KEYS if k in params})
     trial_cfg = cfg.model_copy(update={"series": series})
-    windows, _ = sensor_windows(clean, trial_cfg)
+    windows = sensor_windows(clean, trial_cfg).table
     parts = split_frame(windows, trial_cfg)
     cols = feature_columns(windows, cfg.entity_key)
     train, val = parts["train"], parts["validation"]
