@@ -146,27 +146,55 @@ def test_constant_reference_feature() -> None:
     assert small.method == "ks" and small.statistic == 0.0 and not small.drifted
 
 
-def test_nulls_and_nans_are_dropped_and_empty_samples_not_evaluated() -> None:
+def test_nulls_and_nans_are_dropped_and_the_missing_share_tested_apart() -> None:
     ref = pl.Series("x", [1.0, 2.0, None, float("nan"), 3.0, 4.0])
     cur = pl.Series("x", [2.5, 3.5, 5.0, 6.0])
     fd = feature_drift("x", ref, cur)
     assert fd.n_reference == 4 and fd.n_current == 4
     assert fd.null_share_reference == pytest.approx(2 / 6) and fd.null_share_current == 0.0
     assert fd.statistic == pytest.approx(0.5)  # same as the tiny KS example
+    assert not fd.missing_share_drifted  # 2 of 6 against 0 of 4: Fisher p = 0.47
     frame_ref = pl.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0], "c": ["x", None, "y"]})
     frame_cur = pl.DataFrame(
         {"a": [10.0, 11.0, 12.0], "b": [None, None, None], "c": [None, None, None]},
         schema={"a": pl.Float64, "b": pl.Float64, "c": pl.String},
     )
     report = dataset_drift(frame_ref, frame_cur)
-    b = report.feature("b")
-    assert not b.evaluated and not b.drifted and b.method is None and b.null_share_current == 1.0
+    b = report.feature("b")  # all missing now: judged on the missing share alone, 3 rows too few (p = 0.1)
+    assert b.evaluated and b.method == "missing_share" and b.p_value == pytest.approx(0.1) and not b.drifted
+    assert b.statistic == 1.0 and "current sample is all missing" in b.note
     assert report.feature("c").null_share_reference == pytest.approx(1 / 3)
-    assert report.n_evaluated == 1 and report.n_features == 3
-    # "a" is the only evaluated feature; 3 vs 3 rows is too few for KS p < 0.05 (p = 0.1).
+    assert report.n_evaluated == 3 and report.n_features == 3
+    # 3 vs 3 rows is too few for KS p < 0.05 (p = 0.1) on "a".
     assert report.score == 0.0
-    none = dataset_drift(frame_ref.select("b"), frame_cur.select("b"))
-    assert math.isnan(none.score) and not none.drifted and none.to_dict()["score"] is None
+    gone = pl.DataFrame({"b": [None, None]}, schema={"b": pl.Float64})
+    none = dataset_drift(gone, gone)  # all missing in both samples: not evaluated
+    assert not none.feature("b").evaluated and math.isnan(none.score) and not none.drifted
+    assert none.to_dict()["score"] is None
+
+
+@pytest.mark.parametrize(("rows", "ref_missing", "cur_missing", "drifted"), [
+    (2000, 0.0, 1.0, True),  # a sensor went dead, a field is no longer sent
+    (2000, 0.01, 0.30, True),  # same values, far more of them missing
+    (2000, 0.05, 0.10, False),  # a change of 0.05 <= 0.1
+    (500, 0.0, 0.10, True),  # small samples: Fisher's exact test
+    (500, 0.05, 0.05, False),
+])  # fmt: skip
+def test_missing_share_drift(rows: int, ref_missing: float, cur_missing: float, drifted: bool) -> None:
+    rng = np.random.default_rng(3)
+
+    def sample(share: float) -> pl.Series:
+        values = rng.normal(0, 1, rows)
+        values[: round(share * rows)] = np.nan
+        return pl.Series(values).fill_nan(None)
+
+    fd = feature_drift("x", sample(ref_missing), sample(cur_missing))
+    assert fd.evaluated and fd.drifted == drifted and fd.missing_share_drifted == drifted
+    assert (fd.severity > 1) == drifted
+    if drifted:
+        assert f"missing share {ref_missing:.3f} -> {cur_missing:.3f}" in fd.note
+    if cur_missing == 1.0:
+        assert fd.method == "missing_share" and fd.n_current == 0
 
 
 def test_missing_features_raise_with_their_names() -> None:

@@ -19,7 +19,7 @@ def _frames(n_features: int = 40, rows: int = 20_000) -> tuple[pl.DataFrame, pl.
     cur = {f"num_{i}": rng.lognormal(0.5 if i < 8 else 0.0, 1, rows) for i in range(n_features - 2)}
     ref["proto"], cur["proto"] = rng.choice(["tcp", "udp", "icmp"], rows), rng.choice(["tcp", "udp"], rows)
     ref["<svc&>"] = cur["<svc&>"] = rng.integers(0, 60, rows).astype(str)  # > 30 categories, HTML-escaped name
-    current = pl.DataFrame(cur).with_columns(pl.lit(None, pl.Float64).alias("num_9"))  # all null: not evaluated
+    current = pl.DataFrame(cur).with_columns(pl.lit(None, pl.Float64).alias("num_9"))  # all null: missing share
     return pl.DataFrame(ref), current
 
 
@@ -31,7 +31,8 @@ def test_json_roundtrip_and_html_is_self_contained(tmp_path: Path) -> None:
     data = json.loads(paths["json"].read_text())
     assert data == report.to_dict()
     assert DriftReport.from_dict(data) == report
-    assert data["features"][9]["evaluated"] is False  # num_9 is all null in the current batch
+    num_9 = data["features"][9]  # all null in the current batch: drifted by its missing share
+    assert num_9["method"] == "missing_share" and num_9["drifted"] and num_9["missing_share_drifted"]
 
     page = paths["html"].read_text()
     assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", page, re.IGNORECASE)

@@ -22,10 +22,16 @@ newest scored partition or inference batch.
 * **Dataset drift score = share of monitored features flagged as drifted (0..1)**; the dataset is
   drifted when score > threshold (default 0.15, configurable).
 
-Null/NaN values are dropped per feature before the tests (null shares of both samples are reported);
-row counts (and so the ≤ 1000 cutoff) are those after dropping. A feature with an empty sample after
-dropping is reported as not evaluated (``evaluated=False``, no method, not drifted) and excluded from
-the share; when no feature is evaluated the score is NaN (``None`` in JSON) and the dataset is not drifted.
+Null/NaN values are dropped per feature before the tests above (null shares of both samples are
+reported); row counts (and so the ≤ 1000 cutoff) are those after dropping. The **missing share** is
+tested apart, on all rows: if either sample has ≤ 1000 rows, Fisher's exact test on the 2×2 table of
+missing / present counts, drifted when p < 0.05; otherwise drifted when the shares differ by more than
+0.1. A feature is drifted when its values or its missing share are (``missing_share_drifted``), so a
+sensor that goes dead or a field an upstream stops sending counts. A feature whose values are all
+missing in one sample is judged on its missing share alone (method ``missing_share``); one with no row
+at all in a sample, or all missing in both, is reported as not evaluated (``evaluated=False``, no
+method, not drifted) and excluded from the share; when no feature is evaluated the score is NaN
+(``None`` in JSON) and the dataset is not drifted.
 The reference std is the population std (ddof=0); a reference is constant when all its values are equal.
 Numeric bins are right-closed: a value equal to a decile edge falls in the lower bin.
 """
@@ -41,7 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+from scipy.stats import chi2_contingency, fisher_exact, ks_2samp, wasserstein_distance
 
 Kind = Literal["numeric", "categorical"]
 ArrayLike = np.ndarray | pl.Series | list[Any]
@@ -53,6 +59,7 @@ DATASET_THRESHOLD = 0.15
 PSI_EPSILON = 1e-4
 PSI_BINS = 10
 DISTANCE_METHODS = frozenset({"wasserstein_normed", "jensenshannon"})
+MISSING_SHARE = "missing_share"
 
 
 @dataclass(frozen=True)
@@ -73,16 +80,24 @@ class FeatureDrift:
     null_share_current: float
     evaluated: bool = True
     note: str = ""
+    missing_share_drifted: bool = False
 
     @property
     def severity(self) -> float:
-        """Distance/threshold for distances, p-threshold/p for tests (> 1 exactly when drifted); 0 if not evaluated."""
+        """Distance/threshold for distances, p-threshold/p for tests, at least 1 + the change of the missing
+        share when that drifted (> 1 exactly when drifted); 0 if not evaluated."""
         if not self.evaluated:
             return 0.0
         if self.method in DISTANCE_METHODS:
-            return math.inf if self.statistic is None else self.statistic / self.threshold
-        p = self.p_value if self.p_value is not None else 1.0
-        return math.inf if p <= 0 else self.threshold / p
+            base = math.inf if self.statistic is None else self.statistic / self.threshold
+        elif self.method == MISSING_SHARE:
+            base = 0.0
+        else:
+            p = self.p_value if self.p_value is not None else 1.0
+            base = math.inf if p <= 0 else self.threshold / p
+        if self.missing_share_drifted:
+            return max(base, 1.0 + abs(self.null_share_current - self.null_share_reference))
+        return base
 
 
 @dataclass(frozen=True)
@@ -225,33 +240,68 @@ def feature_drift(
         "null_share_reference": null_ref,
         "null_share_current": null_cur,
     }
+    rows = (len(_as_series(reference)), len(_as_series(current)))
+    missing = _missing_share_test(null_ref, null_cur, rows, size_cutoff, p_value, distance_threshold)
     if ref.size == 0 or cur.size == 0:
         empty = "reference" if ref.size == 0 else "current"
+        if missing is None or (ref.size == 0 and cur.size == 0):
+            return FeatureDrift(
+                **common,
+                method=None,
+                statistic=None,
+                p_value=None,
+                threshold=p_value if small else distance_threshold,
+                drifted=False,
+                psi=None,
+                evaluated=False,
+                note=f"not evaluated: {empty} sample is empty after dropping nulls",
+            )
+        m_drifted, m_p, m_threshold, m_note = missing
         return FeatureDrift(
             **common,
-            method=None,
-            statistic=None,
-            p_value=None,
-            threshold=p_value if small else distance_threshold,
-            drifted=False,
+            method=MISSING_SHARE,
+            statistic=abs(null_cur - null_ref),
+            p_value=m_p,
+            threshold=m_threshold,
+            drifted=m_drifted,
             psi=None,
-            evaluated=False,
-            note=f"not evaluated: {empty} sample is empty after dropping nulls",
+            note=f"{empty} sample is all missing: {m_note}",
+            missing_share_drifted=m_drifted,
         )
     method, stat, p, note = _test(ref, cur, kind, small)
     threshold = distance_threshold if p is None else p_value
     # A None distance means a constant reference with a differing current sample: drifted.
     drifted = p < p_value if p is not None else (stat is None or stat > distance_threshold)
+    m_drifted = missing is not None and missing[0]
+    if m_drifted:
+        assert missing is not None
+        note = "; ".join(n for n in (note, missing[3]) if n)
     return FeatureDrift(
         **common,
         method=method,
         statistic=stat,
         p_value=p,
         threshold=threshold,
-        drifted=drifted,
+        drifted=drifted or m_drifted,
         psi=psi(ref, cur, kind),
         note=note,
+        missing_share_drifted=m_drifted,
     )
+
+
+def _missing_share_test(
+    null_ref: float, null_cur: float, rows: tuple[int, int], size_cutoff: int, p_value: float, distance: float
+) -> tuple[bool, float | None, float, str] | None:
+    """(drifted, p-value or None, threshold, note) of the change of the missing share; None without rows."""
+    n_ref, n_cur = rows
+    if n_ref == 0 or n_cur == 0:
+        return None
+    change = f"missing share {null_ref:.3f} -> {null_cur:.3f}"
+    if min(n_ref, n_cur) <= size_cutoff:
+        miss_ref, miss_cur = round(null_ref * n_ref), round(null_cur * n_cur)
+        p = float(fisher_exact([[miss_ref, n_ref - miss_ref], [miss_cur, n_cur - miss_cur]]).pvalue)
+        return p < p_value, p, p_value, f"{change} (Fisher p={p:.2g})"
+    return abs(null_cur - null_ref) > distance, None, distance, change
 
 
 def _test(ref: np.ndarray, cur: np.ndarray, kind: Kind, small: bool) -> tuple[str, float | None, float | None, str]:
