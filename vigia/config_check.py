@@ -1,7 +1,8 @@
 """``vigia check``: validate dataset files before the code location loads them.
 
-Each file is loaded with the same validation as the code location, its asset chain is built by the
-caller's ``build`` (the CLI passes the Dagster asset factory, so a missing SQL model group shows up too),
+Each file is loaded with the same validation as the code location, each detector's params are checked
+by the estimator itself (unknown names, refused values: what training would fail on), its asset chain is
+built by the caller's ``build`` (the CLI passes the Dagster asset factory, so a missing SQL model group shows up too),
 and a file source whose path does not exist yet is reported as a warning (the run would fail on it,
 naming the path, but the files may land later).
 """
@@ -75,13 +76,28 @@ def check_file(path: Path, build: Build | None = None) -> FileCheck:
         result.error = str(exc).removeprefix(f"{path}: ")
         return result
     result.config = cfg
+    problems = _detector_problems(cfg)
     try:
         result.assets = build(cfg) if build is not None else []
     except Exception as exc:  # any failure to build is reported, with its type
-        result.error = f"the asset chain cannot be built: {type(exc).__name__}: {exc}"
+        problems.insert(0, f"the asset chain cannot be built: {type(exc).__name__}: {exc}")
+    result.error = "\n".join(problems) or None
     if cfg.source.type in FILE_SOURCES and cfg.source.path and not Path(cfg.source.path).exists():
         result.warnings.append(f"source.path {cfg.source.path} does not exist (yet); runs fail until it does")
     return result
+
+
+def _detector_problems(cfg: DatasetConfig) -> list[str]:
+    """Each detector whose params the estimator would refuse at training."""
+    from vigia.models.detectors import check_detector
+
+    problems = []
+    for detector in cfg.detectors:
+        try:
+            check_detector(detector)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def check_files(paths: list[Path], build: Build | None = None) -> tuple[list[FileCheck], list[str]]:

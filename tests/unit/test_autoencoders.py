@@ -96,3 +96,17 @@ def test_save_load_roundtrip_and_tamper(trained: tuple, tmp_path: Path) -> None:
         load_autoencoder(path, digest)
     with pytest.raises(ValueError):
         save_autoencoder(model, scaler, tmp_path / "model.h5")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("epochs", 0, "epochs must hold integers >= 1"),
+    ("batch_size", "32", "batch_size must hold integers >= 1"),
+    ("encoder_units", (32, -1), "encoder_units must hold integers >= 1"),
+    ("patience", -1, "patience must be an integer >= 0"),
+    ("dropout", 1.0, r"dropout must be a number in \[0, 1\)"),
+    ("validation_split", "0.1", r"validation_split must be a number in \[0, 1\)"),
+    ("learning_rate", 0, "learning_rate must be a positive number"),
+])  # fmt: skip
+def test_config_refuses_values_keras_would_fail_on_later(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AutoencoderConfig(**{field: value})

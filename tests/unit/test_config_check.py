@@ -47,3 +47,23 @@ def test_each_problem_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_a_missing_file_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "absent.yaml")]) == 1
     assert "no such file" in capsys.readouterr().out
+
+
+def test_detector_params_the_estimator_would_refuse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unknown or out-of-range params used to pass the check and fail the first training run."""
+    (tmp_path / "det.yaml").write_text(
+        "name: det\nkind: sensor_timeseries\nsource: {type: synthetic_pump}\nsql_models: sensors\n"
+        'partitions: {start: "2026-01-05", end: "2026-01-07"}\ndetectors:\n'
+        "  - {name: forest, type: isolation_forest, params: {n_estimators: many, max_train_samples: 1000}}\n"
+        "  - {name: typo, type: lof, params: {n_neighbour: 5}}\n"
+        "  - {name: svm, type: ocsvm, params: {nu: 2}}\n"
+        "  - {name: ae, type: lstm_autoencoder, params: {epochs: 0}}\n"
+        "  - {name: fine, type: lof, params: {n_neighbors: 5}}\n"
+    )
+    assert main(["check", str(tmp_path / "det.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "detector 'forest' (isolation_forest): The 'n_estimators' parameter of IsolationForest" in out
+    assert "detector 'typo' (lof): " in out and "'n_neighbour'" in out
+    assert "detector 'svm' (ocsvm): The 'nu' parameter of OneClassSVM must be a float in the range" in out
+    assert "detector 'ae' (lstm_autoencoder): epochs must hold integers >= 1, got 0" in out
+    assert "detector 'fine'" not in out.split("detectors:")[1].split("\n", 1)[1]

@@ -111,6 +111,19 @@ def build_detector(cfg: DetectorConfig, seed: int) -> Any:
     raise ValueError(f"unknown detector type {cfg.type!r}")
 
 
+def check_detector(cfg: DetectorConfig) -> None:
+    """Raise ``ValueError`` naming the detector when its params would fail at training: unknown names, or
+    values the estimator refuses (scikit-learn's own parameter validation; the autoencoder's config)."""
+    try:
+        estimator = build_detector(cfg, seed=0)
+        if hasattr(estimator, "_validate_params"):  # scikit-learn >= 1.2: the checks ``fit`` runs first
+            estimator._validate_params()
+        elif hasattr(estimator, "config"):
+            estimator.config()
+    except (TypeError, ValueError) as exc:  # scikit-learn's InvalidParameterError is both
+        raise ValueError(f"detector {cfg.name!r} ({cfg.type}): {exc}") from exc
+
+
 def deterministic_subsample(n: int, size: int | None, seed: int) -> np.ndarray | None:
     """Sorted row indices of a seeded subsample of ``size`` rows, or ``None`` when no cap applies."""
     if size is None or n <= size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,11 +53,32 @@ class AutoencoderConfig:
     def __post_init__(self) -> None:
         if self.kind not in ("lstm", "conv"):
             raise ValueError(f"kind must be 'lstm' or 'conv', got {self.kind!r}")
+        _positive_ints(window=[self.window], encoder_units=self.encoder_units, decoder_units=self.decoder_units,
+                       filters=self.filters, kernel_size=[self.kernel_size], batch_size=[self.batch_size],
+                       epochs=[self.epochs], latent=[] if self.latent is None else [self.latent])  # fmt: skip
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
+            raise ValueError(f"patience must be an integer >= 0, got {self.patience!r}")
+        for name, value in (("dropout", self.dropout), ("validation_split", self.validation_split)):
+            if not (_is_number(value) and 0 <= value < 1):
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if not (_is_number(self.learning_rate) and 0 < self.learning_rate < math.inf):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
         if self.kind == "conv" and self.window % (2 ** len(self.filters)):
             raise ValueError(f"conv window {self.window} must be divisible by 2**{len(self.filters)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _positive_ints(**values: Any) -> None:
+    for name, items in values.items():
+        for v in items:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must hold integers >= 1, got {v!r}")
 
 
 @dataclass
