@@ -84,6 +84,18 @@ def check_file(path: Path, build: Build | None = None) -> FileCheck:
     result.error = "\n".join(problems) or None
     if cfg.source.type in FILE_SOURCES and cfg.source.path and not Path(cfg.source.path).exists():
         result.warnings.append(f"source.path {cfg.source.path} does not exist (yet); runs fail until it does")
+    if cfg.label_windows and not Path(cfg.label_windows).is_file():
+        result.warnings.append(
+            f"label_windows {cfg.label_windows} does not exist (yet); feature runs fail until it does"
+        )
+    elif cfg.label_windows:
+        from vigia.pipeline.label_windows import read_label_windows
+
+        try:  # read as the feature asset reads it
+            read_label_windows(cfg.label_windows)
+        except Exception as exc:  # any failure to read is reported, with its type
+            problem = f"label_windows cannot be read: {type(exc).__name__}: {exc}"
+            result.error = "\n".join(filter(None, [result.error, problem]))
     return result
 
 

@@ -67,3 +67,22 @@ def test_detector_params_the_estimator_would_refuse(tmp_path: Path, capsys: pyte
     assert "detector 'svm' (ocsvm): The 'nu' parameter of OneClassSVM must be a float in the range" in out
     assert "detector 'ae' (lstm_autoencoder): epochs must hold integers >= 1, got 0" in out
     assert "detector 'fine'" not in out.split("detectors:")[1].split("\n", 1)[1]
+
+
+def test_label_windows_file_is_read_as_the_feature_asset_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.json"
+    good.write_text("start,end\n2026-01-01T10:00:00,2026-01-01T11:00:00\n")
+    bad.write_text('[["2026-01-01 10:00:00", "yesterday"]]')
+    for name, path in (("good", good), ("bad", bad), ("later", tmp_path / "later.csv")):
+        text = NETWORK_FILE.format(name=name, path=logs, models="network") + f'label_windows: "{path}"\n'
+        (tmp_path / f"{name}.yaml").write_text(text)
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"ok   {tmp_path / 'good.yaml'}" in out and f"ok   {tmp_path / 'later.yaml'}" in out
+    assert "later.csv does not exist (yet); feature runs fail until it does" in out
+    assert f"FAIL {tmp_path / 'bad.yaml'}" in out and "label_windows cannot be read: ValueError: " in out
+    assert "not an ISO-8601 time or epoch seconds: 'yesterday'" in out
