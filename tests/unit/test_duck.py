@@ -223,6 +223,18 @@ def test_introspection_and_preview(con: duckdb.DuckDBPyConnection) -> None:
     assert len(duck.preview(con, "s", "t", where="i > 17").splitlines()) == 4
 
 
+def test_markdown_cells_are_plain_text() -> None:
+    """Previews show values from the monitored data: an attacker's URL path or user agent must not become a
+    link, an image, HTML or emphasis in the UI, nor break the table."""
+    link = "[login](http://x.example) ![i](http://x.example/p.png)"
+    html = "<img src=x onerror=alert(1)> *a* _b_ `c` \\ d\r\ne|f"
+    md = duck.to_markdown(["user_agent", "n"], [[link, 1], [html, None]])
+    rows = md.splitlines()
+    assert rows[0] == "| user\\_agent | n |"
+    assert rows[2] == "| \\[login\\](http://x.example) !\\[i\\](http://x.example/p.png) | 1 |"
+    assert rows[3] == "| \\<img src=x onerror=alert(1)\\> \\*a\\* \\_b\\_ \\`c\\` \\\\ d  e\\|f |  |"
+
+
 def test_quoting_helpers() -> None:
     assert duck.qualified("my schema", 'we"ird') == '"my schema"."we""ird"'
     assert duck.sql_literal("it's") == "'it''s'"
