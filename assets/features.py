@@ -16,6 +16,12 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     cfg = dctx.cfg
     key = dctx.key(FEATURES_TABLE)
     finite = dg.AssetCheckSpec("features_finite", asset=key, blocking=True, description="no NaN/inf/null features")
+    checks = [finite]
+    if cfg.kind == "sensor_timeseries":  # a dead sensor or a gap-ridden day silently loses a station's windows
+        checks.append(dg.AssetCheckSpec(
+            "windows_for_every_station_day", asset=key, blocking=False,
+            description="every station with readings on a requested day gets windows (warns with the reason)",
+        ))  # fmt: skip
 
     @dg.asset(
         key=key,
@@ -26,13 +32,13 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         kinds={"polars", "duckdb"},
         tags={STAGE_TAG: "features"},
-        check_specs=[finite],
+        check_specs=checks,
         description=f"Per-{cfg.entity_key} windows ({cfg.kind}) with their features, labels and day.",
     )
     def features_asset(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
         keys = partition_keys(context)
         intervals = read_label_windows(cfg.label_windows) if cfg.label_windows else None  # fail before writing
-        extra: dict[str, dg.MetadataValue] = {}  # label-file counts, station-days without windows
+        extra: dict[str, dg.MetadataValue] = {}  # label-file counts
         with warehouse.connect() as con:
             result = kind_spec(cfg).materialize_features(con, cfg, keys)
             if intervals is not None:
@@ -45,8 +51,16 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)
         for note in result.without_windows:
             context.log.warning(f"no window for {note}")
-        if result.without_windows:
-            extra["station_days_without_windows"] = dg.MetadataValue.json(result.without_windows)
+        results = [dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})]
+        results += [
+            dg.AssetCheckResult(
+                check_name=spec.name,
+                passed=not result.without_windows,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"without_windows": dg.MetadataValue.json(result.without_windows)},
+            )
+            for spec in checks[1:]
+        ]
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(result.windows),
@@ -59,7 +73,7 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "preview": dg.MetadataValue.md(table_preview),
                 **extra,
             },
-            check_results=[dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})],
+            check_results=results,
         )
 
     return features_asset

@@ -160,3 +160,35 @@ def test_label_windows_file_labels_like_the_label_column(tmp_path: Path, monkeyp
     con.close()
     report = json.loads((tmp_path / "data" / "reports" / "rigw" / "evaluation.json").read_text())
     assert report["metrics"]["iforest"]["support"] > 0 and report["metrics"]["iforest"]["f1"] is not None
+
+
+def test_a_dead_sensor_column_warns_and_the_other_station_keeps_its_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    source = tmp_path / "skab_like"
+    _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
+    _write_rig_file(source / "valve2" / "0.csv", "2020-03-09T12:00:00", seed=2)
+    dead = source / "valve2" / "0.csv"
+    pl.read_csv(dead, separator=";").with_columns(Pressure=pl.lit(None, pl.Float64)).write_csv(dead, separator=";")
+    declare_dataset(tmp_path, monkeypatch, "rig", SKAB_LIKE.format(path=source))
+    from orchestration.definitions import build_definitions
+
+    keys = [dg.AssetKey(["rig", n]) for n in ("raw_sensor", "stg_sensor", "window_features")]
+    with dg.instance_for_test() as instance:
+        result = build_definitions().resolve_job_def("rig_daily").execute_in_process(
+            instance=instance, asset_selection=keys, tags=range_tags("2020-03-09", "2020-03-09")
+        )
+    assert result.success  # a warning, not a failure: valve1's windows are written
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.check_name, e.severity) for e in failed] == [
+        ("windows_for_every_station_day", dg.AssetCheckSeverity.WARN)
+    ]
+    assert failed[0].metadata["without_windows"].value == [
+        "valve2/0 2020-03-09: column(s) Pressure hold no value (leave them out with series.columns)"
+    ]
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    stations = con.sql("SELECT DISTINCT station FROM rig.window_features").fetchall()
+    con.close()
+    assert stations == [("valve1/0",)]
