@@ -14,6 +14,11 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     raw_table = RAW_TABLES[cfg.kind]
     rejects_table = f"{raw_table}_rejects"
     accounting = dg.AssetCheckSpec("read_equals_accepted_plus_rejected", asset=dctx.key(raw_table), blocking=True)
+    arrived = dg.AssetCheckSpec(
+        "records_on_every_requested_day", asset=dctx.key(raw_table), blocking=False,
+        description="each requested day got accepted records (warns when a day is empty: a capture gap, a "
+        "sensor that went silent, a file that did not arrive)",
+    )  # fmt: skip
 
     @dg.asset(
         key=dctx.key(raw_table),
@@ -23,7 +28,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "python"},
         tags={STAGE_TAG: "ingest"},
-        check_specs=[accounting],
+        check_specs=[accounting, arrived],
         description=f"Raw records of {cfg.name} ({cfg.source.type}), daily partitions on the event time; "
         f"malformed records go to {cfg.name}.{rejects_table} with their reason."
         + (f"\n\nDataset: {cfg.description.strip()}" if cfg.description.strip() else ""),
@@ -41,6 +46,9 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
             context.log.warning(f"{path}: gzip stream ends early (cut short or still being written); "
                                 "the lines before the cut were read, the file is read again once it changes")
         balanced = result.read == result.accepted + result.rejected
+        empty_days = [k for k in keys if not result.rows_by_day.get(k)]
+        if empty_days:
+            context.log.warning(f"no accepted record on {', '.join(empty_days)}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(result.written),
@@ -63,7 +71,13 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                     check_name=accounting.name,
                     passed=balanced,
                     metadata={"read": result.read, "accepted": result.accepted, "rejected": result.rejected},
-                )
+                ),
+                dg.AssetCheckResult(
+                    check_name=arrived.name,
+                    passed=not empty_days,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"days_without_records": dg.MetadataValue.json(empty_days)},
+                ),
             ],
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -69,8 +69,11 @@ def chain_stages(
     ]
 
 
-def run_stages(instance: dg.DagsterInstance, dataset: str, stages: Sequence[Stage]) -> None:
-    """Execute each ``(job, asset names, tags)`` stage of ``dataset``; every run must succeed with no failed check."""
+def run_stages(
+    instance: dg.DagsterInstance, dataset: str, stages: Sequence[Stage], expected_warnings: Collection[str] = ()
+) -> None:
+    """Execute each ``(job, asset names, tags)`` stage of ``dataset``; every run must succeed with no failed check
+    but the warning checks named in ``expected_warnings``."""
     from orchestration.definitions import build_definitions
 
     defs = build_definitions()
@@ -78,5 +81,9 @@ def run_stages(instance: dg.DagsterInstance, dataset: str, stages: Sequence[Stag
         keys = [dg.AssetKey([dataset, n]) for n in names]
         result = defs.resolve_job_def(job).execute_in_process(instance=instance, asset_selection=keys, tags=tags)
         assert result.success, f"{job} {list(names)}"
-        failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+        failed = [
+            e.check_name
+            for e in result.get_asset_check_evaluations()
+            if not e.passed and not (e.check_name in expected_warnings and e.severity == dg.AssetCheckSeverity.WARN)
+        ]
         assert failed == [], failed

@@ -25,7 +25,11 @@ def test_range_with_an_empty_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     days = [generate_conn_day(date(2026, 1, d), 4_000, seed=d) for d in (5, 7)]  # nothing on the 6th
     write_zeek_tsv(pl.concat(days), logs / "conn.log")
     with dg.instance_for_test() as instance:
-        run_stages(instance, "gaps", chain_stages("gaps", ["raw_conn", "stg_conn"], "2026-01-05", "2026-01-07"))
+        run_stages(instance, "gaps", chain_stages("gaps", ["raw_conn", "stg_conn"], "2026-01-05", "2026-01-07"),
+                   expected_warnings={"records_on_every_requested_day"})  # fmt: skip
+        key = dg.AssetCheckKey(dg.AssetKey(["gaps", "raw_conn"]), "records_on_every_requested_day")
+        empty = instance.get_latest_asset_check_evaluation_record(key).evaluation
+        assert not empty.passed and empty.metadata["days_without_records"].value == ["2026-01-06"]
         drift = instance.get_latest_materialization_event(dg.AssetKey(["gaps", "drift_report"]))
         meta = drift.asset_materialization.metadata
         assert meta["days_without_windows"].value == ["2026-01-06"]
