@@ -144,3 +144,12 @@ def test_byte_order_mark_is_ignored(tmp_path: Path, layout: str) -> None:
     path.write_bytes(data)
     r = read_event_files(path, dataset="api", run_id="r1")
     assert (r.read, r.accepted, r.rejected) == (3, 3, 0)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_exports(tmp_path: Path, encoding: str) -> None:
+    """A PowerShell redirection writes UTF-16: every event used to be rejected as malformed JSON."""
+    text = "\n".join(json.dumps(GOOD) for _ in range(3)) + "\n"
+    (tmp_path / "events.ndjson").write_bytes(text.encode(encoding))
+    r = read_event_files(tmp_path / "events.ndjson", dataset="api", run_id="r1")
+    assert (r.read, r.accepted, r.rejected) == (3, 3, 0) and r.events["client_ip"][0] == "10.0.0.1"

@@ -182,3 +182,13 @@ def test_non_finite_values_are_rejected(tmp_path: Path):
     assert r.frame["flow"].to_list() == [1.0, None]  # NaN is a missing value, as before
     got = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
     assert got == {3: "non_numeric_value", 4: "non_numeric_value", 6: "non_numeric_value", 7: "non_numeric_label"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_files(tmp_path: Path, encoding: str) -> None:
+    """Historian exports in "Unicode" used to fail with 'lacks declared column(s)' and NUL-riddled names."""
+    text = "datetime;Pressure °C;anomaly\n2026-01-05 00:00:00;1.5;0\n2026-01-05 00:01:00;x;0\n"
+    (tmp_path / "station.csv").write_bytes(text.encode(encoding))
+    r = read_sensor_files(tmp_path / "station.csv", time_column="datetime", value_columns=None,
+                          label_column="anomaly", dataset="s", run_id="r")  # fmt: skip
+    assert (r.read, r.frame.height, r.rejects.height) == (2, 1, 1) and r.frame["Pressure °C"].to_list() == [1.5]

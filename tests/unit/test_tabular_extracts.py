@@ -180,3 +180,10 @@ def test_repeated_header_names_are_kept_apart(tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text("id,x,x,x\n1,2,3,4\n")
     columns = read_text_table(tmp_path / "p.csv").columns
     assert columns == ["id", "x", "x_duplicated_0", "x_duplicated_1", "__line_number"]
+
+
+def test_utf16_tab_separated_extract(tmp_path: Path) -> None:
+    """Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated."""
+    (tmp_path / "p.txt").write_bytes("customer_id\ttarget\tcity\n1\t0\tZürich\n2\t1\tAthens\n".encode("utf-16"))
+    frame = read_text_table(tmp_path / "p.txt", separator="\t")
+    assert frame.columns[:3] == ["customer_id", "target", "city"] and frame["city"].to_list() == ["Zürich", "Athens"]

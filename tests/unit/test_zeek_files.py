@@ -262,3 +262,21 @@ def test_byte_order_mark_is_ignored(
                              rejects_table="rj")  # fmt: skip
     r = parse(con, path)
     assert (r.accepted, r.rejected) == (plain.accepted, plain.rejected) and r.accepted > 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_logs_read_like_utf8(con: duckdb.DuckDBPyConnection, tmp_path: Path, encoding: str) -> None:
+    """A log saved as "Unicode" by a Windows tool (byte-order mark, UTF-16/32) used to lose every row as
+    'missing required fields'; it reads like the UTF-8 file, and its rows and rejects name it, not a copy."""
+    text = (FIXTURES / "bad.log").read_text()
+    path = tmp_path / "conn.log"
+    path.write_bytes(text.encode(encoding))
+    plain = parse_conn_files(duckdb.connect(), FIXTURES / "bad.log", dataset="t", run_id="r", staging_table="s",
+                             rejects_table="rj")  # fmt: skip
+    r = parse(con, path)
+    assert (r.read, r.accepted, r.rejected, r.rejects_by_reason) == (
+        plain.read, plain.accepted, plain.rejected, plain.rejects_by_reason
+    ) and r.rejected > 0
+    assert [f.path for f in r.files] == [str(path)]
+    assert {row[0] for row in con.execute("SELECT DISTINCT source_file FROM stg").fetchall()} == {str(path)}
+    assert {row[0] for row in con.execute("SELECT DISTINCT source_file FROM rejects").fetchall()} == {str(path)}

@@ -30,7 +30,6 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 from __future__ import annotations
 
-import codecs
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -44,6 +43,7 @@ import polars as pl
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.compressed import read_gzip
 from vigia.sources.errors import SourceError
+from vigia.sources.text_encoding import as_utf8
 
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
 
@@ -175,7 +175,7 @@ def _read_bytes(path: Path, cut_short: list[str]) -> bytes:
             cut_short.append(str(path))
     else:
         data = path.read_bytes()
-    return data.removeprefix(codecs.BOM_UTF8)  # a byte-order mark (files saved by Windows editors)
+    return as_utf8(data)  # UTF-8 without its byte-order mark, or UTF-16/32 announced by one
 
 
 def _parse_ts(v: Any) -> datetime | None:

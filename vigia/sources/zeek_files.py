@@ -10,6 +10,8 @@ Invariant per file: ``read`` (data lines, not header/comment/blank lines) = ``ac
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ import duckdb
 
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, REJECT_COLUMNS, REQUIRED_CONN_FIELDS
 from vigia.sources.errors import SourceError
+from vigia.sources.text_encoding import file_encoding
 from vigia.sources.zeek_pyparse import TextRows, iter_lines, map_fields, parse_csv, parse_json, parse_tsv
 from vigia.sources.zeek_sniff import FileSpec, discover_files, sniff
 from vigia.sources.zeek_sql import READER_TYPES, qcol, qident, qstr, reader_rejects_select, validated_select
@@ -220,6 +223,20 @@ def _load(ctx: _Ctx, spec: FileSpec) -> None:
         _load_python(ctx, spec)
 
 
+def _utf8_copy(path: Path, folder: Path) -> Path:
+    """``path`` itself, or, for a plain file whose byte-order mark says UTF-16 or UTF-32 (Windows exports;
+    Zeek writes UTF-8), a UTF-8 copy of the same name in ``folder``, which the readers then parse."""
+    encoding = None if path.name.endswith(".gz") else file_encoding(path)
+    if encoding not in ("utf-16", "utf-32"):
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    with path.open(encoding=encoding, errors="replace", newline="") as src, (folder / path.name).open(
+        "w", encoding="utf-8", newline=""
+    ) as dst:
+        shutil.copyfileobj(src, dst)
+    return folder / path.name
+
+
 def _code(reason: str) -> str:
     return reason.split(":", 1)[0].strip()
 
@@ -253,13 +270,23 @@ def parse_conn_files(
     )
     ctx = _Ctx(con, staging)
     unchanged = {f for f in files if skip is not None and skip(f)}
-    sniffed = [sniff(f) for f in files if f not in unchanged]
-    specs = [s for s in sniffed if s.log_path in (None, "conn")]
-    skipped = [f"{s.path} ({s.log_path} log)" for s in sniffed if s.log_path not in (None, "conn")]
-    if not specs and not unchanged:
-        raise SourceError(f"no conn logs in {path}: only other Zeek logs ({', '.join(skipped)})")
+    with tempfile.TemporaryDirectory(prefix="vigia-utf8-") as scratch:
+        copies = {f: _utf8_copy(f, Path(scratch) / str(i)) for i, f in enumerate(files) if f not in unchanged}
+        original = {str(copy): str(f) for f, copy in copies.items()}
+        sniffed = [sniff(copy) for copy in copies.values()]
+        specs = [s for s in sniffed if s.log_path in (None, "conn")]
+        skipped = [f"{original[str(s.path)]} ({s.log_path} log)" for s in sniffed if s.log_path not in (None, "conn")]
+        if not specs and not unchanged:
+            raise SourceError(f"no conn logs in {path}: only other Zeek logs ({', '.join(skipped)})")
+        for spec in specs:
+            _load(ctx, spec)
+    for copy, source in original.items():  # rows, rejects and notes name the source file, not the UTF-8 copy
+        if copy != source:
+            for table in (staging, _BUFFER):
+                con.execute(f"UPDATE {table} SET source_file = ? WHERE source_file = ?", [source, copy])
+    ctx.truncated = [original.get(t, t) for t in ctx.truncated]
     for spec in specs:
-        _load(ctx, spec)
+        spec.path = Path(original[str(spec.path)])
     counts: dict[str, list[int]] = {str(s.path): [0, 0] for s in specs}
     for src, ok, n in con.execute(
         f"SELECT source_file, _reason IS NULL, count(*) FROM {staging} GROUP BY ALL"

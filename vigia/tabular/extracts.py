@@ -55,6 +55,7 @@ import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
+from vigia.sources.text_encoding import file_encoding
 
 EXTRACT_SUFFIXES = (".csv", ".parquet", ".pq")
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
@@ -165,7 +166,7 @@ def read_text_table(
         return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(_LINE))
     if path.stat().st_size == 0:
         return pl.DataFrame({_LINE: pl.Series([], dtype=pl.Int64)})
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+    with path.open(newline="", encoding=file_encoding(path), errors="replace") as fh:  # UTF-8, or UTF-16/32 by BOM
         reader = csv.reader(fh, delimiter=separator or ",")
         header = next(reader, None) if has_header else None
         names = list(new_columns) if new_columns else _unique_names(header or [])

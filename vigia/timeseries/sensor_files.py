@@ -25,6 +25,7 @@ import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
+from vigia.sources.text_encoding import decode_text
 
 __all__ = [
     "SENSOR_EXTENSIONS",
@@ -140,7 +141,7 @@ def _detect_separator(header: str) -> str:
 
 def _text_rows(path: Path, separator: str | None) -> tuple[list[str], pl.DataFrame]:
     """Header names and a frame ``_ln``, ``_raw``, ``_nf`` (field count) + one String column per header field."""
-    text = path.read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = decode_text(path.read_bytes())  # UTF-8, or UTF-16/32 announced by a byte-order mark
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
