@@ -87,3 +87,20 @@ def run_stages(
             if not e.passed and not (e.check_name in expected_warnings and e.severity == dg.AssetCheckSeverity.WARN)
         ]
         assert failed == [], failed
+
+
+def land_conn_log(path: Path, days: list[int], *, age_s: float, seed: int = 0) -> None:
+    """A Zeek TSV of 1,500 synthetic records per day of January 2026 in ``days``, last modified ``age_s`` ago."""
+    import os
+    import time
+    from datetime import date
+
+    import polars as pl
+
+    from vigia.sources.zeek_synth import generate_conn_day
+    from vigia.sources.zeek_writers import write_zeek_tsv
+
+    frames = [generate_conn_day(date(2026, 1, d), 1_500, seed=seed + d) for d in days]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_zeek_tsv(pl.concat(frames), path)
+    os.utime(path, (time.time() - age_s, time.time() - age_s))

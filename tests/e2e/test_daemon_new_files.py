@@ -13,8 +13,7 @@ import dagster as dg
 import pytest
 
 from tests.e2e.test_daemon_drift_retrain import MODULE, TIMEOUT_S
-from tests.integration.test_files_sensor import _land
-from tests.staging import zeek_files_dataset
+from tests.staging import land_conn_log, zeek_files_dataset
 from vigia.dagster_home import ensure_dagster_home
 from vigia.paths import REPO_ROOT
 
@@ -34,12 +33,12 @@ def test_daemon_runs_the_day_of_a_new_log(tmp_path: Path) -> None:
     home = ensure_dagster_home(tmp_path / "dagster_home")
     env = {**os.environ, "VIGIA_DATASETS_DIR": str(datasets), "VIGIA_DATA_DIR": str(tmp_path / "data"),
            "DAGSTER_HOME": str(home)}  # fmt: skip
-    _land(logs / "conn.2026-01-05.log", [5, 6], age_s=600)
+    land_conn_log(logs / "conn.2026-01-05.log", [5, 6], age_s=600)
     chain = ",".join(f"netfiles/{n}" for n in ("raw_conn", "stg_conn", "window_features"))
     _dagster(env, "asset", "materialize", "--select", chain, "--partition-range", "2026-01-05...2026-01-06")
     train = ",".join(f"netfiles/{n}" for n in ("detectors", "thresholds", "evaluation", "champion"))
     _dagster(env, "asset", "materialize", "--select", train)
-    _land(logs / "conn.2026-01-07.log", [7], age_s=120, seed=30)  # arrived after the archive was ingested
+    land_conn_log(logs / "conn.2026-01-07.log", [7], age_s=120, seed=30)  # arrived after the archive was ingested
     _dagster(env, "sensor", "start", "netfiles_new_files_sensor")
     log_file = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen([sys.executable, "-m", "dagster._daemon", "run", *MODULE], cwd=REPO_ROOT, env=env,

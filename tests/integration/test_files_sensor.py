@@ -6,27 +6,16 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from orchestration.definitions import build_definitions
-from tests.staging import declare_dataset, zeek_files_dataset
-from vigia.sources.zeek_synth import generate_conn_day
-from vigia.sources.zeek_writers import write_zeek_tsv
+from tests.staging import declare_dataset, land_conn_log, zeek_files_dataset
 
 pytestmark = pytest.mark.slow
-
-
-def _land(path: Path, days: list[int], *, age_s: float, seed: int = 0) -> None:
-    frames = [generate_conn_day(date(2026, 1, d), 1_500, seed=seed + d) for d in days]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_zeek_tsv(pl.concat(frames), path)
-    os.utime(path, (time.time() - age_s, time.time() - age_s))
 
 
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> SensorExecutionData:
@@ -63,7 +52,7 @@ def test_files_that_land_start_their_days_once(tmp_path: Path, monkeypatch: pyte
         skip = _tick(defs, instance, None)
         assert not skip.run_requests and "does not exist" in (skip.skip_message or "")
 
-        _land(logs / "conn.2026-01-05.log", [5, 6], age_s=300)  # one capture over two days
+        land_conn_log(logs / "conn.2026-01-05.log", [5, 6], age_s=300)  # one capture over two days
         first = _tick(defs, instance, None)
         assert _ranges(first) == [("2026-01-05", "2026-01-06")]
         request = first.run_requests[0]
@@ -73,7 +62,7 @@ def test_files_that_land_start_their_days_once(tmp_path: Path, monkeypatch: pyte
         assert not unchanged.run_requests and unchanged.skip_message == "no new or changed files"
 
         # The next day's log is still being copied in: wait; once it has settled, its day alone.
-        _land(logs / "conn.2026-01-08.log", [8], age_s=0, seed=10)
+        land_conn_log(logs / "conn.2026-01-08.log", [8], age_s=0, seed=10)
         waiting = _tick(defs, instance, unchanged.cursor)
         assert not waiting.run_requests and "conn.2026-01-08.log to settle" in (waiting.skip_message or "")
         os.utime(logs / "conn.2026-01-08.log", (time.time() - 120, time.time() - 120))
@@ -87,7 +76,7 @@ def test_files_that_land_start_their_days_once(tmp_path: Path, monkeypatch: pyte
         assert "already ingested after the files changed: 2026-01-05..2026-01-08 (3 days)" in (fresh.skip_message or "")
 
         # A late log for the 6th arrives after that day was ingested: the 6th again, with a new run key.
-        _land(logs / "late" / "conn.late.log", [6], age_s=60, seed=20)
+        land_conn_log(logs / "late" / "conn.late.log", [6], age_s=60, seed=20)
         late = _tick(defs, instance, second.cursor)
         assert _ranges(late) == [("2026-01-06", "2026-01-06")]
         assert late.run_requests[0].run_key not in {r.run_key for r in first.run_requests}

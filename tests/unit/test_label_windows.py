@@ -126,8 +126,9 @@ def test_missing_file_and_wrong_kind_are_clear_errors(tmp_path: Path) -> None:
     ("w.json", '[["2026-01-05 10:00:00", "2026-01-05 11:00:00"]]'),
     ("w.csv", "start,end\n2026-01-05T10:00:00,2026-01-05T11:00:00\n"),
 ])  # fmt: skip
-def test_byte_order_mark_is_allowed(tmp_path: Path, name: str, text: str) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_byte_order_mark_is_allowed(tmp_path: Path, name: str, text: str, encoding: str) -> None:
     path = tmp_path / name
-    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    path.write_bytes(text.encode(encoding))
     frame = read_label_windows(path)
     assert frame.height == 1 and frame["start"][0] == datetime(2026, 1, 5, 10)

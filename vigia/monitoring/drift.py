@@ -42,7 +42,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -162,8 +162,8 @@ def _as_series(values: ArrayLike) -> pl.Series:
     return pl.Series(arr)
 
 
-def _drop_missing(values: ArrayLike, kind: Kind) -> tuple[np.ndarray, float]:
-    """Non-null values (numeric: float64 without NaN; categorical: str) and the dropped share."""
+def _drop_missing(values: ArrayLike, kind: Kind) -> tuple[np.ndarray, int]:
+    """Non-null values (numeric: float64 without NaN; categorical: str) and the number of rows before."""
     s = _as_series(values)
     total = s.len()
     if kind == "numeric":
@@ -173,7 +173,7 @@ def _drop_missing(values: ArrayLike, kind: Kind) -> tuple[np.ndarray, float]:
         if s.dtype.is_float():
             s = s.fill_nan(None)
         arr = s.drop_nulls().cast(pl.String).to_numpy().astype(str)
-    return arr, (0.0 if total == 0 else (total - arr.size) / total)
+    return arr, total
 
 
 def _proportions(counts: np.ndarray) -> np.ndarray:
@@ -229,8 +229,9 @@ def feature_drift(
     kind = kind or infer_kind(reference)
     if kind not in ("numeric", "categorical"):
         raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
-    ref, null_ref = _drop_missing(reference, kind)
-    cur, null_cur = _drop_missing(current, kind)
+    ref, rows_ref = _drop_missing(reference, kind)
+    cur, rows_cur = _drop_missing(current, kind)
+    null_ref, null_cur = _share(rows_ref - ref.size, rows_ref), _share(rows_cur - cur.size, rows_cur)
     small = min(ref.size, cur.size) <= size_cutoff
     common = {
         "feature": name,
@@ -240,8 +241,9 @@ def feature_drift(
         "null_share_reference": null_ref,
         "null_share_current": null_cur,
     }
-    rows = (len(_as_series(reference)), len(_as_series(current)))
-    missing = _missing_share_test(null_ref, null_cur, rows, size_cutoff, p_value, distance_threshold)
+    missing = _missing_share_test(
+        (rows_ref - ref.size, rows_ref), (rows_cur - cur.size, rows_cur), size_cutoff, p_value, distance_threshold
+    )
     if ref.size == 0 or cur.size == 0:
         empty = "reference" if ref.size == 0 else "current"
         if missing is None or (ref.size == 0 and cur.size == 0):
@@ -256,26 +258,24 @@ def feature_drift(
                 evaluated=False,
                 note=f"not evaluated: {empty} sample is empty after dropping nulls",
             )
-        m_drifted, m_p, m_threshold, m_note = missing
         return FeatureDrift(
             **common,
             method=MISSING_SHARE,
             statistic=abs(null_cur - null_ref),
-            p_value=m_p,
-            threshold=m_threshold,
-            drifted=m_drifted,
+            p_value=missing.p_value,
+            threshold=missing.threshold,
+            drifted=missing.drifted,
             psi=None,
-            note=f"{empty} sample is all missing: {m_note}",
-            missing_share_drifted=m_drifted,
+            note=f"{empty} sample is all missing: {missing.note}",
+            missing_share_drifted=missing.drifted,
         )
     method, stat, p, note = _test(ref, cur, kind, small)
     threshold = distance_threshold if p is None else p_value
     # A None distance means a constant reference with a differing current sample: drifted.
     drifted = p < p_value if p is not None else (stat is None or stat > distance_threshold)
-    m_drifted = missing is not None and missing[0]
-    if m_drifted:
-        assert missing is not None
-        note = "; ".join(n for n in (note, missing[3]) if n)
+    m_drifted = missing is not None and missing.drifted
+    if missing is not None and m_drifted:
+        note = "; ".join(n for n in (note, missing.note) if n)
     return FeatureDrift(
         **common,
         method=method,
@@ -289,19 +289,30 @@ def feature_drift(
     )
 
 
+class MissingShareTest(NamedTuple):
+    drifted: bool
+    p_value: float | None  # Fisher's exact test on small samples; None: the change of the share is compared
+    threshold: float
+    note: str
+
+
+def _share(part: int, whole: int) -> float:
+    return 0.0 if whole == 0 else part / whole
+
+
 def _missing_share_test(
-    null_ref: float, null_cur: float, rows: tuple[int, int], size_cutoff: int, p_value: float, distance: float
-) -> tuple[bool, float | None, float, str] | None:
-    """(drifted, p-value or None, threshold, note) of the change of the missing share; None without rows."""
-    n_ref, n_cur = rows
+    ref: tuple[int, int], cur: tuple[int, int], size_cutoff: int, p_value: float, distance: float
+) -> MissingShareTest | None:
+    """The change of the missing share between ``ref`` and ``cur`` (missing, rows); None without rows."""
+    (miss_ref, n_ref), (miss_cur, n_cur) = ref, cur
     if n_ref == 0 or n_cur == 0:
         return None
-    change = f"missing share {null_ref:.3f} -> {null_cur:.3f}"
+    share_ref, share_cur = miss_ref / n_ref, miss_cur / n_cur
+    change = f"missing share {share_ref:.3f} -> {share_cur:.3f}"
     if min(n_ref, n_cur) <= size_cutoff:
-        miss_ref, miss_cur = round(null_ref * n_ref), round(null_cur * n_cur)
         p = float(fisher_exact([[miss_ref, n_ref - miss_ref], [miss_cur, n_cur - miss_cur]]).pvalue)
-        return p < p_value, p, p_value, f"{change} (Fisher p={p:.2g})"
-    return abs(null_cur - null_ref) > distance, None, distance, change
+        return MissingShareTest(p < p_value, p, p_value, f"{change} (Fisher p={p:.2g})")
+    return MissingShareTest(abs(share_cur - share_ref) > distance, None, distance, change)
 
 
 def _test(ref: np.ndarray, cur: np.ndarray, kind: Kind, small: bool) -> tuple[str, float | None, float | None, str]:

@@ -79,6 +79,12 @@ def download_day_indices(cfg: DatasetConfig, keys: list[str], landing: Path | No
     return landing
 
 
+def with_event_day(frame: pl.DataFrame) -> pl.DataFrame:
+    """Event times as naive UTC and their ``day`` (the partition key)."""
+    ts = pl.col("ts").dt.replace_time_zone(None)
+    return frame.with_columns(ts, ts.dt.date().alias("day"))
+
+
 def ingest_events(
     con: duckdb.DuckDBPyConnection,
     cfg: DatasetConfig,
@@ -109,8 +115,7 @@ def ingest_events(
         reasons = dict(rejects.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows())
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in EVENT_COLUMNS.items() if c not in frame.columns]
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
-    frame = frame.with_columns(pl.col("ts").dt.replace_time_zone(None))
-    frame = frame.with_columns(pl.col("ts").dt.date().alias("day"))
+    frame = with_event_day(frame)
     if rejects is not None:
         append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)

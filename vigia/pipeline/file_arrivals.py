@@ -28,15 +28,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import polars as pl
 
 from vigia.config import DatasetConfig
-
-if TYPE_CHECKING:
-    import polars as pl
+from vigia.pipeline.file_manifest import DayRange, frame_day_ranges, table_day_ranges
 
 FILE_SOURCE_TYPES = ("zeek_files", "sensor_files", "event_files")
-DayRange = tuple[date | None, date | None, int]
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,8 @@ def plan_arrivals(
         try:
             first, last, rows = probe(path)
         except Exception as exc:  # any reader failure is reported with its type, never raised
-            message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}".rstrip(": ")
+            text = str(exc).splitlines()[0][:300] if str(exc) else ""
+            message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
             plan.seen[key] = SeenFile(st.st_size, st.st_mtime_ns, done=True, error=message)
             plan.unreadable[key] = message
             continue
@@ -241,24 +240,21 @@ def probe_file_days(cfg: DatasetConfig, path: Path) -> DayRange:
     if cfg.source.type == "zeek_files":
         return _zeek_days(cfg, path)
     if cfg.source.type == "sensor_files":
-        from vigia.timeseries.sensor_files import read_sensor_files
+        from vigia.pipeline.sensor_ingest import read_sensor_source
 
-        frame = read_sensor_files(
-            path, time_column=cfg.time_column, value_columns=cfg.series.columns, label_column=cfg.label_column,
-            separator=cfg.series.separator, dataset=cfg.name, run_id="probe", exclude_columns=["changepoint"],
-        ).frame  # fmt: skip
-        return _frame_days(frame["ts"].dt.date())
+        frame = read_sensor_source(cfg, "probe", path).frame
+        return _only(frame_day_ranges(frame.with_columns(pl.col("ts").dt.date().alias("day"))))
     if cfg.source.type == "event_files":
         from vigia.events.files import read_event_files
+        from vigia.pipeline.events_ingest import with_event_day
 
-        events = read_event_files(path, dataset=cfg.name, run_id="probe").events
-        return _frame_days(events["ts"].dt.replace_time_zone(None).dt.date())
+        return _only(frame_day_ranges(with_event_day(read_event_files(path, dataset=cfg.name, run_id="probe").events)))
     raise ValueError(f"source type {cfg.source.type!r} is not one of {FILE_SOURCE_TYPES}")
 
 
-def _frame_days(days: pl.Series) -> DayRange:
-    days = days.drop_nulls()
-    return (days.min(), days.max(), days.len()) if days.len() else (None, None, 0)  # type: ignore[return-value]
+def _only(ranges: Mapping[str, DayRange]) -> DayRange:
+    """The day range of the one file read (none when it had no accepted record)."""
+    return next(iter(ranges.values()), (None, None, 0))
 
 
 def _zeek_days(cfg: DatasetConfig, path: Path) -> DayRange:
@@ -275,7 +271,6 @@ def _zeek_days(cfg: DatasetConfig, path: Path) -> DayRange:
                 con, path, dataset=cfg.name, run_id="probe", staging_table="probe_staging",
                 rejects_table="probe_rejects",
             )  # fmt: skip
-            first, last, rows = con.execute("SELECT min(day), max(day), count(day) FROM probe_staging").fetchone()
+            return _only(table_day_ranges(con, "probe_staging"))
         finally:
             con.close()
-    return first, last, int(rows)

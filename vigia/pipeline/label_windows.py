@@ -27,6 +27,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from vigia.sources.text_encoding import decode_text
+
 LABEL_WINDOW_KINDS = ("network_conn", "sensor_timeseries", "api_events")
 _SCHEMA = {"start": pl.Datetime("us"), "end": pl.Datetime("us"), "entity": pl.String, "note": pl.String}
 _VIEW = "__vigia_label_windows"
@@ -78,7 +80,7 @@ def read_label_windows(path: str | Path) -> pl.DataFrame:
         raise FileNotFoundError(f"label_windows file not found: {path}")
     rows: list[dict[str, Any]] = []
     if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is allowed
+        data = json.loads(decode_text(path.read_bytes()))  # UTF-8, or UTF-16/32 announced by a byte-order mark
         if isinstance(data, dict):
             for key, items in data.items():
                 if not isinstance(items, list):
@@ -89,7 +91,7 @@ def read_label_windows(path: str | Path) -> pl.DataFrame:
         else:
             raise ValueError(f"{path}: expected a JSON list or mapping of intervals")
     elif path.suffix.lower() == ".csv":
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(decode_text(path.read_bytes()).encode(), infer_schema=False)
         missing = [c for c in ("start", "end") if c not in frame.columns]
         if missing:
             raise ValueError(f"{path}: missing columns {missing} (has {frame.columns})")

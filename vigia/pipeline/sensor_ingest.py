@@ -10,7 +10,9 @@ even files of the same name in different subfolders, are never mixed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -20,7 +22,7 @@ from vigia.pipeline.file_manifest import FileManifest, frame_day_ranges
 from vigia.pipeline.ingest import IngestResult, ensure_rejects_table
 from vigia.schema import REJECT_COLUMNS
 from vigia.timeseries.pump_synth import generate_pump_station
-from vigia.timeseries.sensor_files import read_sensor_files, series_name
+from vigia.timeseries.sensor_files import SensorReadResult, read_sensor_files, series_name
 from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
 
 RAW_TABLE = "raw_sensor"
@@ -36,12 +38,14 @@ def _synthetic(cfg: DatasetConfig) -> pl.DataFrame:
     return frame.with_columns(pl.lit(cfg.name).alias("station"), pl.lit("synthetic").alias("source_file"))
 
 
-def _files(
-    cfg: DatasetConfig, run_id: str, manifest: FileManifest
-) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
-    assert cfg.source.path is not None
-    result = read_sensor_files(
-        cfg.source.path,
+def read_sensor_source(
+    cfg: DatasetConfig, run_id: str, path: str | Path | None = None, skip: Callable[[Path], bool] | None = None
+) -> SensorReadResult:
+    """The dataset's sensor files (or one of them, ``path``) read with its declared columns."""
+    source = path if path is not None else cfg.source.path
+    assert source is not None
+    return read_sensor_files(
+        source,
         time_column=cfg.time_column,
         value_columns=cfg.series.columns,
         label_column=cfg.label_column,
@@ -49,8 +53,15 @@ def _files(
         dataset=cfg.name,
         run_id=run_id,
         exclude_columns=["changepoint"],
-        skip=manifest.skip,
+        skip=skip,
     )
+
+
+def _files(
+    cfg: DatasetConfig, run_id: str, manifest: FileManifest
+) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
+    assert cfg.source.path is not None
+    result = read_sensor_source(cfg, run_id, skip=manifest.skip)
     names = {f: series_name(f, cfg.source.path) for f in result.frame["source_file"].unique().to_list()}
     frame = result.frame.with_columns(
         pl.col("source_file").replace_strict(names, return_dtype=pl.String).alias("station")
