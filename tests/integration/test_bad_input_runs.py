@@ -57,6 +57,9 @@ def test_rejects_metadata_and_failed_run_keeps_tables(files_env: tuple[Path, Pat
     fields = text[body[2]].split("\t")
     fields[0] = "yesterday"  # bad timestamp
     text[body[2]] = "\t".join(fields)
+    fields = text[body[4]].split("\t")
+    fields[2] = "-"  # unset originator: used to pass the parser and then fail stg_conn's blocking not-null check
+    text[body[4]] = "\t".join(fields)
     text.insert(body[3], text[body[3]] + "\textra")  # wrong field count
     (logs / "conn.log").write_text("\n".join(text) + "\n")
 
@@ -65,8 +68,8 @@ def test_rejects_metadata_and_failed_run_keeps_tables(files_env: tuple[Path, Pat
         meta = instance.get_latest_materialization_event(dg.AssetKey(["netfiles", "raw_conn"]))
         md = meta.asset_materialization.metadata
         read, accepted, rejected = (md[k].value for k in ("records_read", "records_accepted", "records_rejected"))
-        assert rejected == 4 and read == accepted + rejected == good.height + 1
-        assert set(md["rejects_by_reason"].value) == {"wrong_field_count", "bad_port", "bad_timestamp"}
+        assert rejected == 5 and read == accepted + rejected == good.height + 1
+        assert set(md["rejects_by_reason"].value) == {"wrong_field_count", "bad_port", "bad_timestamp", "missing_value"}
         rows_before = _count(data, "stg_conn")
         features_before = _count(data, "window_features")
 

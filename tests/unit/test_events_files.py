@@ -153,3 +153,32 @@ def test_utf16_and_utf32_exports(tmp_path: Path, encoding: str) -> None:
     (tmp_path / "events.ndjson").write_bytes(text.encode(encoding))
     r = read_event_files(tmp_path / "events.ndjson", dataset="api", run_id="r1")
     assert (r.read, r.accepted, r.rejected) == (3, 3, 0) and r.events["client_ip"][0] == "10.0.0.1"
+
+
+@pytest.mark.parametrize("layout", ["ndjson", "array"])
+def test_lone_surrogate_escapes_are_replaced_not_fatal(tmp_path: Path, layout: str) -> None:
+    """``"\\ud800"`` is legal JSON but no Unicode text can hold it: one such event (an attacker's payload, a
+    truncated emoji) used to fail the whole read with UnicodeEncodeError. Keys, values and the raw record
+    get U+FFFD; a valid escaped pair stays the character it encodes."""
+    odd = {**GOOD, "url": {"path": "/p\ud800q", "query": "\udfff"}, "x\udc00": "\ud83d\ude00"}
+    if layout == "ndjson":
+        path = tmp_path / "e.ndjson"
+        path.write_bytes(b"\n".join([_line(GOOD), _line(odd), _line(GOOD)]) + b"\n")
+    else:
+        path = tmp_path / "e.json"
+        path.write_text(json.dumps([GOOD, odd, GOOD]))
+    r = read_event_files(path, dataset="api", run_id="r")
+    assert (r.read, r.accepted, r.rejected, r.decoded_with_replacement) == (3, 3, 0, 1)
+    row = r.events.row(1, named=True)
+    assert row["path"] == "/p\ufffdq" and row["query"] == "\ufffd"
+    assert json.loads(row["extra"])["x\ufffd"] == "\U0001f600"
+    assert "surrogates replaced" in row["notes"]
+    assert "\ud800" not in row["raw_record"]
+
+
+def test_integral_float_status_is_accepted(tmp_path: Path) -> None:
+    lines = [_line({**GOOD, "http": {"response": {"status_code": v}}}) for v in (404.0, 200.5, "301")]
+    (tmp_path / "s.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    r = read_event_files(tmp_path / "s.ndjson", dataset="api", run_id="r")
+    assert r.events["status"].to_list() == [404, 301]
+    assert r.rejects["line_number"].to_list() == [2]

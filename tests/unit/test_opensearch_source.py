@@ -284,3 +284,22 @@ def test_credentials_never_logged(indices, tmp_path, caplog):
         assert SECRET not in str(ei.value)
     assert caplog.records and "retry 1/3" in caplog.text
     assert SECRET not in caplog.text
+
+
+def test_lone_surrogate_in_a_document_is_kept_as_its_escape(tmp_path):
+    """OpenSearch returns what it was given; ``"\\ud800"`` in a ``_source`` decodes to a lone surrogate, which
+    UTF-8 cannot hold: the download used to die with UnicodeEncodeError. The batch is written with ASCII
+    escapes instead, and the event reader turns the surrogate into U+FFFD."""
+    from vigia.events.files import read_event_files
+
+    docs = [
+        {"@timestamp": "2026-01-05T10:00:00Z", "url": {"path": "/caf\u00e9"}},
+        {"@timestamp": "2026-01-05T10:00:01Z", "url": {"path": "/x\ud800y"}, "user_agent": {"original": "\U0001f600"}},
+    ]
+    with FakeOpenSearch({}, documents={INDEX: docs}) as server:
+        res = download(server, tmp_path)
+    assert res.docs == 2 and res.bytes == (tmp_path / "out.ndjson").stat().st_size
+    events = read_event_files(tmp_path / "out.ndjson", dataset="api", run_id="r")
+    assert events.accepted == 2 and events.rejected == 0
+    assert events.events["path"].to_list() == ["/caf\u00e9", "/x\ufffdy"]
+    assert events.events["user_agent"].to_list() == [None, "\U0001f600"]

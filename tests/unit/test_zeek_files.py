@@ -280,3 +280,57 @@ def test_utf16_and_utf32_logs_read_like_utf8(con: duckdb.DuckDBPyConnection, tmp
     assert [f.path for f in r.files] == [str(path)]
     assert {row[0] for row in con.execute("SELECT DISTINCT source_file FROM stg").fetchall()} == {str(path)}
     assert {row[0] for row in con.execute("SELECT DISTINCT source_file FROM rejects").fetchall()} == {str(path)}
+
+
+def _with_fields(line: str, **values: str) -> str:
+    fields = line.split("\t")
+    for index, value in values.items():
+        fields[int(index[1:])] = value
+    return "\t".join(fields)
+
+
+@pytest.mark.parametrize("fixture", ["valid.log", "conn.json"])
+def test_unset_host_port_or_protocol_is_a_rejected_record(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fixture: str
+) -> None:
+    """A record with its originator, responder, responder port or protocol unset used to be accepted, then
+    failed `stg_conn`'s blocking not-null check, and so stopped the whole day; it is a rejected record."""
+    import json
+
+    if fixture == "valid.log":
+        lines = (FIXTURES / fixture).read_text().splitlines()
+        first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        good = lines[first]
+        bad = [_with_fields(good, f2="-"), _with_fields(good, f4="(empty)"), _with_fields(good, f5="-"),
+               _with_fields(good, f6="-")]  # fmt: skip
+        lines[first:first] = bad
+        text = "\n".join(lines) + "\n"
+    else:
+        good_obj = json.loads((FIXTURES / fixture).read_text().splitlines()[0])
+        bad_objs = [{**good_obj, "id.orig_h": None}, {**good_obj, "id.resp_h": ""}, {**good_obj, "id.resp_p": None},
+                    {k: v for k, v in good_obj.items() if k != "proto"}]  # fmt: skip
+        text = (FIXTURES / fixture).read_text() + "".join(json.dumps(o) + "\n" for o in bad_objs)
+    path = tmp_path / fixture
+    path.write_text(text)
+    plain = parse_conn_files(duckdb.connect(), FIXTURES / fixture, dataset="t", run_id="r", staging_table="s",
+                             rejects_table="rj")  # fmt: skip
+    r = parse(con, path)
+    assert (r.accepted, r.rejected) == (plain.accepted, plain.rejected + 4)
+    reasons = sorted(reason for _, reason, _ in rejects(con) if reason.startswith("missing_value"))
+    assert reasons == [f"missing_value: {f}" for f in ("id.orig_h", "id.resp_h", "id.resp_p", "proto")]
+    nulls = con.execute("SELECT count(*) FROM stg WHERE orig_h IS NULL OR resp_h IS NULL OR resp_p IS NULL "
+                        "OR proto IS NULL OR orig_h = '' OR resp_h = ''").fetchone()[0]  # fmt: skip
+    assert nulls == 0
+
+
+def test_json_lone_surrogate_escape_is_a_bad_encoding_reject(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """``"\\ud800"`` is legal JSON but no UTF-8 text can hold it: one such line used to fail the whole file
+    with UnicodeEncodeError; like invalid UTF-8 bytes, it is a rejected line. A valid escaped pair is kept."""
+    good = (FIXTURES / "conn.json").read_text().splitlines()[0]
+    lone = good.replace('"service":"dns"', '"service":"d\\ud800"')
+    pair = good.replace('"service":"dns"', '"service":"\\ud83d\\ude00"').replace("CVoVr04", "CPair04")
+    (tmp_path / "conn.json").write_text("\n".join([good, lone, pair]) + "\n")
+    r = parse(con, tmp_path / "conn.json")
+    assert (r.read, r.accepted, r.rejected) == (3, 2, 1)
+    assert [reason for _, reason, _ in rejects(con)] == ["bad_encoding: lone UTF-16 surrogate escape"]
+    assert con.execute("SELECT service FROM stg ORDER BY service").fetchall() == [("dns",), ("\U0001f600",)]

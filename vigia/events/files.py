@@ -16,14 +16,17 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 * a line that is not valid JSON, a value that is not an object, a record without ``@timestamp`` /
   ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or epoch milliseconds,
-  ``http.response.status_code`` not an integer, ``event.duration`` not a finite number (Python's JSON
-  reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are objects / lists) ->
+  ``http.response.status_code`` not an integer (``"200"`` and ``200.0`` are), ``event.duration`` not a
+  finite number (Python's JSON reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are
+  objects / lists) ->
   **rejected** into ``rejects`` (:data:`vigia.schema.REJECT_COLUMNS` layout) with the reason;
 * a record over ``max_event_bytes`` -> **rejected** unparsed (reason gives the size; parsing a huge
   record to salvage it would cost memory, and a legitimate API event is far below 1 MB);
 * a text field over ``max_field_chars`` (default 64 KiB) -> **accepted, truncated**, noted in ``notes``;
 * bytes that are not valid UTF-8 -> **accepted**, decoded with U+FFFD replacement, noted in ``notes``
-  (attack payloads often carry such bytes; dropping them would hide the very events to detect).
+  (attack payloads often carry such bytes; dropping them would hide the very events to detect);
+* a lone UTF-16 surrogate escape (``"\\ud800"``: legal JSON, but no Unicode text can hold it) ->
+  **accepted**, the surrogate replaced with U+FFFD, noted in ``notes``.
 
 ``read == accepted + rejected`` always holds.
 """
@@ -43,7 +46,12 @@ import polars as pl
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.compressed import read_gzip
 from vigia.sources.errors import SourceError
-from vigia.sources.text_encoding import as_utf8
+from vigia.sources.text_encoding import (
+    as_utf8,
+    may_hold_lone_surrogate,
+    replace_lone_surrogates,
+    without_lone_surrogates,
+)
 
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
 
@@ -103,6 +111,7 @@ EVENT_COLUMNS: dict[str, pl.DataType] = {
 REQUIRED_EVENT_FIELDS = ("ts", "path")
 DEFAULT_MAX_FIELD_CHARS = 65_536
 DEFAULT_RAW_CHARS = 2_000
+SURROGATE_NOTE = "lone UTF-16 surrogates replaced with U+FFFD"
 
 
 @dataclass
@@ -205,6 +214,12 @@ class _Collector:
         self.rejects.append((self.dataset, self.source, line_no, reason, raw[: self.raw_chars], self.run_id))
 
     def add(self, obj: Any, line_no: int, raw: str, notes: list[str]) -> None:
+        if may_hold_lone_surrogate(raw):
+            obj, changed = replace_lone_surrogates(obj)
+            raw = without_lone_surrogates(raw)
+            if changed:
+                self.replaced += not notes
+                notes.append(SURROGATE_NOTE)
         if not isinstance(obj, dict):
             self.reject(line_no, f"not a JSON object ({type(obj).__name__})", raw)
             return
@@ -243,7 +258,8 @@ class _Collector:
             row[c] = str(v)
         status = row.get("status")
         if status is not None:
-            if isinstance(status, str) and status.isdigit():
+            digits = isinstance(status, str) and status.isdigit()
+            if digits or (isinstance(status, float) and status.is_integer()):  # "200", or 200.0 as pandas writes it
                 status = int(status)
             if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < 1000:
                 self.reject(line_no, f"http.response.status_code {str(status)[:20]!r} is not an HTTP status", raw)
@@ -347,8 +363,10 @@ def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
     for i, item in enumerate(items, start=1):
         raw = json.dumps(item, ensure_ascii=False, default=str)
         col.read += 1
-        if len(raw.encode()) > max_event_bytes:
-            col.reject(i, f"event of {len(raw.encode())} bytes exceeds max_event_bytes={max_event_bytes}", raw)
+        size = len(raw.encode("utf-8", "surrogatepass"))  # a lone surrogate is replaced later, in ``add``
+        if size > max_event_bytes:
+            preview = without_lone_surrogates(raw)
+            col.reject(i, f"event of {size} bytes exceeds max_event_bytes={max_event_bytes}", preview)
             continue
         notes = ["non-UTF-8 bytes replaced with U+FFFD"] if "\ufffd" in raw else []
         col.replaced += bool(notes)

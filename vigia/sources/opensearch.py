@@ -407,14 +407,16 @@ class _Writer:
         self.offset, self.docs = offset, docs
 
     def write_hits(self, hits: list[dict[str, Any]]) -> None:
-        dumps = self._dumps
-        lines = []
+        docs = []
         for h in hits:
             doc = dict(h.get("_source") or {})
             doc["_id"] = h.get("_id")
             doc["_index"] = h.get("_index")
-            lines.append(dumps(doc))
-        data = ("\n".join(lines) + "\n").encode()
+            docs.append(doc)
+        try:
+            data = ("\n".join(map(self._dumps, docs)) + "\n").encode()
+        except UnicodeEncodeError:  # a lone surrogate (legal as a JSON escape, not as UTF-8): keep it escaped
+            data = ("\n".join(json.dumps(d, separators=(",", ":")) for d in docs) + "\n").encode()
         self.fh.write(data)
         self.fh.flush()
         self.offset += len(data)

@@ -2,12 +2,20 @@
 
 Windows tools write them (Excel's "Unicode text", PowerShell redirection, historian exports): read as
 UTF-8 they become NUL-riddled text in which no header or record is found. Without a mark, text is UTF-8.
+
+Also: JSON text may escape a lone UTF-16 surrogate (``"\\ud800"``), which ``json.loads`` accepts but which no
+UTF-8 text can hold; polars and DuckDB refuse such a string, so readers find and replace or reject it.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
+from typing import Any
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 _MARKS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -42,3 +50,33 @@ def as_utf8(data: bytes) -> bytes:
     if name == "utf-8-sig":
         return data[len(codecs.BOM_UTF8):]
     return data.decode(name, errors="replace").encode("utf-8")
+
+
+def may_hold_lone_surrogate(json_text: str) -> bool:
+    """Cheap pre-check of a JSON text: it escapes a surrogate (paired or not) or holds one."""
+    return bool(_SURROGATE_ESCAPE.search(json_text) or _LONE_SURROGATE.search(json_text))
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def replace_lone_surrogates(value: Any) -> tuple[Any, int]:
+    """A decoded JSON value with every lone surrogate in its strings (keys included) replaced by U+FFFD, and
+    how many strings changed. ``json.loads`` joins an escaped pair into one character, so what is left is
+    unpaired."""
+    if isinstance(value, str):
+        fixed, n = _LONE_SURROGATE.subn("\ufffd", value)
+        return fixed, int(n > 0)
+    if isinstance(value, dict):
+        out, changed = {}, 0
+        for k, v in value.items():
+            k2, nk = replace_lone_surrogates(k)
+            v2, nv = replace_lone_surrogates(v)
+            out[k2], changed = v2, changed + nk + nv
+        return out, changed
+    if isinstance(value, list):
+        items = [replace_lone_surrogates(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from vigia.sources.compressed import GzipStream
+from vigia.sources.text_encoding import may_hold_lone_surrogate, replace_lone_surrogates
 from vigia.sources.zeek_sniff import FileSpec
 from vigia.sources.zeek_sql import canonical
 
@@ -192,6 +193,9 @@ def parse_json(spec: FileSpec, truncated: list[str] | None = None) -> tuple[Text
             parsed.append((ln, text, "malformed_json", None))
             continue
         flat = _flatten(obj)
+        if may_hold_lone_surrogate(text) and replace_lone_surrogates(flat)[1]:  # no UTF-8 text can hold it
+            parsed.append((ln, text, "bad_encoding: lone UTF-16 surrogate escape", None))
+            continue
         keys.update(dict.fromkeys(flat))
         parsed.append((ln, text, None, flat))
     rows, positions = _start(list(keys))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigia.schema import CONN_COLUMNS, ZEEK_CONN_FIELD_MAP
+from vigia.schema import CONN_COLUMNS, REQUIRED_CONN_FIELDS, ZEEK_CONN_FIELD_MAP
 
 PORTS = ("orig_p", "resp_p")
 COUNTS = ("orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes")
@@ -118,6 +118,11 @@ def validated_select(
             reasons.append(f"WHEN {bad} THEN 'bad_port: ' || {name} || '=' || coalesce(CAST(r_{col} AS VARCHAR), '')")
         else:
             reasons.append(f"WHEN {bad} THEN 'bad_number: ' || {name}")
+    for col in REQUIRED_CONN_FIELDS:  # an unset host, port or protocol: a malformed record, not a blocked check
+        if col != "ts" and col in columns:
+            empty_text = f" OR v_{col} = ''" if col in STRINGS else ""
+            name = qstr(field_names.get(col, col))
+            reasons.append(f"WHEN v_{col} IS NULL{empty_text} THEN 'missing_value: ' || {name}")
     outputs = ", ".join(f"v_{c} AS {qident(c)}" for c in CONN_COLUMNS)
     return (
         f"WITH s AS (SELECT {', '.join([*raw, extra])} FROM {source} {where}), "
