@@ -176,9 +176,13 @@ def test_lone_surrogate_escapes_are_replaced_not_fatal(tmp_path: Path, layout: s
     assert "\ud800" not in row["raw_record"]
 
 
-def test_integral_float_status_is_accepted(tmp_path: Path) -> None:
-    lines = [_line({**GOOD, "http": {"response": {"status_code": v}}}) for v in (404.0, 200.5, "301")]
+def test_status_must_be_an_http_status(tmp_path: Path) -> None:
+    """Integral floats and digit strings are statuses; a status outside RFC 9110's 100..599 (0 for an aborted
+    request, 999) is rejected here instead of passing and then failing `stg_events`' blocking range check."""
+    values = (404.0, 200.5, "301", 0, 99, 600, 999, 100, 599)
+    lines = [_line({**GOOD, "http": {"response": {"status_code": v}}}) for v in values]
     (tmp_path / "s.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     r = read_event_files(tmp_path / "s.ndjson", dataset="api", run_id="r")
-    assert r.events["status"].to_list() == [404, 301]
-    assert r.rejects["line_number"].to_list() == [2]
+    assert r.events["status"].to_list() == [404, 301, 100, 599]
+    assert r.rejects["line_number"].to_list() == [2, 4, 5, 6, 7]
+    assert all("is not an HTTP status" in reason for reason in r.rejects["reason"].to_list())

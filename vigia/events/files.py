@@ -16,9 +16,9 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 
 * a line that is not valid JSON, a value that is not an object, a record without ``@timestamp`` /
   ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or epoch milliseconds,
-  ``http.response.status_code`` not an integer (``"200"`` and ``200.0`` are), ``event.duration`` not a
-  finite number (Python's JSON reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are
-  objects / lists) ->
+  ``http.response.status_code`` not an integer in RFC 9110's 100..599 (``"200"`` and ``200.0`` are; the
+  same range as ``stg_events``' blocking check), ``event.duration`` not a finite number (Python's JSON
+  reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are objects / lists) ->
   **rejected** into ``rejects`` (:data:`vigia.schema.REJECT_COLUMNS` layout) with the reason;
 * a record over ``max_event_bytes`` -> **rejected** unparsed (reason gives the size; parsing a huge
   record to salvage it would cost memory, and a legitimate API event is far below 1 MB);
@@ -261,7 +261,7 @@ class _Collector:
             digits = isinstance(status, str) and status.isdigit()
             if digits or (isinstance(status, float) and status.is_integer()):  # "200", or 200.0 as pandas writes it
                 status = int(status)
-            if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < 1000:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
                 self.reject(line_no, f"http.response.status_code {str(status)[:20]!r} is not an HTTP status", raw)
                 return
             row["status"] = status
