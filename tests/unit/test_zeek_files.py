@@ -264,13 +264,16 @@ def test_byte_order_mark_is_ignored(
     assert (r.accepted, r.rejected) == (plain.accepted, plain.rejected) and r.accepted > 0
 
 
+@pytest.mark.parametrize("gzipped", [False, True])
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
-def test_utf16_and_utf32_logs_read_like_utf8(con: duckdb.DuckDBPyConnection, tmp_path: Path, encoding: str) -> None:
-    """A log saved as "Unicode" by a Windows tool (byte-order mark, UTF-16/32) used to lose every row as
-    'missing required fields'; it reads like the UTF-8 file, and its rows and rejects name it, not a copy."""
+def test_utf16_and_utf32_logs_read_like_utf8(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, encoding: str, gzipped: bool
+) -> None:
+    """A log saved as "Unicode" by a Windows tool (byte-order mark, UTF-16/32), gzipped or not, used to lose
+    every row as 'missing required fields'; it reads like the UTF-8 file, and its rows and rejects name it."""
     text = (FIXTURES / "bad.log").read_text()
-    path = tmp_path / "conn.log"
-    path.write_bytes(text.encode(encoding))
+    path = tmp_path / ("conn.log.gz" if gzipped else "conn.log")
+    path.write_bytes(gzip.compress(text.encode(encoding)) if gzipped else text.encode(encoding))
     plain = parse_conn_files(duckdb.connect(), FIXTURES / "bad.log", dataset="t", run_id="r", staging_table="s",
                              rejects_table="rj")  # fmt: skip
     r = parse(con, path)
@@ -334,3 +337,13 @@ def test_json_lone_surrogate_escape_is_a_bad_encoding_reject(con: duckdb.DuckDBP
     assert (r.read, r.accepted, r.rejected) == (3, 2, 1)
     assert [reason for _, reason, _ in rejects(con)] == ["bad_encoding: lone UTF-16 surrogate escape"]
     assert con.execute("SELECT service FROM stg ORDER BY service").fetchall() == [("dns",), ("\U0001f600",)]
+
+
+def test_gzipped_utf16_log_cut_short_is_reported_under_its_own_name(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    data = gzip.compress((FIXTURES / "valid.log").read_text().encode("utf-16"))
+    path = tmp_path / "conn.log.gz"
+    path.write_bytes(data[: len(data) - 12])  # the trailer and a little of the stream missing
+    r = parse(con, path)
+    assert r.truncated_files == [str(path)] and r.accepted >= 1

@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, REJECT_COLUMNS, REQUIRED_CONN_FIELDS
+from vigia.sources.compressed import GzipStream, read_gzip
 from vigia.sources.errors import SourceError
-from vigia.sources.text_encoding import file_encoding
+from vigia.sources.text_encoding import as_utf8, file_encoding, marked_encoding
 from vigia.sources.zeek_pyparse import TextRows, iter_lines, map_fields, parse_csv, parse_json, parse_tsv
 from vigia.sources.zeek_sniff import FileSpec, discover_files, sniff
 from vigia.sources.zeek_sql import READER_TYPES, qcol, qident, qstr, reader_rejects_select, validated_select
@@ -223,10 +224,25 @@ def _load(ctx: _Ctx, spec: FileSpec) -> None:
         _load_python(ctx, spec)
 
 
-def _utf8_copy(path: Path, folder: Path) -> Path:
-    """``path`` itself, or, for a plain file whose byte-order mark says UTF-16 or UTF-32 (Windows exports;
-    Zeek writes UTF-8), a UTF-8 copy of the same name in ``folder``, which the readers then parse."""
-    encoding = None if path.name.endswith(".gz") else file_encoding(path)
+def _utf8_copy(path: Path, folder: Path, truncated: list[str]) -> Path:
+    """``path`` itself, or, for a file whose byte-order mark says UTF-16 or UTF-32 (Windows exports; Zeek
+    writes UTF-8), a UTF-8 copy in ``folder``, which the readers then parse. A gzipped one is decompressed
+    into the copy (named without ``.gz``); when its stream was cut short the copy is appended to ``truncated``."""
+    if path.name.endswith(".gz"):
+        try:
+            head = next(GzipStream(path).chunks(), b"")
+        except SourceError:
+            return path  # not readable as gzip: the normal read reports it
+        if marked_encoding(head[:4]) not in ("utf-16", "utf-32"):
+            return path
+        data, cut = read_gzip(path)
+        copy = folder / path.name.removesuffix(".gz")
+        folder.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(as_utf8(data))
+        if cut:
+            truncated.append(str(copy))
+        return copy
+    encoding = file_encoding(path)
     if encoding not in ("utf-16", "utf-32"):
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -271,7 +287,9 @@ def parse_conn_files(
     ctx = _Ctx(con, staging)
     unchanged = {f for f in files if skip is not None and skip(f)}
     with tempfile.TemporaryDirectory(prefix="vigia-utf8-") as scratch:
-        copies = {f: _utf8_copy(f, Path(scratch) / str(i)) for i, f in enumerate(files) if f not in unchanged}
+        copies = {
+            f: _utf8_copy(f, Path(scratch) / str(i), ctx.truncated) for i, f in enumerate(files) if f not in unchanged
+        }
         original = {str(copy): str(f) for f, copy in copies.items()}
         sniffed = [sniff(copy) for copy in copies.values()]
         specs = [s for s in sniffed if s.log_path in (None, "conn")]
