@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 from pathlib import Path
@@ -298,7 +299,6 @@ def test_unset_host_port_or_protocol_is_a_rejected_record(
 ) -> None:
     """A record with its originator, responder, responder port or protocol unset used to be accepted, then
     failed `stg_conn`'s blocking not-null check, and so stopped the whole day; it is a rejected record."""
-    import json
 
     if fixture == "valid.log":
         lines = (FIXTURES / fixture).read_text().splitlines()
@@ -347,3 +347,29 @@ def test_gzipped_utf16_log_cut_short_is_reported_under_its_own_name(
     path.write_bytes(data[: len(data) - 12])  # the trailer and a little of the stream missing
     r = parse(con, path)
     assert r.truncated_files == [str(path)] and r.accepted >= 1
+
+
+@pytest.mark.parametrize("fixture", ["valid.log", "conn.json"])
+def test_byte_and_packet_counts_beyond_2_53_are_rejected(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fixture: str
+) -> None:
+    """A count near the BIGINT limit (9223372036854775807) used to be accepted and then overflowed
+    `stg_conn`'s total_bytes (orig_bytes + resp_bytes), failing the day; above 2^53 (9 PB in one connection,
+    where doubles stop holding integers) a count is a `bad_number` reject."""
+    values = [2**53, 2**53 + 1, 2**63 - 1]
+    if fixture == "valid.log":
+        lines = (FIXTURES / fixture).read_text().splitlines()
+        first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        lines[first:first] = [_with_fields(lines[first], f9=str(v)) for v in values]
+        text = "\n".join(lines) + "\n"
+    else:
+        good_obj = json.loads((FIXTURES / fixture).read_text().splitlines()[0])
+        extra = "".join(json.dumps({**good_obj, "orig_bytes": v}) + "\n" for v in values)
+        text = (FIXTURES / fixture).read_text() + extra
+    (tmp_path / fixture).write_text(text)
+    plain = parse_conn_files(duckdb.connect(), FIXTURES / fixture, dataset="t", run_id="r", staging_table="s",
+                             rejects_table="rj")  # fmt: skip
+    r = parse(con, tmp_path / fixture)
+    assert (r.accepted, r.rejected) == (plain.accepted + 1, plain.rejected + 2)
+    assert [reason for _, reason, _ in rejects(con)] == ["bad_number: orig_bytes"] * 2
+    assert con.execute("SELECT max(orig_bytes) FROM stg").fetchone()[0] == 2**53

@@ -13,6 +13,7 @@ READER_TYPES: dict[str, str] = {
     **{c: "UBIGINT" for c in COUNTS},
     "duration": "DOUBLE",
 }
+MAX_COUNT = 2**53  # the largest integer a double holds exactly; features are computed in floating point
 _MIN_TS, _MAX_TS = "TIMESTAMP '1990-01-01'", "TIMESTAMP '2100-01-01'"
 
 
@@ -61,9 +62,9 @@ def _typed(col: str, r: str, text: bool, empty: str | None) -> tuple[str, str | 
     if col in PORTS:
         v = _text_int(r, "INTEGER") if text else f"CAST({r} AS INTEGER)"
         return v, f"({r} IS NOT NULL AND v_{col} IS NULL) OR v_{col} NOT BETWEEN 0 AND 65535"
-    if col in COUNTS:
+    if col in COUNTS:  # above 2^53 (9 PB in one connection) a count is corrupt, and sums of it overflow BIGINT
         v = _text_int(r, "BIGINT") if text else f"TRY_CAST({r} AS BIGINT)"
-        return v, f"({r} IS NOT NULL AND v_{col} IS NULL) OR v_{col} < 0"
+        return v, f"({r} IS NOT NULL AND v_{col} IS NULL) OR v_{col} NOT BETWEEN 0 AND {MAX_COUNT}"
     if col == "duration":
         v = f"TRY_CAST({r} AS DOUBLE)" if text else r
         return v, f"({r} IS NOT NULL AND v_{col} IS NULL) OR v_{col} < 0 OR NOT isfinite(v_{col})"
