@@ -184,6 +184,20 @@ def test_non_finite_values_are_rejected(tmp_path: Path):
     assert got == {3: "non_numeric_value", 4: "non_numeric_value", 6: "non_numeric_value", 7: "non_numeric_label"}
 
 
+def test_values_beyond_the_float32_range_are_rejected(tmp_path: Path):
+    """A historian's ``1.797e308`` "bad quality" sentinel is a finite double, but windows are float32: it
+    became an infinite window value and failed the blocking `features_finite` check for the whole day."""
+    (tmp_path / "a.csv").write_text(
+        "ts,flow,pressure,label\n2026-01-05 00:00:00,1.0,2.0,0\n2026-01-05 00:01:00,1.7976931348623157e308,2.0,0\n"
+        "2026-01-05 00:02:00,3.4e38,-3.4e38,0\n2026-01-05 00:03:00,1.0,-3.5e38,0\n2026-01-05 00:04:00,,1e39,0\n"
+        "2026-01-05 00:05:00,1.0,2.0,1e300\n"
+    )
+    r = _read(tmp_path, value_columns=["flow", "pressure"], label_column="label")
+    assert r.frame["flow"].to_list() == [1.0, 3.4e38, 1.0] and r.frame["label"].to_list() == [0, 0, 1]
+    got = dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True))
+    assert got == {3: "value_out_of_range", 5: "value_out_of_range", 6: "value_out_of_range"}
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 def test_utf16_and_utf32_files(tmp_path: Path, encoding: str) -> None:
     """Historian exports in "Unicode" used to fail with 'lacks declared column(s)' and NUL-riddled names."""

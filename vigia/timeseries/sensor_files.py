@@ -7,7 +7,9 @@ reject the same way. Per file, every non-blank data line is either accepted or r
 ``read = accepted + rejected``.
 
 Reject reasons: ``wrong_field_count``, ``bad_timestamp`` (empty or unparseable), ``non_numeric_value``
-(a value that is neither empty nor a finite number: ``inf`` and ``1e400`` too), ``non_numeric_label``
+(a value that is neither empty nor a finite number: ``inf`` and ``1e400`` too), ``value_out_of_range``
+(a finite value beyond the float32 range, ±3.4e38, in which windows are held, such as a historian's
+``1.797e308`` "bad quality" sentinel: it would become an infinite window value), ``non_numeric_label``
 and ``duplicate_timestamp`` (a timestamp already seen in the same file: the first row is kept).
 """
 
@@ -21,11 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
 from vigia.sources.text_encoding import decode_text
+
+MAX_ABS_VALUE = float(np.finfo(np.float32).max)  # windows are float32 (segment_windows): beyond it, infinite
 
 __all__ = [
     "SENSOR_EXTENSIONS",
@@ -203,15 +208,16 @@ def _epoch_ts(col: pl.Expr) -> pl.Expr:
     return us.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us"))
 
 
-def _numeric(col: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def _numeric(col: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(value as Float64 with missing tokens -> null, True where the text is neither missing nor a finite
-    number: ``inf`` or ``1e400`` would poison every window and feature it reaches)."""
+    number: ``inf`` or ``1e400`` would poison every window and feature it reaches, True where the value is
+    finite but beyond ±``MAX_ABS_VALUE``)."""
     s = col.str.strip_chars()
     missing = s.is_null() | s.str.to_lowercase().is_in(_MISSING_TOKENS)
     value = pl.when(missing).then(None).otherwise(s.cast(pl.Float64, strict=False))
     value = value.fill_nan(None)
     bad = ~missing & (value.is_null() | value.is_infinite())
-    return value, bad
+    return value, bad, ~bad & (value.abs() > MAX_ABS_VALUE)
 
 
 def _validate(
@@ -223,18 +229,18 @@ def _validate(
     if numeric_ts:
         ts = _epoch_ts(pl.col(time_column))
     exprs = [ts.alias("_ts")]
-    bad_value = pl.lit(False)
+    bad_value = huge_value = pl.lit(False)
     for i, c in enumerate(value_columns):
-        v, b = _numeric(pl.col(c))
+        v, b, huge = _numeric(pl.col(c))
         exprs.append(v.alias(f"_v{i}"))
-        bad_value = bad_value | b
+        bad_value, huge_value = bad_value | b, huge_value | huge.fill_null(False)
     if label_column is not None:
-        lv, lb = _numeric(pl.col(label_column))
+        lv, lb, _ = _numeric(pl.col(label_column))
         exprs.append(pl.when(lv.is_null()).then(None).otherwise((lv > 0).cast(pl.Int8)).alias("_label"))
     else:
         lb = pl.lit(False)
         exprs.append(pl.lit(None, dtype=pl.Int8).alias("_label"))
-    typed = frame.with_columns(*exprs, _bad_value=bad_value, _bad_label=lb)
+    typed = frame.with_columns(*exprs, _bad_value=bad_value, _huge_value=huge_value, _bad_label=lb)
     reason = (
         pl.when(pl.col("_nf") != n_fields)
         .then(pl.lit("wrong_field_count"))
@@ -242,6 +248,8 @@ def _validate(
         .then(pl.lit("bad_timestamp"))
         .when(pl.col("_bad_value"))
         .then(pl.lit("non_numeric_value"))
+        .when(pl.col("_huge_value"))
+        .then(pl.lit("value_out_of_range"))
         .when(pl.col("_bad_label"))
         .then(pl.lit("non_numeric_label"))
         .otherwise(None)
