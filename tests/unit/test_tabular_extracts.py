@@ -151,6 +151,28 @@ def test_non_finite_numbers_are_type_errors(tmp_path: Path) -> None:
     assert res.numeric_columns == ["income"] and res.rows_accepted == 6
 
 
+def test_numbers_too_large_to_standardise_are_type_errors(tmp_path: Path) -> None:
+    """A finite ``1.797e308`` (a sentinel some exports write for "unknown") used to reach the model, whose
+    scaler's squares overflowed: training failed with scikit-learn's "Input X contains NaN". Beyond ±1e150
+    the cell is a type error, and a model trains on the extract."""
+    from vigia.tabular.model import fit_and_select
+    from vigia.tabular.synth import generate_customers
+
+    frame = generate_customers(600, seed=3).with_columns(pl.col("income").cast(pl.String))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("1.7976931348623157e308"))
+        .when(pl.int_range(pl.len()) == 2).then(pl.lit("-1e151"))
+        .when(pl.int_range(pl.len()) == 3).then(pl.lit("1e150"))
+        .otherwise(pl.col("income")).alias("income")
+    )  # fmt: skip
+    frame.write_csv(tmp_path / "p1.csv")
+    res = read_extracts(tmp_path, target="target", id_column="customer_id", dataset="d", run_id="r")
+    assert res.type_errors["income"] == {"count": 2, "examples": ["1.7976931348623157e308", "-1e151"]}
+    assert res.frame["income"][1:4].to_list() == [None, None, 1e150]
+    best, _ = fit_and_select(res.frame.drop("source_file", "customer_id"), target="target", kinds=("logreg",))
+    assert 0.0 <= best.threshold <= 1.0
+
+
 def test_records_with_the_wrong_field_count_are_rejected_with_their_line(tmp_path: Path) -> None:
     """A record with an extra or a missing field used to crash the read (more fields) or be null-filled
     silently (fewer fields). Quoted separators and newlines are fine; read = accepted + rejected."""

@@ -13,8 +13,9 @@ column (the file name). Every cell is first read as text, then typed:
 * **Column kinds**: from ``expected_columns`` when it is a mapping ``{name: "numeric"|"categorical"}``,
   else inferred: a column is numeric when at least ``numeric_share`` (90 %) of its non-missing cells
   parse as numbers (``2.00E+05`` included). The id and target columns are never features.
-* **Wrong types** (text, or a number that is not finite such as ``inf`` or ``1e400``, in a numeric
-  column): the **cell is set to null and counted** in
+* **Wrong types** (text, a number that is not finite such as ``inf`` or ``1e400``, or one beyond
+  ±``MAX_ABS_NUMBER`` = 1e150, whose square overflows a double when the model standardises the column,
+  in a numeric column): the **cell is set to null and counted** in
   ``type_errors`` (per column, with up to 5 example values); the row is kept, so the model's median
   imputation handles it. Empty cells and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
   are plain missing values, not type errors.
@@ -60,6 +61,7 @@ from vigia.sources.text_encoding import file_encoding
 EXTRACT_SUFFIXES = (".csv", ".parquet", ".pq")
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 NUMERIC_SHARE = 0.9
+MAX_ABS_NUMBER = 1e150  # beyond it (e.g. 1.797e308) the scaler's squares overflow and training fails on NaN
 _LINE = "__line_number"
 _TRUE = ("1", "1.0", "true")
 _FALSE = ("0", "0.0", "false")
@@ -233,14 +235,16 @@ def coerce_columns(
             numeric.append(col)
             clean = frame.select(_clean_text(col).alias("v")).get_column("v")
             parsed = clean.cast(pl.Float64, strict=False)
-            bad = clean.is_not_null() & ~parsed.is_finite().fill_null(False)  # text, inf, 1e400
+            usable = parsed.is_finite() & (parsed.abs() <= MAX_ABS_NUMBER)
+            bad = clean.is_not_null() & ~usable.fill_null(False)  # text, inf, 1e400, 1e308
             if bad.any():
                 errors[col] = {
                     "count": int(bad.sum()),
                     "examples": clean.filter(bad).unique(maintain_order=True)[:5].to_list(),
                 }
             value = _clean_text(col).cast(pl.Float64, strict=False)
-            exprs.append(pl.when(value.is_finite()).then(value).alias(col))  # inf, 1e400: a type error
+            in_range = value.is_finite() & (value.abs() <= MAX_ABS_NUMBER)
+            exprs.append(pl.when(in_range).then(value).alias(col))  # inf, 1e400, 1e308: a type error
         else:
             categorical.append(col)
             exprs.append(_clean_text(col).alias(col))
