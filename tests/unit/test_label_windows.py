@@ -105,6 +105,7 @@ def test_event_rows_are_matched_by_their_time(tmp_path: Path) -> None:
         ("e.csv", "from,to\n1,2\n", "missing columns ['start', 'end']"),
         ("f.csv", "start,end\n2014-02-07,\n", "line 2: not a time"),
         ("g.txt", "", "must be a .csv or .json"),
+        ("h.json", "[[1e300, 2e300]]", "[0]: epoch seconds 1e+300 out of range"),  # was a bare OverflowError
     ],
 )
 def test_bad_files_fail_naming_the_file_and_entry(tmp_path: Path, name: str, text: str, message: str) -> None:
@@ -132,3 +133,9 @@ def test_byte_order_mark_is_allowed(tmp_path: Path, name: str, text: str, encodi
     path.write_bytes(text.encode(encoding))
     frame = read_label_windows(path)
     assert frame.height == 1 and frame["start"][0] == datetime(2026, 1, 5, 10)
+
+
+def test_lone_surrogate_escape_in_a_note_is_replaced(tmp_path: Path) -> None:
+    """A ``"\\ud800"`` escape in a note (legal JSON) used to fail with a bare UnicodeEncodeError."""
+    (tmp_path / "w.json").write_text('[{"start": "2014-02-07 11:00", "end": "2014-02-07 12:00", "note": "x\\ud800"}]')
+    assert read_label_windows(tmp_path / "w.json")["note"].to_list() == ["x\ufffd"]

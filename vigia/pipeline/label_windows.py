@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from vigia.sources.text_encoding import decode_text
+from vigia.sources.text_encoding import decode_text, replace_lone_surrogates
 
 LABEL_WINDOW_KINDS = ("network_conn", "sensor_timeseries", "api_events")
 _SCHEMA = {"start": pl.Datetime("us"), "end": pl.Datetime("us"), "entity": pl.String, "note": pl.String}
@@ -48,7 +48,10 @@ def _time(value: Any, where: str) -> datetime:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{where}: not a time: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
+        try:
+            return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError) as exc:  # 1e300, nan
+            raise ValueError(f"{where}: epoch seconds {value!r} out of range") from exc
     try:
         parsed = datetime.fromisoformat(str(value).strip())
     except ValueError as exc:
@@ -81,6 +84,7 @@ def read_label_windows(path: str | Path) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     if path.suffix.lower() == ".json":
         data = json.loads(decode_text(path.read_bytes()))  # UTF-8, or UTF-16/32 announced by a byte-order mark
+        data, _ = replace_lone_surrogates(data)  # a "\\ud800" escape: U+FFFD, as in the event reader
         if isinstance(data, dict):
             for key, items in data.items():
                 if not isinstance(items, list):
