@@ -15,7 +15,13 @@ from assets.factory import build_dataset_assets
 from assets.monitoring import DRIFT_ASSET
 from orchestration.jobs import build_dataset_jobs
 from orchestration.schedules import build_dataset_schedules
-from orchestration.sensors import build_drift_sensor, build_extract_sensor, build_files_sensor, build_index_sensor
+from orchestration.sensors import (
+    build_drift_sensor,
+    build_extract_sensor,
+    build_files_sensor,
+    build_index_sensor,
+    build_label_windows_sensor,
+)
 from resources import AlertSink, ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.config import load_dataset_configs
 from vigia.paths import DEFAULT_SQL_ROOT, data_dir, datasets_dir
@@ -40,6 +46,8 @@ def build_definitions() -> dg.Definitions:
             sensors.append(build_index_sensor(cfg, dataset_jobs))
         if cfg.source.type in FILE_SOURCE_TYPES and dataset_jobs.daily is not None:
             sensors.append(build_files_sensor(cfg, dataset_jobs))
+        if cfg.label_windows is not None and dataset_jobs.daily is not None:
+            sensors.append(build_label_windows_sensor(cfg, dataset_jobs))
         if dataset_jobs.score is not None:
             sensors.append(build_extract_sensor(cfg, dataset_jobs))
     # Declarative automation (eager scores, alerts and drift reports on new partitions), off by default.

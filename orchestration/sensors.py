@@ -1,4 +1,5 @@
-"""Sensors: retrain on drift, ingest each new OpenSearch index, process new source files and tabular extracts."""
+"""Sensors: retrain on drift, ingest each new OpenSearch index, process new source files and tabular extracts,
+relabel and retrain when the label_windows file changes."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ import dagster as dg
 from assets.common import daily_partitions
 from orchestration.jobs import DatasetJobs
 from vigia.config import DatasetConfig
+from vigia.pipeline.features import FEATURES_TABLE
 from vigia.pipeline.kinds import RAW_TABLES
 from vigia.pipeline.tabular import EXTRACTS_FINGERPRINT
 
@@ -187,6 +189,71 @@ def build_files_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
         return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return new_files_sensor
+
+
+RELABEL_ASSETS = ("window_features", "detectors", "thresholds", "evaluation", "champion")
+
+
+def build_label_windows_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
+    """For a daily dataset labelled by a ``label_windows`` file: when the file changes, rebuilds the features
+    of the days whose labels changed, then retrains, recalibrates, evaluates and applies the champion rule,
+    in one run of ``<ds>_retrain`` over those days (a single-run range from the first to the last).
+
+    The rules are :mod:`vigia.pipeline.label_changes`'s: the file settles for ``EXTRACT_SETTLE_S`` seconds;
+    each day keeps a digest of the intervals that can label its windows, and only days whose digest changed
+    and whose features predate the file are requested (``run_key`` = dataset, days and the file's state).
+    Scores and alerts are left as they are: labels do not change a score, and alerts already sent stay sent.
+    """
+    assert cfg.label_windows is not None and jobs.daily is not None
+    partitions = daily_partitions(cfg)
+    assert partitions is not None
+    features_key = dg.AssetKey([cfg.name, FEATURES_TABLE])
+    selection = [dg.AssetKey([cfg.name, name]) for name in RELABEL_ASSETS]
+    label_file = Path(cfg.label_windows)
+
+    @dg.sensor(
+        name=f"{cfg.name}_label_windows_sensor",
+        job=jobs.retrain,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Relabels the affected days of {cfg.name} and retrains when its label_windows file changes.",
+    )
+    def label_windows_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        from vigia.pipeline.label_changes import decode_state, encode_state, plan_relabel, window_span
+        from vigia.pipeline.label_windows import read_label_windows
+
+        previous = decode_state(json.loads(context.cursor)["file"]) if context.cursor else None
+        first, last = partitions.get_first_partition_key(), partitions.get_last_partition_key()
+        plan = plan_relabel(
+            label_file,
+            previous,
+            read=read_label_windows,
+            lead=window_span(cfg),
+            is_partition=lambda day: first is not None and last is not None and first <= day <= last,
+            written_at=lambda days: _raw_written_at(context.instance, features_key, days),
+            settle_s=EXTRACT_SETTLE_S,
+        )
+        cursor = json.dumps({"version": CURSOR_VERSION, "file": encode_state(plan.state)})
+        if not plan.days:
+            context.update_cursor(cursor)
+            return dg.SkipReason(plan.summary())
+        start, end = plan.days[0], plan.days[-1]
+        assert plan.state is not None
+        state = f"{plan.state.size}-{plan.state.mtime_ns}"
+        request = dg.RunRequest(
+            run_key=f"{cfg.name}-labels-{start}-{end}-{state}",
+            asset_selection=selection,
+            tags={
+                "dagster/asset_partition_range_start": start,
+                "dagster/asset_partition_range_end": end,
+                "vigia/trigger": "label_windows",
+                "vigia/relabelled_days": ", ".join(plan.days)[:200],
+            },
+        )
+        context.log.info(f"relabelling {len(plan.days)} day(s) {start}..{end}; {plan.summary()}")
+        return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+    return label_windows_sensor
 
 
 def _read_fingerprint(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
