@@ -94,11 +94,11 @@ class ArrivalPlan:
         if self.empty:
             parts.append(f"no accepted records in {_names(self.empty)}")
         if self.current:
-            parts.append(f"already ingested after the files changed: {_days(self.current)}")
+            parts.append(f"already ingested after the files changed: {describe_days(self.current)}")
         if self.waiting:
-            parts.append(f"days not yet a partition: {_days(self.waiting)}")
+            parts.append(f"days not yet a partition: {describe_days(self.waiting)}")
         if self.out_of_range:
-            parts.append(f"days outside the partitions: {_days(self.out_of_range)}")
+            parts.append(f"days outside the partitions: {describe_days(self.out_of_range)}")
         return "; ".join(parts)
 
 
@@ -107,7 +107,8 @@ def _names(paths: list[str], limit: int = 5) -> str:
     return ", ".join(names) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
-def _days(days: list[str]) -> str:
+def describe_days(days: list[str]) -> str:
+    """A day, or the first and last of several with their count, for a log line."""
     days = sorted(set(days))
     return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 

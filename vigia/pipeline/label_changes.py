@@ -31,6 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from vigia.config import DatasetConfig
+from vigia.pipeline.file_arrivals import describe_days
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,12 @@ class RelabelPlan:
         """One line for a skip reason or a log entry."""
         parts = [self.message] if self.message else []
         if self.current:
-            parts.append(f"features already newer than the file: {_days(self.current)}")
+            parts.append(f"features already newer than the file: {describe_days(self.current)}")
         if self.not_processed:
-            parts.append(f"not processed yet (labelled when they are): {_days(self.not_processed)}")
+            parts.append(f"not processed yet (labelled when they are): {describe_days(self.not_processed)}")
         if self.outside:
             parts.append(f"{self.outside} changed day(s) outside the partitions")
         return "; ".join(parts) or "no labelled day changed"
-
-
-def _days(days: list[str]) -> str:
-    return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 
 
 def window_span(cfg: DatasetConfig) -> timedelta:
