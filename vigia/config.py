@@ -121,6 +121,7 @@ class SeriesConfig(_Strict):
     window: int = 30
     step: int = 5
     separator: str | None = None
+    decimal: Literal[".", ","] = "."  # "," for European exports ("1,5"), which then need another separator
 
     @property
     def freq_seconds(self) -> int:
@@ -131,6 +132,8 @@ class SeriesConfig(_Strict):
         if self.window < 2 or self.step < 1 or self.step > self.window or self.max_gap < 0:
             raise ValueError("series needs window >= 2, 1 <= step <= window and max_gap >= 0")
         parse_duration(self.freq)  # a bad frequency fails at load, naming the value
+        if self.decimal == "," and self.separator == ",":
+            raise ValueError("series.decimal ',' needs another separator (';' or a tab)")
         return self
 
 
@@ -236,6 +239,21 @@ SOURCES_BY_KIND = {
 }
 
 
+TABULAR_CSV_PARAMS = {"separator": (",", ";", "\t", "|"), "decimal": (".", ",")}
+
+
+def _check_csv_params(params: dict[str, Any]) -> None:
+    """``tabular_files`` reads ``source.params.separator`` and ``.decimal`` only; a typo fails at load."""
+    unknown = sorted(set(params) - set(TABULAR_CSV_PARAMS))
+    if unknown:
+        raise ValueError(f"source.params of tabular_files takes {sorted(TABULAR_CSV_PARAMS)}, not {unknown}")
+    for key, allowed in TABULAR_CSV_PARAMS.items():
+        if key in params and params[key] not in allowed:
+            raise ValueError(f"source.params.{key} must be one of {list(allowed)}, got {params[key]!r}")
+    if params.get("decimal") == "," and params.get("separator", ",") == ",":
+        raise ValueError("source.params.decimal ',' needs another separator (';', a tab or '|')")
+
+
 class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
@@ -316,6 +334,8 @@ class DatasetConfig(_Strict):
                 raise ValueError(f"label_windows is for the kinds {list(LABEL_WINDOW_KINDS)}, not {self.kind!r}")
             if Path(self.label_windows).suffix.lower() not in (".csv", ".json"):
                 raise ValueError(f"label_windows must be a .csv or .json file, got {self.label_windows!r}")
+        if self.source.type == "tabular_files":
+            _check_csv_params(self.source.params)
         if self.kind == "tabular_supervised":
             if self.value_matrix is not None:
                 from vigia.tabular.value import ValueMatrix

@@ -198,6 +198,31 @@ def test_values_beyond_the_float32_range_are_rejected(tmp_path: Path):
     assert got == {3: "value_out_of_range", 5: "value_out_of_range", 6: "value_out_of_range"}
 
 
+def test_decimal_comma_exports(tmp_path: Path):
+    """A European historian export (``;``-separated, ``1,5``) lost every row as non_numeric_value; with
+    ``decimal=","`` it reads, and a value that also holds a ``.`` (``1.234,5``) stays a reject."""
+    (tmp_path / "a.csv").write_text(
+        "ts;temp;pressure;label\n2026-01-05 00:00:00;21,5;1,013E+00;0\n2026-01-05 00:01:00;-0,25;1;1\n"
+        "2026-01-05 00:02:00;1.234,5;1,0;0\n2026-01-05 00:03:00;;NaN;0\n"
+    )
+    plain = _read(tmp_path)
+    assert plain.frame.height == 1 and plain.rejects["reason"].to_list() == ["non_numeric_value"] * 3
+    r = _read(tmp_path, decimal=",")
+    assert r.frame["temp"].to_list() == [21.5, -0.25, None] and r.frame["pressure"].to_list() == [1.013, 1.0, None]
+    assert r.frame["label"].to_list() == [0, 1, 0]
+    assert dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True)) == {
+        4: "non_numeric_value"
+    }
+
+
+def test_decimal_comma_needs_another_separator() -> None:
+    from vigia.config import SeriesConfig
+
+    assert SeriesConfig(decimal=",", separator=";").decimal == ","
+    with pytest.raises(ValueError, match="needs another separator"):
+        SeriesConfig(decimal=",", separator=",")
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 def test_utf16_and_utf32_files(tmp_path: Path, encoding: str) -> None:
     """Historian exports in "Unicode" used to fail with 'lacks declared column(s)' and NUL-riddled names."""

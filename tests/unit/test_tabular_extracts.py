@@ -209,3 +209,46 @@ def test_utf16_tab_separated_extract(tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_bytes("customer_id\ttarget\tcity\n1\t0\tZürich\n2\t1\tAthens\n".encode("utf-16"))
     frame = read_text_table(tmp_path / "p.txt", separator="\t")
     assert frame.columns[:3] == ["customer_id", "target", "city"] and frame["city"].to_list() == ["Zürich", "Athens"]
+
+
+def _tabular_config(params: dict, path: str = "x", **fields: object):
+    from vigia.config import DatasetConfig
+
+    source = {"type": "tabular_files", "path": path, "params": params}
+    raw = {"name": "eu", "kind": "tabular_supervised", "source": source, "label_column": "target", **fields}
+    return DatasetConfig.model_validate(raw)
+
+
+def test_european_extracts_with_semicolons_and_decimal_commas(tmp_path: Path) -> None:
+    """An Excel export in a European locale (``;``, ``1.234,5``-style numbers) used to be read as one column
+    (missing expected columns), or, comma-separated with quoted ``"1,5"``, as a categorical feature. With
+    ``source.params: {separator: ";", decimal: ","}`` training and the newest batch read as numbers."""
+    from vigia.pipeline.tabular import read_newest_batch, read_training
+
+    root = tmp_path / "extracts"
+    (root / "training").mkdir(parents=True)
+    (root / "inference").mkdir()
+    rows = "\n".join(f"{i};{1000 + i},5;{'north' if i % 2 else 'south'};{i % 2}" for i in range(20))
+    (root / "training" / "p1.csv").write_text("id;income;region;target\n" + rows + "\n20;1.234,5;north;0\n")
+    (root / "inference" / "b.csv").write_text("id;income;region\n1;17,25;south\n2;abc;north\n")
+    cfg = _tabular_config({"separator": ";", "decimal": ","}, path=str(root), entity_key="id")
+    train = read_training(cfg, "r")
+    assert train.numeric_columns == ["income"] and train.categorical_columns == ["region"]
+    assert train.frame["income"][:2].to_list() == [1000.5, 1001.5] and train.frame["income"][20] is None
+    assert train.type_errors["income"] == {"count": 1, "examples": ["1.234,5"]}
+    batch, _ = read_newest_batch(cfg, dict(zip(train.frame.columns, train.frame.dtypes, strict=True)), "r")
+    assert batch.frame["income"].to_list() == [17.25, None]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"decimal": ","}, "needs another separator"),
+        ({"separator": ",", "decimal": ","}, "needs another separator"),
+        ({"separator": ":"}, "source.params.separator must be one of"),
+        ({"sep": ";"}, "takes ['decimal', 'separator'], not ['sep']"),
+    ],
+)
+def test_csv_params_are_checked_at_load(params: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        _tabular_config(params)

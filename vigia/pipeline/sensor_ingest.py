@@ -54,6 +54,7 @@ def read_sensor_source(
         run_id=run_id,
         exclude_columns=["changepoint"],
         skip=skip,
+        decimal=cfg.series.decimal,
     )
 
 

@@ -89,11 +89,19 @@ def _write_if_changed(frame: pl.DataFrame, path: Path) -> None:
     path.write_text(text)
 
 
+def csv_format(cfg: DatasetConfig) -> dict[str, str]:
+    """The extracts' CSV separator and decimal mark: ``source.params`` of ``tabular_files`` (the synthetic
+    extracts are always ``,`` and ``.``)."""
+    params = cfg.source.params if cfg.source.type == "tabular_files" else {}
+    return {"separator": str(params.get("separator", ",")), "decimal": str(params.get("decimal", "."))}
+
+
 def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:
     root = write_synthetic_extracts(cfg) if cfg.source.type == "synthetic_customers" else source_root(cfg)
     return read_extracts(
-        root / "training", target=cfg.label_column, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key
-    )
+        root / "training", target=cfg.label_column, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key,
+        **csv_format(cfg),
+    )  # fmt: skip
 
 
 def read_newest_batch(
@@ -119,6 +127,7 @@ def read_newest_batch(
         run_id=run_id,
         id_column=cfg.entity_key,
         expected_columns=kinds,
+        **csv_format(cfg),
     )
     return result, newest
 

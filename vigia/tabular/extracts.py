@@ -208,11 +208,19 @@ def _clean_text(col: str) -> pl.Expr:
     return pl.when(s.str.to_lowercase().is_in(MISSING_TOKENS)).then(None).otherwise(s)
 
 
-def _numeric_share(frame: pl.DataFrame, col: str) -> float:
+def _number_text(text: pl.Expr, decimal: str) -> pl.Expr:
+    """Text as the float parser reads it: with ``decimal=","`` ``1,5`` -> ``1.5`` and ``1.234,5`` -> null."""
+    if decimal == ".":
+        return text
+    return pl.when(text.str.contains(".", literal=True)).then(None).otherwise(text.str.replace(",", ".", literal=True))
+
+
+def _numeric_share(frame: pl.DataFrame, col: str, decimal: str = ".") -> float:
     s = frame.select(_clean_text(col).alias(col)).get_column(col).drop_nulls()
     if s.len() == 0:
         return 0.0
-    return s.cast(pl.Float64, strict=False).is_not_null().sum() / s.len()
+    parsed = s.to_frame().select(_number_text(pl.col(col), decimal).cast(pl.Float64, strict=False)).to_series()
+    return parsed.is_not_null().sum() / s.len()
 
 
 def coerce_columns(
@@ -220,9 +228,11 @@ def coerce_columns(
     columns: Sequence[str],
     kinds: Mapping[str, str] | None = None,
     numeric_share: float = NUMERIC_SHARE,
+    decimal: str = ".",
 ) -> tuple[pl.DataFrame, list[str], list[str], dict[str, dict[str, Any]]]:
     """Type text ``columns`` (numeric → Float64, categorical → trimmed String); returns the frame, the
-    numeric and categorical names and the type errors (``{column: {count, examples}}``)."""
+    numeric and categorical names and the type errors (``{column: {count, examples}}``). ``decimal=","``
+    reads ``1,5`` as 1.5."""
     numeric, categorical, errors = [], [], {}
     exprs = []
     for col in columns:
@@ -230,11 +240,12 @@ def coerce_columns(
         if kind not in (None, "numeric", "categorical"):
             raise ValueError(f"column kind for {col!r} must be 'numeric' or 'categorical', got {kind!r}")
         if kind is None:
-            kind = "numeric" if _numeric_share(frame, col) >= numeric_share else "categorical"
+            kind = "numeric" if _numeric_share(frame, col, decimal) >= numeric_share else "categorical"
         if kind == "numeric":
             numeric.append(col)
             clean = frame.select(_clean_text(col).alias("v")).get_column("v")
-            parsed = clean.cast(pl.Float64, strict=False)
+            parsed = clean.to_frame().select(_number_text(pl.col("v"), decimal).cast(pl.Float64, strict=False))
+            parsed = parsed.to_series()
             usable = parsed.is_finite() & (parsed.abs() <= MAX_ABS_NUMBER)
             bad = clean.is_not_null() & ~usable.fill_null(False)  # text, inf, 1e400, 1e308
             if bad.any():
@@ -242,7 +253,7 @@ def coerce_columns(
                     "count": int(bad.sum()),
                     "examples": clean.filter(bad).unique(maintain_order=True)[:5].to_list(),
                 }
-            value = _clean_text(col).cast(pl.Float64, strict=False)
+            value = _number_text(_clean_text(col), decimal).cast(pl.Float64, strict=False)
             in_range = value.is_finite() & (value.abs() <= MAX_ABS_NUMBER)
             exprs.append(pl.when(in_range).then(value).alias(col))  # inf, 1e400, 1e308: a type error
         else:
@@ -307,8 +318,10 @@ def read_extracts(
     positive: str | int | None = None,
     numeric_share: float = NUMERIC_SHARE,
     target_optional: bool = False,
+    decimal: str = ".",
 ) -> ExtractsResult:
-    """Merge every extract in ``folder`` (rules in the module docstring).
+    """Merge every extract in ``folder`` (rules in the module docstring). ``separator`` (default ``,``) and
+    ``decimal`` (``.`` or ``,``) describe the CSV files, e.g. ``;`` and ``,`` for European exports.
 
     Inference batches: ``target=None`` (a target column is an extra column), or the target with
     ``target_optional=True`` to keep the outcomes a batch carries.
@@ -358,7 +371,7 @@ def read_extracts(
     if optional is not None:
         expected = [*expected, optional]
     features = [c for c in expected if c not in (target, id_column)]
-    typed, numeric, categorical, errors = coerce_columns(merged, features, kinds, numeric_share)
+    typed, numeric, categorical, errors = coerce_columns(merged, features, kinds, numeric_share, decimal)
     rejects = empty_rejects()
     labelled, invalid = None, {}
     if optional is not None:

@@ -208,20 +208,28 @@ def _epoch_ts(col: pl.Expr) -> pl.Expr:
     return us.round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us"))
 
 
-def _numeric(col: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _numeric(col: pl.Expr, decimal: str = ".") -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(value as Float64 with missing tokens -> null, True where the text is neither missing nor a finite
     number: ``inf`` or ``1e400`` would poison every window and feature it reaches, True where the value is
-    finite but beyond ±``MAX_ABS_VALUE``)."""
+    finite but beyond ±``MAX_ABS_VALUE``). ``decimal=","``: ``1,5`` is 1.5 (``1.234,5`` is not a number)."""
     s = col.str.strip_chars()
     missing = s.is_null() | s.str.to_lowercase().is_in(_MISSING_TOKENS)
-    value = pl.when(missing).then(None).otherwise(s.cast(pl.Float64, strict=False))
+    text = s if decimal == "." else pl.when(s.str.contains(".", literal=True)).then(None).otherwise(
+        s.str.replace(",", ".", literal=True)
+    )
+    value = pl.when(missing).then(None).otherwise(text.cast(pl.Float64, strict=False))
     value = value.fill_nan(None)
     bad = ~missing & (value.is_null() | value.is_infinite())
     return value, bad, ~bad & (value.abs() > MAX_ABS_VALUE)
 
 
 def _validate(
-    frame: pl.DataFrame, n_fields: int, time_column: str, value_columns: list[str], label_column: str | None
+    frame: pl.DataFrame,
+    n_fields: int,
+    time_column: str,
+    value_columns: list[str],
+    label_column: str | None,
+    decimal: str = ".",
 ) -> pl.DataFrame:
     """Add typed ``ts`` / values / ``label`` and a ``_reason`` (null when accepted) to the raw text frame."""
     ts = _parse_ts(pl.col(time_column))
@@ -231,11 +239,11 @@ def _validate(
     exprs = [ts.alias("_ts")]
     bad_value = huge_value = pl.lit(False)
     for i, c in enumerate(value_columns):
-        v, b, huge = _numeric(pl.col(c))
+        v, b, huge = _numeric(pl.col(c), decimal)
         exprs.append(v.alias(f"_v{i}"))
         bad_value, huge_value = bad_value | b, huge_value | huge.fill_null(False)
     if label_column is not None:
-        lv, lb, _ = _numeric(pl.col(label_column))
+        lv, lb, _ = _numeric(pl.col(label_column), decimal)
         exprs.append(pl.when(lv.is_null()).then(None).otherwise((lv > 0).cast(pl.Int8)).alias("_label"))
     else:
         lb = pl.lit(False)
@@ -274,6 +282,7 @@ def read_sensor_files(
     run_id: str,
     exclude_columns: list[str] | None = None,
     skip: Callable[[Path], bool] | None = None,
+    decimal: str = ".",
 ) -> SensorReadResult:
     """Read a CSV / Parquet sensor file or a folder of them into accepted rows and rejects.
 
@@ -282,6 +291,7 @@ def read_sensor_files(
     Raises ``SourceError`` (naming the path) for a missing / empty source, ``ValueError`` naming the
     declared columns a file lacks. ``skip(file)`` true: the file is not read (an unchanged file holding none
     of the requested days); when every file would be skipped the first is read anyway, for the columns.
+    ``decimal=","`` reads European numbers (``1,5``); the separator must then be ``;`` or a tab.
     """
     files = discover_sensor_files(path)
     if skip is not None:
@@ -307,7 +317,7 @@ def read_sensor_files(
             raise ValueError(f"sensor file {f} lacks declared column(s): {', '.join(missing)} (has: {header})")
         if len(set(header)) != len(header):
             raise ValueError(f"sensor file {f} has duplicate column names: {header}")
-        typed = _validate(frame, len(header), time_column, columns, label_column)
+        typed = _validate(frame, len(header), time_column, columns, label_column, decimal)
         ok = typed.filter(pl.col("_reason").is_null())
         bad = typed.filter(pl.col("_reason").is_not_null())
         accepted.append(
