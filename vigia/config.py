@@ -122,6 +122,7 @@ class SeriesConfig(_Strict):
     step: int = 5
     separator: str | None = None
     decimal: Literal[".", ","] = "."  # "," for European exports ("1,5"), which then need another separator
+    time_zone: str | None = None  # IANA name: timestamps without an offset are local time there, not UTC
 
     @property
     def freq_seconds(self) -> int:
@@ -134,6 +135,13 @@ class SeriesConfig(_Strict):
         parse_duration(self.freq)  # a bad frequency fails at load, naming the value
         if self.decimal == "," and self.separator == ",":
             raise ValueError("series.decimal ',' needs another separator (';' or a tab)")
+        if self.time_zone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.time_zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"series.time_zone {self.time_zone!r} is not an IANA time zone name") from exc
         return self
 
 

@@ -215,6 +215,37 @@ def test_decimal_comma_exports(tmp_path: Path):
     }
 
 
+def test_local_time_with_summer_time_changes(tmp_path: Path):
+    """Historians log local wall-clock time. Read as UTC, the hour repeated when clocks go back became
+    duplicate_timestamp rejects (an hour of data lost each autumn); with ``time_zone`` the repeat is the
+    later instant, a local time skipped in spring is a bad_timestamp, and ``Z`` / offsets are honoured."""
+    (tmp_path / "a.csv").write_text(
+        "ts,temp,pressure,label\n2026-10-25 01:30:00,1,1,0\n2026-10-25 02:00:00,2,1,0\n2026-10-25 02:30:00,3,1,0\n"
+        "2026-10-25 02:00:00,4,1,0\n2026-10-25 02:30:00,5,1,0\n2026-10-25 03:00:00,6,1,0\n"
+        "2026-03-29 02:30:00,7,1,0\n2026-10-25 05:00:00Z,8,1,0\n2026-10-25 07:00:00+01:00,9,1,0\n"
+    )
+    as_utc = _read(tmp_path)
+    assert as_utc.rejects["reason"].to_list() == ["duplicate_timestamp"] * 2
+    r = _read(tmp_path, time_zone="Europe/Berlin")
+    got = dict(zip(r.frame["temp"].to_list(), (t.isoformat(sep=" ") for t in r.frame["ts"].to_list()), strict=True))
+    assert got == {
+        1.0: "2026-10-24 23:30:00", 2.0: "2026-10-25 00:00:00", 3.0: "2026-10-25 00:30:00",
+        4.0: "2026-10-25 01:00:00", 5.0: "2026-10-25 01:30:00", 6.0: "2026-10-25 02:00:00",
+        8.0: "2026-10-25 05:00:00", 9.0: "2026-10-25 06:00:00",
+    }  # fmt: skip
+    assert dict(zip(r.rejects["line_number"].to_list(), r.rejects["reason"].to_list(), strict=True)) == {
+        8: "bad_timestamp"
+    }
+
+
+def test_time_zone_is_checked_at_load() -> None:
+    from vigia.config import SeriesConfig
+
+    assert SeriesConfig(time_zone="Europe/Berlin").time_zone == "Europe/Berlin"
+    with pytest.raises(ValueError, match="not an IANA time zone name"):
+        SeriesConfig(time_zone="Mars/Olympus")
+
+
 def test_decimal_comma_needs_another_separator() -> None:
     from vigia.config import SeriesConfig
 

@@ -55,6 +55,7 @@ def read_sensor_source(
         exclude_columns=["changepoint"],
         skip=skip,
         decimal=cfg.series.decimal,
+        time_zone=cfg.series.time_zone,
     )
 
 

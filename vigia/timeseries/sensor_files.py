@@ -191,14 +191,26 @@ def _parquet_rows(path: Path) -> tuple[list[str], pl.DataFrame]:
     return header, frame
 
 
-def _parse_ts(col: pl.Expr) -> pl.Expr:
-    s = col.str.strip_chars().str.strip_suffix("Z")
-    naive = [s.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _TS_FORMATS]
+def _parse_ts(col: pl.Expr, time_zone: str | None = None) -> pl.Expr:
+    """UTC (naive) timestamps. Text without an offset is UTC, or, with ``time_zone``, local time there: the
+    first of two equal local times in a file is the earlier instant (summer time), the second the later one
+    (the hour repeated when clocks go back), and a local time that does not exist (skipped when clocks go
+    forward) is null. ``Z`` and explicit offsets are honoured either way."""
+    text = col.str.strip_chars()
+    s = text.str.strip_suffix("Z")
+    local = pl.coalesce([s.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _TS_FORMATS])
+    if time_zone is not None:
+        second = pl.int_range(pl.len()).over(local) > 0
+        ambiguous = pl.when(second).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
+        utc = local.dt.replace_time_zone(time_zone, ambiguous=ambiguous, non_existent="null")
+        local = pl.when(text.str.ends_with("Z")).then(local).otherwise(
+            utc.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        )
     aware = [
         s.str.to_datetime(fmt, strict=False, time_unit="us").dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         for fmt in _TZ_FORMATS
     ]
-    return pl.coalesce([*naive, *aware])
+    return pl.coalesce([local, *aware])
 
 
 def _epoch_ts(col: pl.Expr) -> pl.Expr:
@@ -230,9 +242,10 @@ def _validate(
     value_columns: list[str],
     label_column: str | None,
     decimal: str = ".",
+    time_zone: str | None = None,
 ) -> pl.DataFrame:
     """Add typed ``ts`` / values / ``label`` and a ``_reason`` (null when accepted) to the raw text frame."""
-    ts = _parse_ts(pl.col(time_column))
+    ts = _parse_ts(pl.col(time_column), time_zone)
     numeric_ts = frame.height > 0 and frame.select(ts.is_null().all()).item()
     if numeric_ts:
         ts = _epoch_ts(pl.col(time_column))
@@ -283,6 +296,7 @@ def read_sensor_files(
     exclude_columns: list[str] | None = None,
     skip: Callable[[Path], bool] | None = None,
     decimal: str = ".",
+    time_zone: str | None = None,
 ) -> SensorReadResult:
     """Read a CSV / Parquet sensor file or a folder of them into accepted rows and rejects.
 
@@ -292,6 +306,7 @@ def read_sensor_files(
     declared columns a file lacks. ``skip(file)`` true: the file is not read (an unchanged file holding none
     of the requested days); when every file would be skipped the first is read anyway, for the columns.
     ``decimal=","`` reads European numbers (``1,5``); the separator must then be ``;`` or a tab.
+    ``time_zone`` (IANA name): timestamps without an offset are local time there (see ``_parse_ts``).
     """
     files = discover_sensor_files(path)
     if skip is not None:
@@ -317,7 +332,7 @@ def read_sensor_files(
             raise ValueError(f"sensor file {f} lacks declared column(s): {', '.join(missing)} (has: {header})")
         if len(set(header)) != len(header):
             raise ValueError(f"sensor file {f} has duplicate column names: {header}")
-        typed = _validate(frame, len(header), time_column, columns, label_column, decimal)
+        typed = _validate(frame, len(header), time_column, columns, label_column, decimal, time_zone)
         ok = typed.filter(pl.col("_reason").is_null())
         bad = typed.filter(pl.col("_reason").is_not_null())
         accepted.append(
