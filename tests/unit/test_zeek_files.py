@@ -373,3 +373,47 @@ def test_byte_and_packet_counts_beyond_2_53_are_rejected(
     assert (r.accepted, r.rejected) == (plain.accepted + 1, plain.rejected + 2)
     assert [reason for _, reason, _ in rejects(con)] == ["bad_number: orig_bytes"] * 2
     assert con.execute("SELECT max(orig_bytes) FROM stg").fetchone()[0] == 2**53
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_logs_concatenated_across_a_zeek_upgrade(con: duckdb.DuckDBPyConnection, tmp_path: Path, gzipped: bool) -> None:
+    """Zeek 6 added ``ip_proto`` to conn.log: ``cat`` of a 5.x and a 6.x log holds two headers, and every line
+    under the second used to be a wrong_field_count reject; each line is now read with the header above it."""
+    old = (FIXTURES / "valid.log").read_text().splitlines()
+    new = []
+    for line in old:
+        if line.startswith("#fields"):
+            line += "\tip_proto"
+        elif line.startswith("#types"):
+            line += "\tcount"
+        elif not line.startswith("#"):
+            line += "\t6"
+        new.append(line)
+    text = "\n".join(old + new) + "\n"
+    path = tmp_path / ("conn.log.gz" if gzipped else "conn.log")
+    path.write_bytes(gzip.compress(text.encode()) if gzipped else text.encode())
+    r = parse(con, path)
+    assert (r.read, r.accepted, r.rejected) == (6, 6, 0)
+    assert "ip_proto" in r.ignored_fields
+    rows = con.execute("SELECT uid, orig_bytes, history, count(*) FROM stg GROUP BY ALL ORDER BY uid").fetchall()
+    assert ("CVoVr04tJFk1oAfI0d", 43, "Dd", 2) in rows and len(rows) == 3  # both parts, the same values
+
+
+def test_a_later_header_may_add_a_known_field(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The first part lacks ``history``: its rows get none, the second part's rows keep theirs."""
+    full = (FIXTURES / "valid.log").read_text().splitlines()
+    names = next(line for line in full if line.startswith("#fields")).split("\t")[1:]
+    drop = names.index("history") + 1  # position in the tab-split line (the "#fields" / data offset)
+
+    def without_history(line: str) -> str:
+        if line.startswith(("#fields", "#types")):
+            return "\t".join(p for i, p in enumerate(line.split("\t")) if i != drop)
+        if line.startswith("#"):
+            return line
+        return "\t".join(p for i, p in enumerate(line.split("\t")) if i != drop - 1)
+
+    (tmp_path / "conn.log").write_text("\n".join([*map(without_history, full), *full]) + "\n")
+    r = parse(con, tmp_path / "conn.log")
+    assert (r.read, r.accepted, r.rejected) == (6, 6, 0)
+    histories = sorted(con.execute("SELECT history FROM stg").fetchall(), key=str)
+    assert histories.count((None,)) == 3 and ("Dd",) in histories

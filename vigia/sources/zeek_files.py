@@ -186,7 +186,26 @@ def _load_fast(ctx: _Ctx, spec: FileSpec) -> None:
         [src],
     )
     ctx.con.execute(f"DROP TABLE IF EXISTS {_RJ}; DROP TABLE IF EXISTS {_RS}")
+    if tsv and _has_later_header(ctx, spec):  # the reader mapped every line with the first header
+        ctx.con.execute(f"DELETE FROM {ctx.staging} WHERE rowid >= ? AND rowid < ?", [start, end])
+        ctx.con.execute(f"DELETE FROM {_BUFFER} WHERE source_file = ?", [src])
+        _load_python(ctx, spec)
+        return
     _locate_sql_rejects(ctx, spec, start, end, tsv)
+
+
+def _has_later_header(ctx: _Ctx, spec: FileSpec) -> bool:
+    """Whether a file the fast reader rejected lines of for their field count holds a second, different
+    ``#fields`` header (logs concatenated across a Zeek upgrade). Scanned only when such rejects exist."""
+    rejected = ctx.con.execute(
+        f"SELECT count(*) FROM {_BUFFER} WHERE source_file = ? AND reason LIKE 'wrong_field_count%'",
+        [str(spec.path)],
+    ).fetchall()[0][0]
+    if not rejected:
+        return False
+    prefix = "#fields" + spec.separator
+    headers = {shown for _, _, shown in iter_lines(spec.path) if shown.startswith(prefix)}
+    return len(headers) > 1
 
 
 def _locate_sql_rejects(ctx: _Ctx, spec: FileSpec, start: int, end: int, tsv: bool) -> None:

@@ -103,12 +103,36 @@ def _start(names: list[str]) -> tuple[TextRows, list[str | None]]:
     return rows, positions
 
 
+def _switch_fields(rows: TextRows, names: list[str]) -> list[str | None]:
+    """A later ``#fields`` header (logs of two Zeek versions concatenated): the positions of its fields, with
+    canonical columns it adds appended to ``rows`` (unset for the rows before)."""
+    positions, seen, ignored = map_fields(names)
+    for col, name in seen.items():
+        if col not in rows.values:
+            rows.columns.append(col)
+            rows.values[col] = [None] * len(rows.ln)
+        rows.field_names.setdefault(col, name)
+    rows.ignored += [name for name in ignored if name not in rows.ignored]
+    return positions
+
+
 def parse_tsv(spec: FileSpec, truncated: list[str] | None = None) -> TextRows:
-    """Zeek TSV (optionally with space-packed trailing fields) line by line."""
+    """Zeek TSV (optionally with space-packed trailing fields) line by line. A ``#fields`` line after the
+    first header (logs concatenated across a Zeek upgrade that added a field) re-maps the lines below it."""
     rows, positions = _start(spec.fields)
     n = len(positions)
     packed = spec.format == "zeek_tsv_packed"
+    headers = 0
     for ln, text, shown in iter_lines(spec.path, truncated):
+        if shown.startswith("#fields"):
+            headers += 1
+            names = shown.split(spec.separator)[1:]
+            if packed:
+                names = [part for name in names for part in _PACKED.split(name.strip())]
+            if headers > 1 and names != spec.fields:
+                positions = _switch_fields(rows, names)
+                n = len(positions)
+            continue
         if shown == "" or shown.startswith("#"):
             continue
         if text is None:
