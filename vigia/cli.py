@@ -208,8 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Bad input (a missing path, an unreadable or unusable file) is one line on stderr and exit
+    code 2, like a usage error; ``VIGIA_DEBUG=1`` shows the traceback instead."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (ValueError, OSError) as exc:  # SourceError is a ValueError
+        if os.environ.get("VIGIA_DEBUG"):
+            raise
+        command = " ".join(str(part) for part in (args.command, getattr(args, "bench", None)) if part)
+        print(f"vigia {command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -124,9 +124,10 @@ def load_credit_table(
         raise ValueError(f"format must be 'csv', 'german' or 'taiwan', got {fmt!r}")
     target = target or "Y"
     if target not in raw.columns:
-        raise ValueError(
-            f"target column {target!r} not in {path} (columns: {[c for c in raw.columns if c[:2] != '__']})"
-        )
+        columns = [c for c in raw.columns if c[:2] != "__"]
+        hint = next((f"; is the separator {sep!r}? (--sep)" for sep in (";", "\t", "|") if len(columns) == 1
+                     and sep in columns[0]), "")  # fmt: skip
+        raise ValueError(f"target column {target!r} not in {path} (columns: {columns}){hint}")
     dropped_cols = [
         c for c in raw.columns if c.lower() == "id" and c != target and raw.get_column(c).n_unique() == raw.height
     ]
