@@ -107,8 +107,9 @@ FILES_PROBE_BUDGET_S = 20.0  # reading new files for their days stops after this
 FILES_CURSOR_VERSION = 1
 
 
-def _raw_written_at(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> dict[str, float]:
-    """Epoch seconds of the latest materialization of each of ``days`` of ``key`` that has one."""
+def _written_at(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> dict[str, float]:
+    """Epoch seconds of the latest materialization of each of ``days`` of ``key`` (raw table, features) that
+    has one."""
     found: dict[str, float] = {}
     cursor = None
     while days:
@@ -163,7 +164,7 @@ def build_files_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
             is_partition=lambda day: first is not None and last is not None and first <= day <= last,
             after_last_partition=lambda day: (first is None or day >= first) and (last is None or day > last)
             and (end is None or day < end),
-            written_at=lambda days: _raw_written_at(context.instance, raw_key, days),
+            written_at=lambda days: _written_at(context.instance, raw_key, days),
             settle_s=EXTRACT_SETTLE_S,
             budget_s=FILES_PROBE_BUDGET_S,
             first_evaluation=context.cursor is None,
@@ -230,7 +231,7 @@ def build_label_windows_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.Sens
             read=read_label_windows,
             lead=window_span(cfg),
             is_partition=lambda day: first is not None and last is not None and first <= day <= last,
-            written_at=lambda days: _raw_written_at(context.instance, features_key, days),
+            written_at=lambda days: _written_at(context.instance, features_key, days),
             settle_s=EXTRACT_SETTLE_S,
         )
         cursor = json.dumps({"version": CURSOR_VERSION, "file": encode_state(plan.state)})

@@ -116,7 +116,7 @@ def plan_relabel(
     known = None if previous is None else previous.days
     try:
         intervals = read(path)
-    except Exception as exc:  # any reader failure is reported with its type, never raised
+    except Exception as exc:  # any reader failure is reported (its first line), never raised
         text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         return RelabelPlan(LabelFileState(st.st_size, st.st_mtime_ns, known, text), message=f"unreadable: {text}")
     digests = interval_day_digests(intervals, lead)
