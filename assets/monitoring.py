@@ -34,12 +34,15 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
     ) -> dg.MaterializeResult:
         from vigia.monitoring.drift_report import drift_summary_markdown, write_drift_report
         from vigia.pipeline.drift import HISTORY_TABLE, day_drift, history_row
-        from vigia.pipeline.model_store import CHAMPION, load_reference, pointer
+        from vigia.pipeline.model_store import CHAMPION, load_drift_calibration, load_reference, pointer
 
         keys = partition_keys(context)
         models_dir = artifacts.models_dir(cfg.name)
         version = pointer(models_dir, CHAMPION)["version"]
         reference = load_reference(models_dir, version)
+        calibrated = load_drift_calibration(models_dir, version) if cfg.drift.calibrate else None
+        if cfg.drift.calibrate and calibrated is None:
+            context.log.warning(f"drift.calibrate is set but champion {version} has no calibration: retrain it")
         out_dir = artifacts.reports_dir(cfg.name) / "drift"
         with warehouse.connect() as con:
             current_all = load_features(con, cfg.name, keys)
@@ -49,7 +52,7 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
                 if current.height == 0:  # a day without records (capture gap, sensor down): nothing to compare
                     empty_days.append(key)
                     continue
-                report = day_drift(reference, current, cfg)
+                report = day_drift(reference, current, cfg, calibrated)
                 reports[key] = report
                 paths[key] = write_drift_report(report, reference, current.select(reference.columns), out_dir,
                                                 f"drift_{key}")  # fmt: skip
@@ -76,6 +79,7 @@ def build_monitoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefiniti
                 "scores_by_day": dg.MetadataValue.json({k: float(r.score) for k, r in reports.items()}),
                 "days_without_windows": dg.MetadataValue.json(empty_days),
                 "reference_model_version": version,
+                "calibrated_thresholds": calibrated is not None,
                 "summary": dg.MetadataValue.md(drift_summary_markdown(latest)),
                 "report_html": dg.MetadataValue.path(str(paths[newest]["html"])),
                 "report_json": dg.MetadataValue.path(str(paths[newest]["json"])),

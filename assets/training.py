@@ -34,8 +34,8 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
     def detectors(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
     ) -> dg.MaterializeResult:
-        from vigia.pipeline.drift import training_reference
-        from vigia.pipeline.model_store import new_version_id, save_model_set
+        from vigia.pipeline.drift import drift_calibration, training_reference
+        from vigia.pipeline.model_store import new_version_id, save_drift_calibration, save_model_set
         from vigia.pipeline.sweep import apply_best
         from vigia.pipeline.training import train_models
 
@@ -48,6 +48,10 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         manifest = save_model_set(
             model_set, artifacts.models_dir(cfg.name), version, training_reference(features, cfg, columns)
         )
+        calibration = {}
+        if cfg.drift.calibrate:
+            calibration = drift_calibration(features, cfg, columns)
+            save_drift_calibration(calibration, artifacts.models_dir(cfg.name), version)
         context.log.info(f"trained version {version}: {sorted(model_set.detectors)} on {model_set.n_rows}")
         return dg.MaterializeResult(
             metadata={
@@ -60,6 +64,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "model_path": dg.MetadataValue.path(manifest["path"]),
                 "feature_columns": dg.MetadataValue.json(model_set.feature_columns),
                 "sweep_best_applied": dg.MetadataValue.json(sweep_best or {}),
+                **({"drift_calibration": dg.MetadataValue.json(calibration)} if calibration else {}),
             }
         )
 

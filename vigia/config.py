@@ -214,6 +214,7 @@ class DriftConfig(_Strict):
     """Dataset drift = share of monitored features flagged as drifted; retrain when above ``threshold``."""
 
     threshold: float = 0.15
+    calibrate: bool = False  # per-feature distance thresholds from the training days (regime-changing series)
 
     @field_validator("threshold")
     @classmethod

@@ -192,3 +192,30 @@ def test_a_dead_sensor_column_warns_and_the_other_station_keeps_its_windows(
     stations = con.sql("SELECT DISTINCT station FROM rig.window_features").fetchall()
     con.close()
     assert stations == [("valve1/0",)]
+
+
+def test_calibrated_drift_thresholds_are_saved_with_the_version_and_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``drift.calibrate``: training stores per-sensor distance thresholds from the training days next to the
+    model version, and the drift report of a day judges each sensor against them."""
+    source = tmp_path / "skab_like"
+    _write_rig_file(source / "valve1" / "0.csv", "2020-03-09T10:00:00", seed=1)
+    _write_rig_file(source / "valve1" / "1.csv", "2020-03-10T10:00:00", seed=2)
+    _write_rig_file(source / "valve1" / "2.csv", "2020-03-11T10:00:00", seed=3)
+    config = SKAB_LIKE.format(path=source).replace('end: "2020-03-10"', 'end: "2020-03-12"')
+    data = declare_dataset(tmp_path, monkeypatch, "rig", config + "split: {train: 0.7, validation: 0.15, test: 0.15}\n"
+                           "drift: {calibrate: true}\n")  # fmt: skip
+    with dg.instance_for_test() as instance:
+        run_stages(instance, "rig", chain_stages("rig", ["raw_sensor", "stg_sensor"], "2020-03-09", "2020-03-11"))
+        detectors = instance.get_latest_materialization_event(dg.AssetKey(["rig", "detectors"]))
+        drift = instance.get_latest_materialization_event(dg.AssetKey(["rig", "drift_report"]))
+    calibration = detectors.asset_materialization.metadata["drift_calibration"].value
+    assert set(calibration) == {"Pressure", "Volume Flow RateRMS"} and min(calibration.values()) >= 0.1
+    version = detectors.asset_materialization.metadata["version"].value
+    saved = json.loads((data / "models" / "rig" / "versions" / version / "drift_calibration.json").read_text())
+    assert saved == calibration
+    assert drift.asset_materialization.metadata["calibrated_thresholds"].value is True
+    report = json.loads(next((data / "reports" / "rig" / "drift").glob("drift_2020-03-11.json")).read_text())
+    used = {f["feature"]: f["threshold"] for f in report["features"]}
+    assert used == pytest.approx(calibration)

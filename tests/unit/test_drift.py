@@ -226,3 +226,43 @@ def test_same_distribution_is_quiet_and_one_std_shift_is_flagged() -> None:
     assert sorted(shifted.drifted_features) == [f"f{i:02d}" for i in range(5)]
     assert shifted.score == pytest.approx(0.25) and shifted.drifted
     assert all(shifted.feature(f"f{i:02d}").statistic == pytest.approx(1.0, abs=0.1) for i in range(5))
+
+
+def _regime_days(rng: np.random.Generator, levels: list[float], per_day: int = 288) -> tuple[pl.DataFrame, pl.Series]:
+    """A slowly autocorrelated temperature-like series whose days sit at different levels (regimes)."""
+    values, days = [], []
+    for i, level in enumerate(levels):
+        noise = np.cumsum(rng.normal(0, 0.05, per_day))  # autocorrelated within the day
+        values.append(level + noise)
+        days += [f"d{i:02d}"] * per_day
+    return pl.DataFrame({"temp": np.concatenate(values)}), pl.Series("day", days)
+
+
+def test_calibrated_thresholds_accept_training_regimes_and_flag_a_new_one() -> None:
+    """A day of a regime-changing series is far from a multi-week reference even inside it: the fixed test
+    flags every training day. Calibrated on the training days, only a day beyond them is drifted."""
+    from vigia.monitoring.drift import calibrate_distance_thresholds
+
+    rng = np.random.default_rng(4)
+    levels = [70, 72, 75, 80, 78, 71, 85, 83, 74, 76] * 3
+    reference, days = _regime_days(rng, levels)
+    thresholds = calibrate_distance_thresholds(reference, days)
+    assert thresholds["temp"] > 0.5  # the training days themselves lie this far from the whole reference
+    inside, _ = _regime_days(rng, [79])
+    outside, _ = _regime_days(rng, [110])
+    assert dataset_drift(reference, inside).drifted  # the fixed test: drifted although seen in training
+    assert not dataset_drift(reference, inside, calibrated=thresholds).drifted
+    report = dataset_drift(reference, outside, calibrated=thresholds)
+    assert report.drifted and report.feature("temp").threshold == thresholds["temp"]
+    assert report.feature("temp").method == "wasserstein_normed"  # a distance, not KS, whatever the size
+
+
+def test_calibration_floor_small_groups_and_categoricals() -> None:
+    from vigia.monitoring.drift import calibrate_distance_thresholds
+
+    frame = pl.DataFrame({"x": [1.0] * 40 + [1.0] * 3, "c": ["a", "b"] * 20 + ["z"] * 3})
+    groups = pl.Series(["d1"] * 20 + ["d2"] * 20 + ["tiny"] * 3)
+    thresholds = calibrate_distance_thresholds(frame, groups, min_rows=10)
+    assert thresholds["x"] == 0.1  # a constant feature keeps the floor
+    assert 0.1 <= thresholds["c"] < 0.2  # the 3-row group holding "z" is too small to count
+    assert calibrate_distance_thresholds(frame, groups, min_rows=3)["c"] > thresholds["c"]

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
@@ -224,8 +225,13 @@ def feature_drift(
     size_cutoff: int = SIZE_CUTOFF,
     p_value: float = P_VALUE,
     distance_threshold: float = DISTANCE_THRESHOLD,
+    calibrated_threshold: float | None = None,
 ) -> FeatureDrift:
-    """Drift of one feature between ``reference`` and ``current`` (definition in the module docstring)."""
+    """Drift of one feature between ``reference`` and ``current`` (definition in the module docstring).
+
+    ``calibrated_threshold``: the values are judged by their distance (normed Wasserstein or Jensen-Shannon)
+    against this threshold whatever the sample sizes (see :func:`calibrate_distance_thresholds`); the
+    missing share is tested as usual."""
     kind = kind or infer_kind(reference)
     if kind not in ("numeric", "categorical"):
         raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
@@ -269,10 +275,11 @@ def feature_drift(
             note=f"{empty} sample is all missing: {missing.note}",
             missing_share_drifted=missing.drifted,
         )
-    method, stat, p, note = _test(ref, cur, kind, small)
-    threshold = distance_threshold if p is None else p_value
+    method, stat, p, note = _test(ref, cur, kind, small and calibrated_threshold is None)
+    cut = distance_threshold if calibrated_threshold is None else calibrated_threshold
+    threshold = cut if p is None else p_value
     # A None distance means a constant reference with a differing current sample: drifted.
-    drifted = p < p_value if p is not None else (stat is None or stat > distance_threshold)
+    drifted = p < p_value if p is not None else (stat is None or stat > cut)
     m_drifted = missing is not None and missing.drifted
     if missing is not None and m_drifted:
         note = "; ".join(n for n in (note, missing.note) if n)
@@ -353,11 +360,13 @@ def dataset_drift(
     size_cutoff: int = SIZE_CUTOFF,
     p_value: float = P_VALUE,
     distance_threshold: float = DISTANCE_THRESHOLD,
+    calibrated: Mapping[str, float] | None = None,
 ) -> DriftReport:
     """Per-feature drift of ``features`` (default: columns common to both frames) and the dataset score.
 
     Raises ``ValueError`` naming the requested features missing from ``current`` (or ``reference``).
-    Columns listed in ``categorical`` are tested as categorical whatever their dtype.
+    Columns listed in ``categorical`` are tested as categorical whatever their dtype. ``calibrated``: per
+    feature, a distance threshold that replaces the default test (:func:`calibrate_distance_thresholds`).
     """
     if features is None:
         features = [c for c in reference.columns if c in set(current.columns)]
@@ -376,6 +385,7 @@ def dataset_drift(
             size_cutoff=size_cutoff,
             p_value=p_value,
             distance_threshold=distance_threshold,
+            calibrated_threshold=(calibrated or {}).get(name),
         )
         for name in features
     ]
@@ -394,3 +404,43 @@ def dataset_drift(
         n_reference=reference.height,
         n_current=current.height,
     )
+
+
+def calibrate_distance_thresholds(
+    reference: pl.DataFrame,
+    groups: pl.Series,
+    features: list[str] | None = None,
+    categorical: list[str] | None = None,
+    *,
+    floor: float = DISTANCE_THRESHOLD,
+    min_rows: int = 10,
+) -> dict[str, float]:
+    """Per feature, how far the reference's own groups (its days) lie from the whole reference: the largest
+    distance (normed Wasserstein, or Jensen-Shannon for categoricals) of a group with at least ``min_rows``
+    values, and at least ``floor``.
+
+    A series whose days move between regimes sits far from a reference of several weeks on every day (and
+    a test on a day of autocorrelated readings rejects almost always), so the fixed 0.1 flags every day,
+    training days included. With these thresholds a day is drifted on a feature only when it lies further
+    from the reference than every training day did.
+    """
+    if features is None:
+        features = list(reference.columns)
+    declared = set(categorical or [])
+    keys = groups.to_list()
+    out: dict[str, float] = {}
+    for name in features:
+        column = reference.get_column(name)
+        kind: Kind = "categorical" if name in declared else infer_kind(column)
+        whole, _ = _drop_missing(column, kind)
+        worst = floor
+        if whole.size:
+            for key in dict.fromkeys(keys):
+                part, _ = _drop_missing(column.filter(groups == key), kind)
+                if part.size < min_rows:
+                    continue
+                _, stat, _, _ = _test(whole, part, kind, small=False)
+                if stat is not None:
+                    worst = max(worst, stat)
+        out[name] = float(worst)
+    return out

@@ -11,16 +11,20 @@ from vigia.pipeline.training import split_frame
 HISTORY_TABLE = "drift_history"
 
 
-def training_reference(features: pl.DataFrame, cfg: DatasetConfig, feature_columns: list[str]) -> pl.DataFrame:
-    """The windows the detectors were fitted on (training period, normal windows when labelled)."""
+def _training_windows(features: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
     train = split_frame(features, cfg)["train"]
     if "label" in train.columns and train["label"].null_count() < train.height:
         train = train.filter(pl.col("label").fill_null(0) == 0)
-    return train.select(feature_columns)
+    return train
 
 
-def monitored_view(windows: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
-    """The features drift is measured on.
+def training_reference(features: pl.DataFrame, cfg: DatasetConfig, feature_columns: list[str]) -> pl.DataFrame:
+    """The windows the detectors were fitted on (training period, normal windows when labelled)."""
+    return _training_windows(features, cfg).select(feature_columns)
+
+
+def monitored_view(windows: pl.DataFrame, cfg: DatasetConfig, carry: str | None = None) -> pl.DataFrame:
+    """The features drift is measured on (plus the ``carry`` column, aligned, when given).
 
     Network windows: every model feature. Sensor windows: one column per sensor with the readings of all
     time steps stacked (``flow_in__t00`` .. ``flow_in__t29`` -> ``flow_in``): the same values the model saw,
@@ -33,13 +37,31 @@ def monitored_view(windows: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
         sensor, sep, _ = column.rpartition("__t")
         if sep:
             sensors.setdefault(sensor, []).append(column)
-    return pl.DataFrame({s: pl.concat([windows[c] for c in cols]) for s, cols in sensors.items()})
+    stacked = {s: pl.concat([windows[c] for c in cols]) for s, cols in sensors.items()}
+    if carry is not None:
+        steps = len(next(iter(sensors.values()), []))
+        stacked[carry] = pl.concat([windows[carry]] * steps) if steps else windows[carry].clear()
+    return pl.DataFrame(stacked)
 
 
-def day_drift(reference: pl.DataFrame, current: pl.DataFrame, cfg: DatasetConfig) -> DriftReport:
-    """Drift of one day's windows against the champion's training reference (the README's definition)."""
+def drift_calibration(features: pl.DataFrame, cfg: DatasetConfig, feature_columns: list[str]) -> dict[str, float]:
+    """``drift.calibrate``: per monitored feature, the distance threshold the training days themselves stay
+    within (:func:`vigia.monitoring.drift.calibrate_distance_thresholds`, one group per day)."""
+    from vigia.monitoring.drift import calibrate_distance_thresholds
+
+    train = _training_windows(features, cfg).select(*feature_columns, "day")
+    view = monitored_view(train, cfg, carry="day")
+    return calibrate_distance_thresholds(view.drop("day"), view["day"])
+
+
+def day_drift(
+    reference: pl.DataFrame, current: pl.DataFrame, cfg: DatasetConfig, calibrated: dict[str, float] | None = None
+) -> DriftReport:
+    """Drift of one day's windows against the champion's training reference (the README's definition);
+    ``calibrated``: the version's per-feature thresholds (``drift.calibrate``)."""
     ref = monitored_view(reference, cfg)
-    return dataset_drift(ref, monitored_view(current.select(reference.columns), cfg), threshold=cfg.drift.threshold)
+    cur = monitored_view(current.select(reference.columns), cfg)
+    return dataset_drift(ref, cur, threshold=cfg.drift.threshold, calibrated=calibrated)
 
 
 def history_row(report: DriftReport, day: str, model_version: str, run_id: str) -> dict[str, object]:

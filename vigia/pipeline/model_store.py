@@ -145,6 +145,22 @@ def load_reference(models_dir: Path, version: str) -> pl.DataFrame:
     return pl.read_parquet(version_dir(models_dir, version) / REFERENCE_FILE)
 
 
+DRIFT_CALIBRATION_FILE = "drift_calibration.json"
+
+
+def save_drift_calibration(thresholds: dict[str, float], models_dir: Path, version: str) -> Path:
+    """Per-feature drift distance thresholds of a version (``drift.calibrate``)."""
+    path = version_dir(models_dir, version) / DRIFT_CALIBRATION_FILE
+    _write_json(path, thresholds)
+    return path
+
+
+def load_drift_calibration(models_dir: Path, version: str) -> dict[str, float] | None:
+    """The version's drift thresholds, or None when it was trained without ``drift.calibrate``."""
+    path = version_dir(models_dir, version) / DRIFT_CALIBRATION_FILE
+    return {k: float(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else None
+
+
 def save_thresholds(thresholds: dict[str, Any], models_dir: Path, version: str) -> Path:
     """Thresholds of a version as JSON: ``{detector: ThresholdResult.to_dict()}``."""
     path = version_dir(models_dir, version) / THRESHOLDS_FILE
