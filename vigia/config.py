@@ -346,6 +346,8 @@ class DatasetConfig(_Strict):
         if self.source.type == "tabular_files":
             _check_csv_params(self.source.params)
         if self.kind == "tabular_supervised":
+            if self.drift.calibrate:
+                raise ValueError("drift.calibrate needs daily partitions; tabular_supervised batches have none")
             if self.value_matrix is not None:
                 from vigia.tabular.value import ValueMatrix
 

@@ -266,3 +266,12 @@ def test_calibration_floor_small_groups_and_categoricals() -> None:
     assert thresholds["x"] == 0.1  # a constant feature keeps the floor
     assert 0.1 <= thresholds["c"] < 0.2  # the 3-row group holding "z" is too small to count
     assert calibrate_distance_thresholds(frame, groups, min_rows=3)["c"] > thresholds["c"]
+
+
+def test_calibrate_is_refused_for_the_tabular_kind() -> None:
+    from vigia.config import DatasetConfig
+
+    raw = {"name": "c", "kind": "tabular_supervised", "source": {"type": "synthetic_customers"},
+           "label_column": "target", "drift": {"calibrate": True}}  # fmt: skip
+    with pytest.raises(ValueError, match=r"drift\.calibrate needs daily partitions"):
+        DatasetConfig.model_validate(raw)
