@@ -427,20 +427,19 @@ def calibrate_distance_thresholds(
     if features is None:
         features = list(reference.columns)
     declared = set(categorical or [])
-    keys = groups.to_list()
+    parts = reference.select(features).with_columns(groups.alias("__group")).partition_by(
+        "__group", include_key=False, maintain_order=True
+    )  # split once, not once per feature
     out: dict[str, float] = {}
     for name in features:
         column = reference.get_column(name)
         kind: Kind = "categorical" if name in declared else infer_kind(column)
         whole, _ = _drop_missing(column, kind)
         worst = floor
-        if whole.size:
-            for key in dict.fromkeys(keys):
-                part, _ = _drop_missing(column.filter(groups == key), kind)
-                if part.size < min_rows:
-                    continue
+        for part_frame in parts if whole.size else []:
+            part, _ = _drop_missing(part_frame.get_column(name), kind)
+            if part.size >= min_rows:
                 _, stat, _, _ = _test(whole, part, kind, small=False)
-                if stat is not None:
-                    worst = max(worst, stat)
+                worst = max(worst, stat) if stat is not None else worst
         out[name] = float(worst)
     return out

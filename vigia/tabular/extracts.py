@@ -56,6 +56,7 @@ import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
+from vigia.sources.number_text import with_decimal_point
 from vigia.sources.text_encoding import file_encoding
 
 EXTRACT_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -208,19 +209,13 @@ def _clean_text(col: str) -> pl.Expr:
     return pl.when(s.str.to_lowercase().is_in(MISSING_TOKENS)).then(None).otherwise(s)
 
 
-def _number_text(text: pl.Expr, decimal: str) -> pl.Expr:
-    """Text as the float parser reads it: with ``decimal=","`` ``1,5`` -> ``1.5`` and ``1.234,5`` -> null."""
-    if decimal == ".":
-        return text
-    return pl.when(text.str.contains(".", literal=True)).then(None).otherwise(text.str.replace(",", ".", literal=True))
-
-
-def _numeric_share(frame: pl.DataFrame, col: str, decimal: str = ".") -> float:
-    s = frame.select(_clean_text(col).alias(col)).get_column(col).drop_nulls()
-    if s.len() == 0:
-        return 0.0
-    parsed = s.to_frame().select(_number_text(pl.col(col), decimal).cast(pl.Float64, strict=False)).to_series()
-    return parsed.is_not_null().sum() / s.len()
+def _parsed(frame: pl.DataFrame, col: str, decimal: str) -> tuple[pl.Series, pl.Series]:
+    """The column's cleaned text (missing tokens null) and its values as Float64 (null where not a number)."""
+    both = frame.select(
+        _clean_text(col).alias("text"),
+        with_decimal_point(_clean_text(col), decimal).cast(pl.Float64, strict=False).alias("value"),
+    )
+    return both.get_column("text"), both.get_column("value")
 
 
 def coerce_columns(
@@ -234,32 +229,29 @@ def coerce_columns(
     numeric and categorical names and the type errors (``{column: {count, examples}}``). ``decimal=","``
     reads ``1,5`` as 1.5."""
     numeric, categorical, errors = [], [], {}
-    exprs = []
+    typed: dict[str, pl.Series] = {}
     for col in columns:
         kind = (kinds or {}).get(col)
         if kind not in (None, "numeric", "categorical"):
             raise ValueError(f"column kind for {col!r} must be 'numeric' or 'categorical', got {kind!r}")
+        text, parsed = _parsed(frame, col, decimal)
         if kind is None:
-            kind = "numeric" if _numeric_share(frame, col, decimal) >= numeric_share else "categorical"
+            present = text.is_not_null().sum()
+            kind = "numeric" if present and parsed.is_not_null().sum() / present >= numeric_share else "categorical"
         if kind == "numeric":
             numeric.append(col)
-            clean = frame.select(_clean_text(col).alias("v")).get_column("v")
-            parsed = clean.to_frame().select(_number_text(pl.col("v"), decimal).cast(pl.Float64, strict=False))
-            parsed = parsed.to_series()
-            usable = parsed.is_finite() & (parsed.abs() <= MAX_ABS_NUMBER)
-            bad = clean.is_not_null() & ~usable.fill_null(False)  # text, inf, 1e400, 1e308
+            usable = (parsed.is_finite() & (parsed.abs() <= MAX_ABS_NUMBER)).fill_null(False)
+            bad = text.is_not_null() & ~usable  # text, inf, 1e400, 1e308
             if bad.any():
                 errors[col] = {
                     "count": int(bad.sum()),
-                    "examples": clean.filter(bad).unique(maintain_order=True)[:5].to_list(),
+                    "examples": text.filter(bad).unique(maintain_order=True)[:5].to_list(),
                 }
-            value = _number_text(_clean_text(col), decimal).cast(pl.Float64, strict=False)
-            in_range = value.is_finite() & (value.abs() <= MAX_ABS_NUMBER)
-            exprs.append(pl.when(in_range).then(value).alias(col))  # inf, 1e400, 1e308: a type error
+            typed[col] = pl.select(pl.when(usable).then(parsed)).to_series().alias(col)  # a type error: null
         else:
             categorical.append(col)
-            exprs.append(_clean_text(col).alias(col))
-    return frame.with_columns(exprs), numeric, categorical, errors
+            typed[col] = text.alias(col)
+    return frame.with_columns(list(typed.values())), numeric, categorical, errors
 
 
 def _rejects(rows: pl.DataFrame, reason: pl.Expr, raw: pl.Expr, dataset: str, run_id: str) -> pl.DataFrame:

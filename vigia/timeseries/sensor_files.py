@@ -28,6 +28,7 @@ import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.errors import SourceError
+from vigia.sources.number_text import with_decimal_point
 from vigia.sources.text_encoding import decode_text
 
 MAX_ABS_VALUE = float(np.finfo(np.float32).max)  # windows are float32 (segment_windows): beyond it, infinite
@@ -226,10 +227,7 @@ def _numeric(col: pl.Expr, decimal: str = ".") -> tuple[pl.Expr, pl.Expr, pl.Exp
     finite but beyond ±``MAX_ABS_VALUE``). ``decimal=","``: ``1,5`` is 1.5 (``1.234,5`` is not a number)."""
     s = col.str.strip_chars()
     missing = s.is_null() | s.str.to_lowercase().is_in(_MISSING_TOKENS)
-    text = s if decimal == "." else pl.when(s.str.contains(".", literal=True)).then(None).otherwise(
-        s.str.replace(",", ".", literal=True)
-    )
-    value = pl.when(missing).then(None).otherwise(text.cast(pl.Float64, strict=False))
+    value = pl.when(missing).then(None).otherwise(with_decimal_point(s, decimal).cast(pl.Float64, strict=False))
     value = value.fill_nan(None)
     bad = ~missing & (value.is_null() | value.is_infinite())
     return value, bad, ~bad & (value.abs() > MAX_ABS_VALUE)
