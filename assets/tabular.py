@@ -109,6 +109,7 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "report": dg.MetadataValue.path(outcome["report"]),
                 "plots": png_markdown(outcome["plots"]),
                 "trained_on_batch_labels": outcome["added_batch_rows"],
+                "pruned_versions": dg.MetadataValue.json(outcome["pruned_versions"]),
             }
         )
 

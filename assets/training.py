@@ -187,6 +187,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         mlflow_tracking: MlflowTracking,
     ) -> dg.MaterializeResult:
         from vigia.pipeline.champion import promote_candidate
+        from vigia.pipeline.model_store import prune_versions
 
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
@@ -201,6 +202,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 mlflow_tracking.run_url,
             )
         context.log.info(outcome.decision.reason)
+        pruned = prune_versions(artifacts.models_dir(cfg.name), cfg.promotion.keep_versions)
         return dg.MaterializeResult(
             metadata={
                 "promoted": outcome.decision.promote,
@@ -215,6 +217,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "registered_versions": dg.MetadataValue.json(outcome.registered),
                 "tracking_uri": mlflow_tracking.tracking_uri,
                 "champion_record": dg.MetadataValue.json(json.loads(json.dumps(outcome.champion_record, default=str))),
+                "pruned_versions": dg.MetadataValue.json(pruned),
             }
         )
 

@@ -225,15 +225,27 @@ class DriftConfig(_Strict):
 
 
 class PromotionConfig(_Strict):
-    """A retrained model becomes champion unless its validation metric is worse by more than ``tolerance``."""
+    """A retrained model becomes champion unless its validation metric is worse by more than ``tolerance``.
+
+    ``keep_versions``: after each training, only the newest this many model versions stay on disk (the champion's
+    and the candidate's always stay); ``null`` keeps every version.
+    """
 
     tolerance: float = 0.02
+    keep_versions: int | None = 20
 
     @field_validator("tolerance")
     @classmethod
     def _non_negative(cls, v: float) -> float:
         if v < 0:
             raise ValueError(f"promotion.tolerance must be >= 0, got {v}")
+        return v
+
+    @field_validator("keep_versions")
+    @classmethod
+    def _at_least_one(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError(f"promotion.keep_versions must be >= 1 (or null to keep every version), got {v}")
         return v
 
 

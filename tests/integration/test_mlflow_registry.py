@@ -25,6 +25,7 @@ partitions: {start: "2026-01-05", end: "2026-01-08"}
 detectors:
   - {name: iforest, type: isolation_forest, params: {n_estimators: 1, max_samples: 4, max_features: 1}}
 consensus: {k: 1}
+promotion: {keep_versions: 1}
 seed: 3
 """
 RANGE = {"dagster/asset_partition_range_start": "2026-01-05", "dagster/asset_partition_range_end": "2026-01-07"}
@@ -106,6 +107,21 @@ def test_worse_retrain_keeps_the_champion(trained: tuple[Path, dg.DagsterInstanc
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("vigia-nettest-iforest", "champion").version) == "1"
     assert len(client.search_model_versions("name='vigia-nettest-iforest'")) == 2
+    # keep_versions: 1 never deletes the champion or the candidate: both versions stay.
+    versions = root / "data" / "models" / "nettest" / "versions"
+    first_worse = json.loads((root / "data" / "models" / "nettest" / "candidate.json").read_text())["version"]
+    assert meta.metadata["pruned_versions"].value == []
+    assert sorted(p.name for p in versions.iterdir()) == sorted({before["version"], first_worse})
+    # A second worse retrain: the first worse version is neither champion nor candidate any more, so it goes.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIA_DATASETS_DIR", str(worse))
+        mp.setenv("VIGIA_DATA_DIR", str(root / "data"))
+        job = build_definitions().resolve_job_def("nettest_train")
+        assert job.execute_in_process(instance=instance, asset_selection=_keys(TRAIN)).success
+    meta = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "champion"])).asset_materialization
+    second_worse = json.loads((root / "data" / "models" / "nettest" / "candidate.json").read_text())["version"]
+    assert meta.metadata["pruned_versions"].value == [first_worse]
+    assert sorted(p.name for p in versions.iterdir()) == sorted({before["version"], second_worse})
 
 
 def _closed_port() -> int:

@@ -8,11 +8,14 @@ Layout under ``data/models/<dataset>/``::
     versions/<version>/reference.parquet  the training windows: the drift reference
     candidate.json                        the newest trained version
     champion.json                         the version scoring uses (promoted by the champion rule)
+
+``prune_versions`` keeps the newest versions (and always the champion's and the candidate's).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,8 +79,6 @@ def save_model_set(model_set: ModelSet, models_dir: Path, version: str, referenc
 def export_side_artifacts(model_set: ModelSet, models_dir: Path, version: str) -> dict[str, str]:
     """Standalone copies next to the bundle: each autoencoder as ``<detector>.keras`` with its scaler
     (``<detector>.scaler.joblib``), and the event encoders fitted for this dataset. Returns name -> SHA-256."""
-    import shutil
-
     directory = version_dir(models_dir, version)
     digests: dict[str, str] = {}
     for name, det in model_set.detectors.items():
@@ -178,3 +179,28 @@ def load_threshold_details(models_dir: Path, version: str) -> dict[str, Any]:
 def load_thresholds(models_dir: Path, version: str) -> dict[str, float]:
     """The chosen threshold value per detector of a version."""
     return {name: float(t["threshold"]) for name, t in load_threshold_details(models_dir, version).items()}
+
+
+DELETING_PREFIX = ".deleting-"
+
+
+def prune_versions(models_dir: Path, keep: int | None) -> list[str]:
+    """Delete the version folders older than the newest ``keep``, except the champion's and the candidate's.
+
+    Version ids sort by time. Each folder is renamed away before it is deleted, so a reader never sees half a
+    version, and a folder left by an interrupted prune is removed on the next call. ``keep=None`` deletes
+    nothing. Returns the deleted version ids, oldest first.
+    """
+    root = models_dir / "versions"
+    if keep is None or not root.is_dir():
+        return []
+    for leftover in root.glob(f"{DELETING_PREFIX}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    protected = {pointer(models_dir, n)["version"] for n in (CHAMPION, CANDIDATE) if has_pointer(models_dir, n)}
+    versions = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v not in protected]
+    for name in doomed:
+        trash = root / f"{DELETING_PREFIX}{name}"
+        (root / name).rename(trash)
+        shutil.rmtree(trash)
+    return doomed

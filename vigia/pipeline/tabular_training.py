@@ -110,6 +110,7 @@ def train_and_promote(
         promote(name, logged["registered_version"], METRIC_NAME, metrics["chosen"]["average_precision"])
         model_store.set_champion(models_dir, version, {"metric_name": METRIC_NAME, "reason": decision.reason})
         champion_version = version
+    pruned = model_store.prune_versions(models_dir, cfg.promotion.keep_versions)
     rows = [{"model": k, **{c: m.get(c) for c in SUMMARY_COLUMNS[1:]}} for k, m in metrics.items()]
     summary = {
         "dataset": cfg.name,
@@ -136,6 +137,7 @@ def train_and_promote(
         "report": str(report),
         "plots": {"Calibration": Path(plot)},
         "added_batch_rows": added,
+        "pruned_versions": pruned,
     }
 
 
