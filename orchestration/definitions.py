@@ -13,6 +13,7 @@ import dagster as dg
 
 from assets.factory import build_dataset_assets
 from assets.monitoring import DRIFT_ASSET
+from orchestration.freshness import build_freshness_checks, build_freshness_sensor
 from orchestration.jobs import build_dataset_jobs
 from orchestration.schedules import build_dataset_schedules
 from orchestration.sensors import (
@@ -35,12 +36,14 @@ def build_definitions() -> dg.Definitions:
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
+    checks: list[dg.AssetChecksDefinition] = []
     for cfg in load_dataset_configs(datasets_dir()):
         dataset_assets = build_dataset_assets(cfg, DEFAULT_SQL_ROOT)
         dataset_jobs = build_dataset_jobs(cfg.name, dataset_assets)
         assets += dataset_assets
         jobs += dataset_jobs.all()
         schedules += build_dataset_schedules(cfg.name, dataset_jobs)
+        checks += build_freshness_checks(cfg)
         sensors.append(build_drift_sensor(cfg.name, dg.AssetKey([cfg.name, DRIFT_ASSET]), dataset_jobs))
         if cfg.source.type == "opensearch":
             sensors.append(build_index_sensor(cfg, dataset_jobs))
@@ -56,9 +59,12 @@ def build_definitions() -> dg.Definitions:
             "vigia_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED
         )
     )
+    if checks:
+        sensors.append(build_freshness_sensor(checks))
     root = data_dir()
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -54,16 +54,28 @@ class SourceConfig(_Strict):
 
 
 class PartitionConfig(_Strict):
-    """Daily partitions on the event time, from ``start`` (inclusive) to ``end`` (exclusive)."""
+    """Daily partitions on the event time, from ``start`` (inclusive) to ``end`` (exclusive).
+
+    ``freshness_deadline`` (a UTC cron expression) applies to an open end only: by each of its ticks the previous
+    day's alerts must exist, checked by a freshness asset check; ``null`` builds no check.
+    """
 
     start: date
     end: date | None = None
+    freshness_deadline: str | None = "0 3 * * *"
 
     @model_validator(mode="after")
     def _ordered(self) -> PartitionConfig:
         if self.end is not None and self.end <= self.start:
             raise ValueError("partitions.end must be after partitions.start")
         return self
+
+    @field_validator("freshness_deadline")
+    @classmethod
+    def _cron_fields(cls, v: str | None) -> str | None:
+        if v is not None and len(v.split()) != 5:
+            raise ValueError(f"partitions.freshness_deadline must be a cron expression of 5 fields, got {v!r}")
+        return v
 
     def days(self) -> list[date]:
         """The partition days, as Dagster's ``DailyPartitionsDefinition`` has them (open end: up to yesterday)."""
