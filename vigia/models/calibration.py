@@ -8,6 +8,10 @@ Named rules:
 * ``mad``: ``median + k * 1.4826 * MAD`` (robust z-score of ``k``);
 * ``iqr``: ``Q3 + k * IQR`` (Tukey fence);
 * ``contamination``: ``np.quantile(scores, 1 - c)``;
+
+Ties: when several validation scores equal a ``percentile``, ``mad``, ``iqr`` or ``contamination``
+threshold, the threshold moves just above them (:func:`above_ties`). Those rules mean "above the bulk";
+with ties at the cut (a constant sensor, MAD or IQR of 0) ``>=`` would flag the bulk itself.
 * ``best_f1`` (labels needed): the threshold maximising validation F1 over every possible cut.
   Its candidates lie midway between consecutive distinct validation scores (the flagged set on
   validation is the same as cutting at the upper score, with a margin for unseen rows); only the
@@ -86,6 +90,11 @@ def _row(rule: str, param: float | None, threshold: float, scores: np.ndarray, l
     return {"rule": rule, "param": param, "threshold": float(threshold), **threshold_metrics(scores, labels, threshold)}
 
 
+def above_ties(scores: np.ndarray, threshold: float) -> float:
+    """``threshold``, or the next float above it when more than one score equals it."""
+    return float(np.nextafter(threshold, np.inf)) if int((scores == threshold).sum()) > 1 else float(threshold)
+
+
 def percentile_sweep(
     scores: np.ndarray | Sequence[float],
     labels: np.ndarray | Sequence | None = None,
@@ -94,27 +103,29 @@ def percentile_sweep(
     """One row per percentile: ``{rule, param, threshold, n_flagged, [precision, recall, f1, ...]}``."""
     s = _scores(scores)
     y = _labels(labels, len(s))
-    return [_row("percentile", float(p), float(np.percentile(s, p)), s, y) for p in percentiles]
+    return [_row("percentile", float(p), above_ties(s, float(np.percentile(s, p))), s, y) for p in percentiles]
 
 
 def mad_threshold(scores: np.ndarray | Sequence[float], k: float = 3.5) -> float:
     """``median + k * 1.4826 * median(|s - median|)``."""
     s = _scores(scores)
     med = float(np.median(s))
-    return med + k * MAD_SCALE * float(np.median(np.abs(s - med)))
+    return above_ties(s, med + k * MAD_SCALE * float(np.median(np.abs(s - med))))
 
 
 def iqr_threshold(scores: np.ndarray | Sequence[float], k: float = 1.5) -> float:
     """``Q3 + k * (Q3 - Q1)`` with ``np.percentile`` quartiles."""
-    q1, q3 = np.percentile(_scores(scores), [25, 75])
-    return float(q3 + k * (q3 - q1))
+    s = _scores(scores)
+    q1, q3 = np.percentile(s, [25, 75])
+    return above_ties(s, float(q3 + k * (q3 - q1)))
 
 
 def contamination_threshold(scores: np.ndarray | Sequence[float], c: float) -> float:
     """``np.quantile(scores, 1 - c)``: flags about a fraction ``c`` of rows."""
     if not 0 < c < 1:
         raise ValueError(f"contamination must be in (0, 1), got {c}")
-    return float(np.quantile(_scores(scores), 1 - c))
+    s = _scores(scores)
+    return above_ties(s, float(np.quantile(s, 1 - c)))
 
 
 def best_f1_threshold(scores: np.ndarray | Sequence[float], labels: np.ndarray | Sequence) -> tuple[float, float]:
@@ -183,7 +194,8 @@ def calibrate(
 
     sweep = percentile_sweep(s, metric_labels, cfg.percentiles)
     if cfg.percentile not in [r["param"] for r in sweep]:
-        sweep.append(_row("percentile", float(cfg.percentile), float(np.percentile(s, cfg.percentile)), s, y))
+        sweep.append(_row("percentile", float(cfg.percentile), above_ties(s, float(np.percentile(s, cfg.percentile))),
+                          s, y))
     mad_row = _row("mad", float(cfg.mad_k), mad_threshold(s, cfg.mad_k), s, y)
     iqr_row = _row("iqr", float(cfg.iqr_k), iqr_threshold(s, cfg.iqr_k), s, y)
     cont_row = _row("contamination", float(cfg.contamination), contamination_threshold(s, cfg.contamination), s, y)

@@ -214,8 +214,10 @@ def raw_scores(fitted: FittedDetector, X: np.ndarray, batch_size: int | None = N
 def normalize_raw(train_scores: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """Map raw scores to ``[0, 1]`` via the interpolated empirical CDF of ``train_scores``.
 
-    Inside the training range: linear interpolation of ``count(train <= s) / (m + 1)`` over the
-    distinct training scores. Outside it, hyperbolic tails ``1 - (1 - cdf_max) / (1 + d / scale)``
+    Inside the training range: linear interpolation of the mid-rank ``(count(train < s) + count(train <= s))
+    / 2 / (m + 1)`` over the distinct training scores, so a score tied with many training scores (a constant
+    series) sits in the middle of them, not at their top. Outside it, hyperbolic tails
+    ``1 - (1 - cdf_max) / (1 + d / scale)``
     (``d`` = distance past the training maximum, scale = training score std; mirrored below the
     minimum) keep the mapping strictly increasing, so outliers far beyond the training maximum stay
     ranked in ``(cdf_max, 1)`` instead of all collapsing to 1.
@@ -225,7 +227,7 @@ def normalize_raw(train_scores: np.ndarray, raw: np.ndarray) -> np.ndarray:
     if len(ref) == 0:
         raise ValueError("no training scores to normalise against")
     values, counts = np.unique(ref, return_counts=True)
-    cdf = np.cumsum(counts) / (len(ref) + 1.0)
+    cdf = (np.cumsum(counts) - counts / 2.0) / (len(ref) + 1.0)
     scale = float(ref.std()) or 1.0
     lo, hi = values[0], values[-1]
     out = np.interp(raw, values, cdf)
