@@ -301,7 +301,10 @@ def parse_conn_files(
     rejects_table: str,
     skip: Callable[[Path], bool] | None = None,
 ) -> ParseResult:
-    """Parse every conn log under ``path`` into TEMP table ``staging_table``; append rejects to ``rejects_table``.
+    """Parse every conn log under ``path`` into TEMP table ``staging_table``; rejects go to ``rejects_table``.
+
+    The rejects of each file read replace that file's earlier rejects, so re-running an ingest does not
+    duplicate them. The connection's time zone is set to UTC.
 
     ``skip(file)`` true: the file is not read, e.g. an unchanged file that holds none of the requested
     days. Raises ``SourceError`` (naming the path) when the path is missing, holds no conn files, or no
@@ -309,6 +312,7 @@ def parse_conn_files(
     """
     files = discover_files(path)
     staging, rejects = qident(staging_table), qident(rejects_table)
+    con.execute("SET TimeZone = 'UTC'")  # a Parquet TIMESTAMPTZ column is read as text in the session's zone
     con.execute(f"CREATE TABLE IF NOT EXISTS {rejects} ({_columns_sql(REJECT_COLUMNS)})")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {staging} "
@@ -353,6 +357,10 @@ def parse_conn_files(
     ).fetchall():
         reasons[_code(reason)] = reasons.get(_code(reason), 0) + n
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # The rejects table holds each file's rejects from its latest read: a re-read replaces them.
+    read_files = [str(s.path) for s in specs]
+    if read_files:
+        con.execute(f"DELETE FROM {rejects} WHERE dataset = ? AND list_contains(?, source_file)", [dataset, read_files])
     con.execute(
         f"INSERT INTO {rejects} SELECT ?, source_file, _ln, _reason, left(_raw, 2000), ?, ? FROM {staging} "
         f"WHERE _reason IS NOT NULL ORDER BY source_file, _ln",

@@ -53,7 +53,7 @@ def _typed(col: str, r: str, text: bool, empty: str | None) -> tuple[str, str | 
             d = f"TRY_CAST({r} AS DOUBLE)"
             value = (
                 f"CASE WHEN {d} IS NOT NULL THEN {_epoch_to_ts(d)} "
-                f"WHEN regexp_matches({r}, '\\d[T ]\\d.*[+-]\\d\\d:?\\d\\d$') "
+                f"WHEN regexp_matches({r}, '\\d[T ]\\d.*[+-]\\d\\d(:?\\d\\d)?$') "
                 f"THEN timezone('UTC', TRY_CAST({r} AS TIMESTAMPTZ)) ELSE TRY_CAST({r} AS TIMESTAMP) END"
             )
         else:
