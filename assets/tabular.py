@@ -38,15 +38,15 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
               "wrong types nulled and counted, rows with a bad target rejected with a reason)."
               + (f"\n\nDataset: {cfg.description.strip()}" if cfg.description.strip() else ""))  # fmt: skip
     def training_table(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
-        from vigia.pipeline.ingest import ensure_rejects_table
+        from vigia.pipeline.ingest import replace_rejects
         from vigia.pipeline.tabular import read_training
-        from vigia.warehouse.duck import append_frame, ensure_schema, preview, replace_table_from_frame
+        from vigia.warehouse.duck import ensure_schema, preview, replace_table_from_frame
 
         result = read_training(cfg, context.run.run_id)
         with warehouse.connect() as con:
             ensure_schema(con, cfg.name)
-            ensure_rejects_table(con, cfg.name, f"{TRAINING_TABLE}_rejects")
-            append_frame(con, cfg.name, f"{TRAINING_TABLE}_rejects", result.rejects)
+            # The training table is rebuilt from every extract, so its rejects are those of this read only.
+            replace_rejects(con, cfg.name, f"{TRAINING_TABLE}_rejects", result.rejects, files=None)
             replace_table_from_frame(con, cfg.name, TRAINING_TABLE, result.frame)
             table_preview = preview(con, cfg.name, TRAINING_TABLE, limit=10)
         return dg.MaterializeResult(metadata={**_frame_metadata(result), "preview": dg.MetadataValue.md(table_preview)})
@@ -56,15 +56,15 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
               description="The newest inference extract, checked against and typed like the training columns; "
               "outcomes it carries are kept (retraining adds those rows).")  # fmt: skip
     def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
-        from vigia.pipeline.ingest import ensure_rejects_table
+        from vigia.pipeline.ingest import replace_rejects
         from vigia.pipeline.tabular import read_newest_batch
-        from vigia.warehouse.duck import append_frame, read_frame, replace_table_from_frame
+        from vigia.warehouse.duck import read_frame, replace_table_from_frame
 
         with warehouse.connect() as con:
             training_schema = read_frame(con, cfg.name, TRAINING_TABLE, where="FALSE").schema  # no rows read
             result, path = read_newest_batch(cfg, training_schema, context.run.run_id)
-            ensure_rejects_table(con, cfg.name, f"{BATCH_TABLE}_rejects")  # records with the wrong field count
-            append_frame(con, cfg.name, f"{BATCH_TABLE}_rejects", result.rejects)
+            # Records with the wrong field count; earlier batches' rejects stay, this batch's replace its own.
+            replace_rejects(con, cfg.name, f"{BATCH_TABLE}_rejects", result.rejects, files=[path.name])
             replace_table_from_frame(con, cfg.name, BATCH_TABLE, result.frame)
         labels = {"labelled_rows": result.labelled_rows or 0}
         if result.invalid_targets:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
+import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.pipeline.file_manifest import FileManifest, table_day_ranges
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
 from vigia.sources.zeek_files import parse_conn_files
 from vigia.sources.zeek_synth import generate_conn_day
-from vigia.warehouse.duck import ensure_schema, replace_partitions
+from vigia.warehouse.duck import append_frame, ensure_schema, qualified, replace_partitions
 
 RAW_TABLE = "raw_conn"
 REJECTS_TABLE = "raw_conn_rejects"
@@ -49,6 +50,28 @@ def ensure_rejects_table(con: duckdb.DuckDBPyConnection, schema: str, table: str
     """Create ``schema.table`` with the shared rejects layout if it does not exist."""
     cols = ", ".join(f"{name} {typ}" for name, typ in REJECT_COLUMNS.items())
     con.execute(f'CREATE TABLE IF NOT EXISTS "{schema}"."{table}" ({cols})')
+
+
+def replace_rejects(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, rejects: pl.DataFrame, files: list[str] | None
+) -> int:
+    """In one transaction: drop the earlier rejects of ``files`` (every earlier reject when None), add ``rejects``.
+
+    The rejects table then holds each file's rejects from its latest read, so a re-run does not duplicate them.
+    """
+    ensure_rejects_table(con, schema, table)
+    con.begin()
+    try:
+        if files is None:
+            con.execute(f"DELETE FROM {qualified(schema, table)}")
+        elif files:
+            con.execute(f"DELETE FROM {qualified(schema, table)} WHERE list_contains(?, source_file)", [files])
+        n = append_frame(con, schema, table, rejects.select(list(REJECT_COLUMNS)))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return n
 
 
 def day_seed(seed: int, day: date) -> int:
