@@ -370,6 +370,10 @@ class DatasetConfig(_Strict):
         if self.source.type == "tabular_files":
             _check_csv_params(self.source.params)
         if self.kind == "tabular_supervised":
+            if self.label_column is None:
+                raise ValueError("tabular_supervised needs label_column: the target column of the extracts")
+            if self.entity_key is not None and self.entity_key == self.label_column:
+                raise ValueError(f"entity_key and label_column are both {self.label_column!r}: an id is not a target")
             if self.drift.calibrate:
                 raise ValueError("drift.calibrate needs daily partitions; tabular_supervised batches have none")
             if self.value_matrix is not None:

@@ -79,6 +79,10 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
     tabular = {"name": "t", "kind": "tabular_supervised", "source": {"type": "synthetic_customers"}}
     with pytest.raises(ValueError, match="bad value-matrix entry 'fx=1'"):
         DatasetConfig.model_validate({**tabular, "value_matrix": "fp=1,fx=1"})
+    with pytest.raises(ValueError, match="tabular_supervised needs label_column"):
+        DatasetConfig.model_validate({**tabular, "label_column": None})
+    with pytest.raises(ValueError, match="entity_key and label_column are both 'y'"):
+        DatasetConfig.model_validate({**tabular, "label_column": "y", "entity_key": "y"})
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed")
     with pytest.raises(ValueError, match=r"bad\.yaml"):
