@@ -139,3 +139,10 @@ def test_lone_surrogate_escape_in_a_note_is_replaced(tmp_path: Path) -> None:
     """A ``"\\ud800"`` escape in a note (legal JSON) used to fail with a bare UnicodeEncodeError."""
     (tmp_path / "w.json").write_text('[{"start": "2014-02-07 11:00", "end": "2014-02-07 12:00", "note": "x\\ud800"}]')
     assert read_label_windows(tmp_path / "w.json")["note"].to_list() == ["x\ufffd"]
+
+
+def test_csv_epoch_seconds_are_times(tmp_path: Path) -> None:
+    path = tmp_path / "incidents.csv"
+    path.write_text("start,end,entity,note\n1391767200,1391767500.5,valve1/0,epoch\n")  # 2014-02-07 10:00..10:05
+    (row,) = read_label_windows(path).to_dicts()
+    assert (row["start"], row["end"]) == (datetime(2014, 2, 7, 10, 0), datetime(2014, 2, 7, 10, 5, 0, 500000))

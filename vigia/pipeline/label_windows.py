@@ -19,6 +19,7 @@ Times are ISO-8601 (``2014-02-07 14:55:00.000000``; an offset is converted to UT
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,9 +45,14 @@ class LabelStats:
     intervals_used: int  # intervals overlapping at least one row of these days
 
 
+_EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
+
+
 def _time(value: Any, where: str) -> datetime:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{where}: not a time: {value!r}")
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):  # CSV cells are text: "1541117137.5"
+        value = float(value)
     if isinstance(value, int | float):
         try:
             return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
