@@ -44,3 +44,34 @@ def test_reading_a_file_again_replaces_its_rejects(tmp_path: Path) -> None:
     for _ in range(3):
         _parse(con, tmp_path)
     assert con.execute("SELECT count(*), min(reason) FROM d.rejects").fetchone() == (1, "malformed_json")
+
+
+def _record(log: str, uid: str) -> str:
+    return json.dumps({"_path": log, **RECORD, "uid": uid, "ts": 1541117137.0})
+
+
+def test_a_stream_of_several_logs_reads_only_its_conn_records(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "zeek.ndjson").write_text("\n".join([_record("conn", "C1"), _record("dns", "C2"),
+                                                           _record("http", "C1"), _record("ssl", "C3")]) + "\n")
+    (tmp_path / "b" / "zeek.ndjson").write_text("\n".join([_record("dns", "C2"), _record("conn", "C4")]) + "\n")
+    for folder, uids in (("a", ["C1"]), ("b", ["C4"])):
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA d")
+        result = parse_conn_files(con, tmp_path / folder, dataset="d", run_id="r", staging_table="s",
+                                  rejects_table="d.rejects")  # fmt: skip
+        assert [r[0] for r in con.execute("SELECT uid FROM s").fetchall()] == uids
+        assert (result.read, result.accepted, result.rejected) == (1, 1, 0)
+        assert result.other_log_records == ({"dns": 1, "http": 1, "ssl": 1} if folder == "a" else {"dns": 1})
+
+
+def test_a_json_log_of_another_kind_is_still_skipped_whole(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "dns.log.gz").write_bytes(gzip.compress((_record("dns", "C2") + "\n").encode()))
+    (tmp_path / "conn.ndjson").write_text(_record("conn", "C1") + "\n")
+    result = parse_conn_files(duckdb.connect(), tmp_path, dataset="d", run_id="r", staging_table="s",
+                              rejects_table="rejects")  # fmt: skip
+    assert result.skipped_files == [f"{tmp_path / 'dns.log.gz'} (dns log)"]
+    assert result.read == 1

@@ -43,6 +43,7 @@ class IngestResult:
     files: list[dict[str, object]] = field(default_factory=list)
     files_unchanged: list[str] = field(default_factory=list)  # not re-read: unchanged, none of the requested days
     truncated_files: list[str] = field(default_factory=list)  # gzip cut short: only the lines before the cut
+    other_log_records: dict[str, int] = field(default_factory=dict)  # records of other Zeek logs, not read
     seconds: float = 0.0
 
 
@@ -132,6 +133,7 @@ def _stage_files(
         ],
         files_unchanged=manifest.not_read(f.path for f in parsed.files),
         truncated_files=list(parsed.truncated_files),
+        other_log_records=dict(parsed.other_log_records),
     )
 
 

@@ -57,6 +57,7 @@ class ParseResult:
     ignored_fields: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)  # Zeek logs of another kind (``#path`` not conn)
     truncated_files: list[str] = field(default_factory=list)  # gzip cut short: the lines before the cut are read
+    other_log_records: dict[str, int] = field(default_factory=dict)  # JSON records of other logs (``_path``)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Ctx:
     staging: str
     ignored: dict[str, None] = field(default_factory=dict)
     truncated: list[str] = field(default_factory=list)
+    other_logs: dict[str, int] = field(default_factory=dict)
 
 
 def _columns_sql(columns: dict[str, str]) -> str:
@@ -127,6 +129,8 @@ def _load_text_rows(ctx: _Ctx, spec: FileSpec, rows: TextRows) -> None:
 def _load_python(ctx: _Ctx, spec: FileSpec) -> None:
     if spec.format == "json":
         rows, _ = parse_json(spec, ctx.truncated)
+        for log, n in rows.other_logs.items():
+            ctx.other_logs[log] = ctx.other_logs.get(log, 0) + n
         _load_text_rows(ctx, spec, rows)
     elif spec.format == "csv":
         _load_text_rows(ctx, spec, parse_csv(spec, ctx.truncated))
@@ -385,6 +389,7 @@ def parse_conn_files(
         ignored_fields=list(ctx.ignored),
         skipped_files=skipped,
         truncated_files=sorted(set(ctx.truncated)),
+        other_log_records=dict(sorted(ctx.other_logs.items())),
     )
     if result.read == 0 and not unchanged:
         cut = f"; gzip cut short: {', '.join(result.truncated_files)}" if result.truncated_files else ""

@@ -36,6 +36,7 @@ class TextRows:
     ln: list[int] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
     pre: list[str | None] = field(default_factory=list)
+    other_logs: dict[str, int] = field(default_factory=dict)  # JSON records of another log (``_path``), skipped
 
     def add(self, ln: int, raw: str, pre: str | None, row: dict[str, str | None] | None) -> None:
         self.ln.append(ln)
@@ -200,9 +201,14 @@ def _text(value: object) -> str | None:
 
 
 def parse_json(spec: FileSpec, truncated: list[str] | None = None) -> tuple[TextRows, set[str]]:
-    """Zeek NDJSON logs; returns the rows and every key seen (to check required fields)."""
+    """Zeek NDJSON logs; returns the rows and every key seen (to check required fields).
+
+    A record whose ``_path`` names another log (dns, http, ...) is not a connection: it is counted in
+    ``rows.other_logs``, neither accepted nor rejected.
+    """
     parsed: list[tuple[int, str, str | None, dict[str, object] | None]] = []
     keys: dict[str, None] = {}
+    other: dict[str, int] = {}
     for ln, text, shown in iter_lines(spec.path, truncated):
         if not shown.strip():
             continue
@@ -216,6 +222,10 @@ def parse_json(spec: FileSpec, truncated: list[str] | None = None) -> tuple[Text
         if not isinstance(obj, dict):
             parsed.append((ln, text, "malformed_json", None))
             continue
+        log = obj.get("_path")
+        if isinstance(log, str) and log and log != "conn":  # a stream of several Zeek logs: not a connection
+            other[log] = other.get(log, 0) + 1
+            continue
         flat = _flatten(obj)
         if may_hold_lone_surrogate(text) and replace_lone_surrogates(flat)[1]:  # no UTF-8 text can hold it
             parsed.append((ln, text, "bad_encoding: lone UTF-16 surrogate escape", None))
@@ -227,4 +237,5 @@ def parse_json(spec: FileSpec, truncated: list[str] | None = None) -> tuple[Text
     for ln, text, pre, flat in parsed:
         row = None if flat is None else {lookup[k]: _text(v) for k, v in flat.items() if k in lookup}
         rows.add(ln, text, pre, row)
+    rows.other_logs = dict(sorted(other.items()))
     return rows, set(keys)

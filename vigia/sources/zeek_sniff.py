@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import json
+import mmap
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,10 @@ def sniff(path: Path) -> FileSpec:
     if first.startswith("#"):
         return _zeek_header(path, head)
     if first.lstrip().startswith("{"):
-        return FileSpec(path, "json", log_path=_json_log_path(first) or _name_log_path(path))
+        log_path = _json_log_path(first)
+        if log_path not in (None, "conn") and _mentions_conn_records(path):
+            log_path = None  # a stream of several logs (Corelight, Kafka): its conn records are read, one by one
+        return FileSpec(path, "json", log_path=log_path or _name_log_path(path))
     if first:
         names = next(csv.reader([first]))
         return FileSpec(
@@ -101,6 +105,22 @@ def sniff(path: Path) -> FileSpec:
             log_path=_name_log_path(path),
         )  # fmt: skip
     return FileSpec(path, "csv", fields=[], separator=",", unset="", header_lines=0, log_path=_name_log_path(path))
+
+
+_CONN_PATH = re.compile(rb'"_path"\s*:\s*"conn"')
+
+
+def _mentions_conn_records(path: Path) -> bool:
+    """Whether a JSON log holds a record tagged ``"_path": "conn"`` (a byte scan, gzip streamed)."""
+    if path.name.endswith(".gz"):
+        tail = b""
+        for block in GzipStream(path).chunks():
+            if _CONN_PATH.search(tail + block):
+                return True
+            tail = block[-64:]
+        return False
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _CONN_PATH.search(data) is not None
 
 
 def _json_log_path(line: str) -> str | None:
