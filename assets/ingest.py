@@ -63,6 +63,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "files_unchanged_not_read": len(result.files_unchanged),
                 "truncated_files": dg.MetadataValue.json(result.truncated_files),
                 "other_log_records_skipped": dg.MetadataValue.json(result.other_log_records),
+                "records_with_unknown_label": result.unknown_labels,
                 "seconds": round(result.seconds, 3),
                 "preview": dg.MetadataValue.md(table_preview),
                 "table": f"{cfg.name}.{raw_table}",

@@ -59,3 +59,21 @@ def test_rematerialized_training_extracts_keep_one_copy_of_each_reject(
             assert job.execute_in_process(instance=instance, asset_selection=keys).success
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM ext.training_rejects").fetchone() == (1, 1)
+
+
+def test_reingested_event_files_keep_one_copy_of_each_reject(tmp_path: Path) -> None:
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.events_ingest import ingest_events
+
+    event = '{"@timestamp": "2026-01-05T10:00:00Z", "client": {"ip": "10.0.0.1"}, "url": {"path": "/a"}}'
+    (tmp_path / "events.ndjson").write_text(f"{event}\nnot json\n")
+    cfg = DatasetConfig.model_validate({
+        "name": "ev", "kind": "api_events", "source": {"type": "event_files", "path": str(tmp_path)},
+        "sql_models": "events", "partitions": {"start": "2026-01-05", "end": "2026-01-06"},
+        "detectors": [{"name": "iforest", "type": "isolation_forest"}],
+    })  # fmt: skip
+    con = duckdb.connect()
+    for run in ("r1", "r2", "r3"):
+        (tmp_path / "events.ndjson").touch()
+        assert ingest_events(con, cfg, ["2026-01-05"], run).rejected == 1
+    assert con.execute("SELECT count(*), min(run_id) FROM ev.raw_events_rejects").fetchone() == (1, "r3")

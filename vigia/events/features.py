@@ -13,7 +13,11 @@ query, body and user agent. :func:`event_features` then builds, fully vectorised
   tumbling window of ``window`` (polars duration string), ``win_requests``, ``win_rate_per_s``,
   ``win_error_rate`` (status >= 400), ``win_distinct_paths`` (templates), ``win_distinct_methods``,
   ``win_distinct_users``, ``win_failed_logins`` (401/403 on a login path). Windows come from
-  ``ts.dt.truncate(window)`` + ``group_by``; every event gets its own window's statistics.
+  ``ts.dt.truncate(window)`` + ``group_by``; every event gets its own window's statistics. An event without
+  a client IP is a client of its own (the statistics of that event alone: nothing tells which other requests
+  share its client, and the features must stay finite for the ``features_finite`` check). Whether the
+  windows are built depends on the columns only, never on a batch's values, so every day of a dataset has
+  the same feature columns.
 
 The output keeps ``event_id``, ``ts``, ``client_ip``, ``label``, ``attack_type`` when present; the
 numeric feature names are in ``EventEncoders.feature_columns(windows)``.
@@ -145,9 +149,12 @@ def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> 
     if "user_name" not in cols:
         lf = lf.with_columns(pl.lit(None, pl.String).alias("user_name"))
     secs = pl.duration(**_duration_kwargs(window)).dt.total_seconds()
-    lf = lf.with_columns(pl.col("ts").dt.truncate(window).alias("_win"))
+    # an event without a client IP is its own client: a per-row key no IP can equal (IPs never start with NUL)
+    own = pl.format("\x00{}", pl.int_range(pl.len(), dtype=pl.Int64))
+    client = pl.when(pl.col("client_ip").is_null()).then(own).otherwise(pl.col("client_ip").cast(pl.String))
+    lf = lf.with_columns(pl.col("ts").dt.truncate(window).alias("_win"), client.alias("_client"))
     is_login = pl.col("path_template").str.contains("(?i)login|signin|auth")
-    agg = lf.group_by("client_ip", "_win").agg(
+    agg = lf.group_by("_client", "_win").agg(
         pl.len().cast(pl.Float64).alias("win_requests"),
         (pl.col("status") >= 400).fill_null(False).mean().cast(pl.Float64).alias("win_error_rate"),
         pl.col("path_template").n_unique().cast(pl.Float64).alias("win_distinct_paths"),
@@ -160,7 +167,8 @@ def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> 
         .alias("win_failed_logins"),
     )
     agg = agg.with_columns((pl.col("win_requests") / secs).alias("win_rate_per_s"))
-    return lf.join(agg, on=["client_ip", "_win"], how="left", nulls_equal=True, maintain_order="left").drop("_win")
+    joined = lf.join(agg, on=["_client", "_win"], how="left", nulls_equal=True, maintain_order="left")
+    return joined.drop("_client", "_win")
 
 
 def _duration_kwargs(window: str) -> dict[str, int]:
@@ -176,15 +184,11 @@ def event_features(
 ) -> pl.DataFrame:
     """Numeric features per event (order of ``encoders.feature_columns(windows)``) plus the kept ids / labels.
 
-    ``windows=None``: client windows when ``ts`` and ``client_ip`` are present and not all null.
+    ``windows=None``: client windows when the ``ts`` and ``client_ip`` columns exist, even all null (a day
+    without client IPs then has per-event window statistics, not fewer columns than the other days).
     """
     if windows is None:
-        windows = (
-            "ts" in events.columns
-            and "client_ip" in events.columns
-            and events["client_ip"].null_count() < events.height
-            and events["ts"].null_count() < events.height
-        )
+        windows = "ts" in events.columns and "client_ip" in events.columns
     lf = _with_derived(events).with_columns(pl.col(f).fill_null("") for f in TEXT_FIELDS)
     if windows:
         lf = window_features(lf, window or encoders.window)

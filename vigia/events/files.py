@@ -5,17 +5,23 @@ Accepted layouts (gzip or plain, detected from the magic bytes):
 * NDJSON: one JSON object per line (``.ndjson`` / ``.jsonl`` / ``.json``); a line holding an OpenSearch
   hit (``{"_source": {...}}``) contributes its ``_source``;
 * a JSON array export: a top-level list, or a search response ``{"hits": {"hits": [...]}}``
-  (each hit's ``_source`` when present).
+  (each hit's ``_source`` when present), or an object with an ``events`` / ``data`` / ``records`` list.
+  An object holding an event's own fields (``@timestamp`` / ``timestamp`` / ``url.path``) or a ``_source``
+  is an event, never such a container, whatever its lists are called;
+* a pretty-printed JSON document spanning the file is one document (a single event, an array, a response);
+  an array cut short or broken part-way gives its complete items, the rest being one reject.
 
 Nested objects are flattened to dotted keys (``{"client": {"ip": ...}}`` -> ``client.ip``; lists are
 kept as JSON text) and the known ECS fields (:data:`EVENT_FIELD_MAP`) become the canonical columns of
-:data:`EVENT_COLUMNS`. Other flattened fields are kept as JSON text in ``extra``, the original record
-text (truncated to ``raw_chars``) in ``raw_record`` for the anomaly export.
+:data:`EVENT_COLUMNS`; when several fields feed one column, the first of them in the map's order that is
+present and not null wins (``@timestamp`` over ``timestamp``, ``event.id`` over ``_id``, ``client.ip`` over
+``source.ip``), whatever the record's key order. Other flattened fields are kept as JSON text in ``extra``,
+the original record text (truncated to ``raw_chars``) in ``raw_record`` for the anomaly export.
 
 Bad input never raises (only a missing / empty path does, as :class:`SourceError`); it is recorded:
 
 * a line that is not valid JSON, a value that is not an object, a record without ``@timestamp`` /
-  ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or epoch milliseconds,
+  ``url.path``, or with a mistyped field (``@timestamp`` not ISO-8601 text or an epoch number,
   ``http.response.status_code`` not an integer in RFC 9110's 100..599 (``"200"`` and ``200.0`` are; the
   same range as ``stg_events``' blocking check), ``event.duration`` not a finite number (Python's JSON
   reader accepts ``Infinity``, ``NaN`` and ``1e400``), text fields that are objects / lists) ->
@@ -26,7 +32,13 @@ Bad input never raises (only a missing / empty path does, as :class:`SourceError
 * bytes that are not valid UTF-8 -> **accepted**, decoded with U+FFFD replacement, noted in ``notes``
   (attack payloads often carry such bytes; dropping them would hide the very events to detect);
 * a lone UTF-16 surrogate escape (``"\\ud800"``: legal JSON, but no Unicode text can hold it) ->
-  **accepted**, the surrogate replaced with U+FFFD, noted in ``notes``.
+  **accepted**, the surrogate replaced with U+FFFD, noted in ``notes``;
+* a ``label`` outside the vocabulary of :func:`_label_value` -> **accepted** with a null (unknown) label,
+  noted in ``notes`` and counted in ``unknown_labels`` (a typo must not silently turn an attack into normal
+  traffic, and the event itself is still worth scoring).
+
+Epoch timestamps (numbers or digit text) are in seconds, milliseconds, microseconds or nanoseconds, the unit
+told by the magnitude (:func:`_epoch_seconds`).
 
 ``read == accepted + rejected`` always holds.
 """
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,6 +125,12 @@ REQUIRED_EVENT_FIELDS = ("ts", "path")
 DEFAULT_MAX_FIELD_CHARS = 65_536
 DEFAULT_RAW_CHARS = 2_000
 SURROGATE_NOTE = "lone UTF-16 surrogates replaced with U+FFFD"
+POSITIVE_LABELS = frozenset({"true", "malicious", "anomalous", "anomaly", "attack"})  # compared lower-cased
+NEGATIVE_LABELS = frozenset({"false", "benign", "normal"})
+# source fields whose presence makes an object an event (the required columns), never a container of events
+_EVENT_MARKERS = tuple(k for k, c in EVENT_FIELD_MAP.items() if c in REQUIRED_EVENT_FIELDS)
+_CONTAINER_KEYS = ("events", "data", "records")
+_EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
 @dataclass
@@ -127,6 +146,7 @@ class EventReadResult:
     decoded_with_replacement: int = 0
     files: list[str] = field(default_factory=list)
     truncated_files: list[str] = field(default_factory=list)  # gzip cut short
+    unknown_labels: int = 0  # accepted with a null label: the label value is outside the vocabulary
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -135,6 +155,7 @@ class EventReadResult:
             "rejected": self.rejected,
             "truncated": self.truncated,
             "decoded_with_replacement": self.decoded_with_replacement,
+            "unknown_labels": self.unknown_labels,
             "files": list(self.files),
             "reject_reasons": (
                 dict(self.rejects.group_by("reason").len().sort("len", descending=True).iter_rows())
@@ -187,19 +208,53 @@ def _read_bytes(path: Path, cut_short: list[str]) -> bytes:
     return as_utf8(data)  # UTF-8 without its byte-order mark, or UTF-16/32 announced by one
 
 
+def _epoch_seconds(v: float) -> float:
+    """An epoch number in seconds, its unit told by its magnitude as log tools do: below 1e11 seconds (up to
+    the year 5138), below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds."""
+    for limit, per_second in ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6)):
+        if abs(v) < limit:
+            return v / per_second
+    return v / 1e9
+
+
 def _parse_ts(v: Any) -> datetime | None:
+    """ISO-8601 text (no offset = UTC), or an epoch number (a JSON number or digit text) in s / ms / us / ns."""
     if isinstance(v, str):
         try:
             t = datetime.fromisoformat(v)
         except ValueError:
-            return None
-        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+            if not _EPOCH_TEXT.fullmatch(v.strip()):
+                return None
+            v = float(v)
+        else:
+            return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
     if isinstance(v, int | float) and not isinstance(v, bool):
         try:
-            return datetime.fromtimestamp(v / 1000.0, tz=UTC)
+            return datetime.fromtimestamp(_epoch_seconds(v), tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+def _label_value(v: Any) -> tuple[int | None, bool]:
+    """``(label, recognised)`` of a ``label`` value: 1 for ``1`` / ``true`` / ``malicious`` / ``anomalous`` /
+    ``anomaly`` / ``attack``, 0 for ``0`` / ``false`` / ``benign`` / ``normal`` (text case-insensitive, numbers
+    also as text such as ``"1.0"``); null and empty text are no label; anything else is not recognised."""
+    if isinstance(v, bool):
+        return int(v), True
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if not s:
+            return None, True
+        if s in POSITIVE_LABELS or s in NEGATIVE_LABELS:
+            return int(s in POSITIVE_LABELS), True
+        try:
+            v = float(s)
+        except ValueError:
+            return None, False
+    if isinstance(v, int | float) and v in (0, 1):
+        return int(v), True
+    return None, False
 
 
 class _Collector:
@@ -208,7 +263,7 @@ class _Collector:
         self.max_field_chars, self.raw_chars = max_field_chars, raw_chars
         self.cols: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
         self.rejects: list[tuple[Any, ...]] = []
-        self.read = self.truncated = self.replaced = 0
+        self.read = self.truncated = self.replaced = self.unknown_labels = 0
 
     def reject(self, line_no: int, reason: str, raw: str) -> None:
         self.rejects.append((self.dataset, self.source, line_no, reason, raw[: self.raw_chars], self.run_id))
@@ -227,17 +282,14 @@ class _Collector:
         if isinstance(src, dict):
             event_id = obj.get("_id")
             obj = src
-            if event_id is not None and "event" not in obj:
+            if event_id is not None and "_id" not in obj:  # ``event.id``, when present, wins by precedence
                 obj = {**obj, "_id": event_id}
         flat = flatten_event(obj)
+        extra = {k: v for k, v in flat.items() if k not in EVENT_FIELD_MAP}
         row: dict[str, Any] = {}
-        extra = {}
-        for k, v in flat.items():
-            c = EVENT_FIELD_MAP.get(k)
-            if c is None:
-                extra[k] = v
-            elif c not in row:
-                row[c] = v
+        for k, c in EVENT_FIELD_MAP.items():  # the map's order is the precedence, not the record's key order
+            if c not in row and flat.get(k) is not None:
+                row[c] = flat[k]
         for c in REQUIRED_EVENT_FIELDS:
             if row.get(c) is None:
                 name = "@timestamp" if c == "ts" else "url.path"
@@ -245,7 +297,8 @@ class _Collector:
                 return
         ts = _parse_ts(row["ts"])
         if ts is None:
-            self.reject(line_no, f"bad @timestamp {str(row['ts'])[:40]!r} (ISO-8601 text or epoch ms expected)", raw)
+            expected = "ISO-8601 text or epoch number expected"
+            self.reject(line_no, f"bad @timestamp {str(row['ts'])[:40]!r} ({expected})", raw)
             return
         row["ts"] = ts
         for c in TEXT_FIELDS:
@@ -271,7 +324,10 @@ class _Collector:
             return
         label = row.get("label")
         if label is not None:
-            row["label"] = 1 if label in (1, True, "1", "malicious", "anomalous", "attack") else 0
+            row["label"], known = _label_value(label)
+            if not known:
+                self.unknown_labels += 1
+                notes.append(f"label {str(label)[:40]!r} not recognised: stored as unknown (null)")
         for c in ("body", "query", "path", "user_agent"):
             v = row.get(c)
             if v is not None and len(v) > self.max_field_chars:
@@ -311,17 +367,61 @@ class _Collector:
         self.add(obj, line_no, text, notes)
 
 
-def _array_items(doc: Any) -> list[Any] | None:
+def _has_field(obj: dict[str, Any], dotted: str) -> bool:
+    """``dotted`` is a key of ``obj``, flat (``"url.path"``) or nested (``{"url": {"path": ...}}``)."""
+    if dotted in obj:
+        return True
+    head, _, rest = dotted.partition(".")
+    return bool(rest) and isinstance(obj.get(head), dict) and _has_field(obj[head], rest)
+
+
+def _is_event(obj: dict[str, Any]) -> bool:
+    """An object with an event's own fields or an OpenSearch hit's ``_source``: an event, not a container."""
+    return isinstance(obj.get("_source"), dict) or any(_has_field(obj, f) for f in _EVENT_MARKERS)
+
+
+def _document_items(doc: Any, spans_lines: bool) -> list[Any] | None:
+    """The events of a JSON document read whole, or None to read the file line by line (NDJSON)."""
     if isinstance(doc, list):
         return doc
-    if isinstance(doc, dict):
+    if not isinstance(doc, dict):
+        return None
+    if not _is_event(doc):
         hits = doc.get("hits")
         if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
             return hits["hits"]
-        for key in ("events", "data", "records"):
+        for key in _CONTAINER_KEYS:
             if isinstance(doc.get(key), list):
                 return doc[key]
-    return None
+    return [doc] if spans_lines else None  # a pretty-printed event is one event, not one per line
+
+
+def _array_prefix(text: str) -> tuple[list[Any], str] | None:
+    """The complete items of a JSON array cut short (or broken part-way) and the unparsed rest; None when no
+    item precedes the break or the array is complete (then followed by more data: read as lines)."""
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+    i = text.index("[") + 1
+    while True:
+        i = _skip_space(text, i)
+        try:
+            item, end = decoder.raw_decode(text, i)
+        except (ValueError, RecursionError):
+            break
+        items.append(item)
+        i = _skip_space(text, end)
+        if text[i : i + 1] == "]":
+            return None
+        if text[i : i + 1] != ",":
+            break
+        i += 1
+    return (items, text[i:]) if items else None
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
 
 
 def _iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -341,21 +441,17 @@ def _json_error(exc: Exception) -> str:
 
 def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
     head = data.lstrip()[:1]
-    doc = None
+    items, tail = None, None
     if head in (b"[", b"{"):
+        text = data.decode("utf-8", errors="replace")
         first_nl = data.find(b"\n")
-        single_line = first_nl < 0 or not data[first_nl:].strip()
-        if head == b"[" or not single_line:
-            try:  # a JSON document spanning the file (array export, pretty-printed response)
-                doc = json.loads(data.decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                doc = None
-        elif single_line:
-            try:
-                doc = json.loads(data.decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                doc = None
-    items = _array_items(doc) if doc is not None else None
+        spans_lines = first_nl >= 0 and bool(data[first_nl:].strip())
+        try:  # a JSON document spanning the file (array export, pretty-printed response or event)
+            items = _document_items(json.loads(text), spans_lines)
+        except (ValueError, RecursionError):
+            prefix = _array_prefix(text) if head == b"[" else None
+            if prefix is not None:  # an array export cut short: its complete items, the rest one reject
+                items, tail = prefix
     if items is None:
         for line_no, line in _iter_lines(data):
             col.line(line, line_no, max_event_bytes)
@@ -371,6 +467,10 @@ def _read_one(data: bytes, col: _Collector, max_event_bytes: int) -> None:
         notes = ["non-UTF-8 bytes replaced with U+FFFD"] if "\ufffd" in raw else []
         col.replaced += bool(notes)
         col.add(item, i, raw, notes)
+    if tail is not None:
+        col.read += 1
+        n, rest = len(items), f"{len(tail)} chars unread" if tail.strip() else "not closed"
+        col.reject(n + 1, f"malformed JSON: array cut short or broken after item {n} ({rest})", tail)
 
 
 def read_event_files(
@@ -389,7 +489,7 @@ def read_event_files(
     """
     files = [f for f in event_files(path) if skip is None or not skip(f)]
     frames, rejects, cut_short = [], [], []
-    read = truncated = replaced = 0
+    read = truncated = replaced = unknown_labels = 0
     now = datetime.now(UTC).replace(tzinfo=None)
     for f in files:
         col = _Collector(str(f), dataset, run_id, max_field_chars, raw_chars)
@@ -397,6 +497,7 @@ def read_event_files(
         frames.append(pl.DataFrame(col.cols, schema=EVENT_COLUMNS))
         rejects += col.rejects
         read, truncated, replaced = read + col.read, truncated + col.truncated, replaced + col.replaced
+        unknown_labels += col.unknown_labels
     events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_COLUMNS)
     rej = pl.DataFrame(
         [(*r, now) for r in rejects],
@@ -413,6 +514,7 @@ def read_event_files(
         decoded_with_replacement=replaced,
         files=[str(f) for f in files],
         truncated_files=cut_short,
+        unknown_labels=unknown_labels,
     )
 
 

@@ -3,7 +3,9 @@
 Encoders (frequency of categories and string shapes) are fitted on the training period only: the first
 ``split.train`` share of the configured days, once, and kept in ``data/models/<dataset>/encoders.joblib``
 so every partition is encoded the same way (delete the file to refit). Unknown categories fall in an
-"unknown" bucket. Each event is a row: entity = ``client_ip``, ``window_start`` = its timestamp.
+"unknown" bucket. Each event is a row: entity = ``client_ip``, ``window_start`` = its timestamp. The
+feature columns are the same for every day: the client-window statistics are always computed (``stg_events``
+always has ``ts`` and ``client_ip``); an event without a client IP is a client of its own.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def materialize_event_features(
     if events.height == 0:
         raise ValueError(f"no events in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
     encoders = encoders_for(con, cfg)
-    feats = event_features(events, encoders)
+    feats = event_features(events, encoders, windows=True)  # never per batch: one column set per dataset
     if cfg.entity_key != "client_ip":
         feats = feats.rename({"client_ip": cfg.entity_key})
     table = feats.with_columns(

@@ -4,7 +4,8 @@ Sources: the synthetic API-event generator (each day generated deterministically
 exports (``event_files``), or an OpenSearch cluster (``opensearch``): the daily index of each requested
 day (``source.params.index_template``, e.g. ``events-{day:%Y%m%d}``) is downloaded with point-in-time +
 ``search_after`` (scroll as a fallback) into ``data/raw/<dataset>/<index>.ndjson`` and read like a file.
-Malformed events go to ``raw_events_rejects`` with their reason; read = accepted + rejected.
+Malformed events go to ``raw_events_rejects`` with their reason; read = accepted + rejected. Events whose
+``label`` is outside the vocabulary are kept with a null label (noted in ``notes``) and counted in a warning.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from vigia.events.files import EVENT_COLUMNS, canonical_events, read_event_files
 from vigia.events.synth import generate_api_events
 from vigia.paths import data_dir
 from vigia.pipeline.file_manifest import FileManifest, frame_day_ranges
-from vigia.pipeline.ingest import IngestResult, day_seed, ensure_rejects_table
-from vigia.schema import REJECT_COLUMNS
-from vigia.warehouse.duck import append_frame, ensure_schema, write_frame_partitions
+from vigia.pipeline.ingest import IngestResult, day_seed, ensure_rejects_table, replace_rejects
+from vigia.warehouse.duck import ensure_schema, write_frame_partitions
 
 LOG = logging.getLogger("vigia.opensearch")  # captured into the run log (dagster.yaml: managed_python_loggers)
+EVENTS_LOG = logging.getLogger("vigia.events")
 RAW_TABLE = "raw_events"
 REJECTS_TABLE = "raw_events_rejects"
 EVENT_EVIDENCE_COLUMNS = ("event_id", "ts", "client_ip", "user_name", "method", "path", "query", "status",
@@ -98,7 +99,7 @@ def ingest_events(
     start = time.perf_counter()
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name, REJECTS_TABLE)
-    rejects, reasons, manifest, read_files, truncated_files = None, {}, None, [], []
+    rejects, reasons, manifest, read_files, truncated_files, unknown_labels = None, {}, None, [], [], 0
     if cfg.source.type == "synthetic_api":
         frame = _synthetic(cfg, partition_keys)
         read = frame.height
@@ -111,13 +112,19 @@ def ingest_events(
         skip = None if manifest is None else manifest.skip
         result = read_event_files(source, dataset=cfg.name, run_id=run_id, skip=skip)
         frame, rejects, read, read_files = result.events, result.rejects, result.read, result.files
-        truncated_files = result.truncated_files
+        truncated_files, unknown_labels = result.truncated_files, result.unknown_labels
+        if result.unknown_labels:
+            EVENTS_LOG.warning(
+                "%d events have a label outside the vocabulary (1 / true / malicious / anomalous / anomaly / attack,"
+                " 0 / false / benign / normal): stored as unknown (null), see their notes in %s.%s",
+                result.unknown_labels, cfg.name, RAW_TABLE,
+            )  # fmt: skip
         reasons = dict(rejects.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows())
     missing = [pl.lit(None, dtype).alias(c) for c, dtype in EVENT_COLUMNS.items() if c not in frame.columns]
     frame = frame.with_columns(missing).select(list(EVENT_COLUMNS))
     frame = with_event_day(frame)
-    if rejects is not None:
-        append_frame(con, cfg.name, REJECTS_TABLE, rejects.select(list(REJECT_COLUMNS)))
+    if rejects is not None:  # each file read replaces its earlier rejects: a re-run does not duplicate them
+        replace_rejects(con, cfg.name, REJECTS_TABLE, rejects, files=list(read_files))
     written = write_frame_partitions(con, cfg.name, RAW_TABLE, frame, partition_keys)
     if manifest is not None:  # after the write: an entry never claims days the raw table lacks
         manifest.record(read_files, frame_day_ranges(frame), run_id)
@@ -133,6 +140,7 @@ def ingest_events(
         rejects_by_reason={str(k): int(v) for k, v in reasons.items()},
         files_unchanged=[] if manifest is None else manifest.not_read(read_files),
         truncated_files=truncated_files,
+        unknown_labels=unknown_labels,
         seconds=time.perf_counter() - start,
     )
 

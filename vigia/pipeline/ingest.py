@@ -44,6 +44,7 @@ class IngestResult:
     files_unchanged: list[str] = field(default_factory=list)  # not re-read: unchanged, none of the requested days
     truncated_files: list[str] = field(default_factory=list)  # gzip cut short: only the lines before the cut
     other_log_records: dict[str, int] = field(default_factory=dict)  # records of other Zeek logs, not read
+    unknown_labels: int = 0  # accepted records whose label is outside the vocabulary: stored as unknown (null)
     seconds: float = 0.0
 
 
