@@ -154,6 +154,13 @@ class SeriesConfig(_Strict):
                 ZoneInfo(self.time_zone)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"series.time_zone {self.time_zone!r} is not an IANA time zone name") from exc
+        if self.columns:
+            from vigia.timeseries.sensor_files import RESERVED_COLUMNS
+
+            reserved = sorted(RESERVED_COLUMNS & set(self.columns))
+            if reserved:
+                raise ValueError(f"series.columns names {', '.join(reserved)}: names the pipeline uses "
+                                 f"({', '.join(sorted(RESERVED_COLUMNS))}), not sensor values")  # fmt: skip
         return self
 
 

@@ -61,6 +61,8 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
     assert DatasetConfig.model_validate(sensors).entity_key == "station"
     with pytest.raises(ValueError, match="does not fit kind 'network_conn'"):
         DatasetConfig.model_validate(_base(source={"type": "event_files", "path": "x"}))
+    with pytest.raises(ValueError, match=r"series\.columns names day, station: names the pipeline uses"):
+        DatasetConfig.model_validate({**sensors, "series": {"columns": ["temp", "station", "day"]}})
     with pytest.raises(ValueError, match="invalid duration '1x'"):
         DatasetConfig.model_validate(_base(series={"freq": "1x"}))
     with pytest.raises(ValueError, match="contamination"):
