@@ -213,12 +213,31 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, OSError) as exc:  # SourceError is a ValueError
-        if os.environ.get("VIGIA_DEBUG"):
+    except Exception as exc:
+        if os.environ.get("VIGIA_DEBUG") or not _input_error(exc):
             raise
         command = " ".join(str(part) for part in (args.command, getattr(args, "bench", None)) if part)
-        print(f"vigia {command}: error: {exc}", file=sys.stderr)
+        message = str(exc) if isinstance(exc, ValueError | OSError) else _first_line(exc)  # polars adds hints
+        print(f"vigia {command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _first_line(exc: Exception) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
+def _input_error(exc: Exception) -> bool:
+    """Bad input: ``ValueError`` (``SourceError`` is one), ``OSError``, or a polars error that a file's content
+    causes (a missing column, unparseable data, a schema mismatch); other polars errors are bugs: traceback."""
+    if isinstance(exc, ValueError | OSError):
+        return True
+    polars = sys.modules.get("polars")
+    if polars is None:
+        return False
+    errors = polars.exceptions
+    content = (errors.ColumnNotFoundError, errors.ComputeError, errors.NoDataError, errors.SchemaError,
+               errors.SchemaFieldNotFoundError)  # fmt: skip
+    return isinstance(exc, content)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,10 @@ def run_credit_benchmark(
     start = time.perf_counter()
     table = load_credit_table(path, fmt=fmt, target=target, separator=separator, positive=positive)
     frame, target = table.frame, table.target
-    check_trainable(frame, target, test_size)
+    try:
+        check_trainable(frame, target, test_size)
+    except ValueError as exc:  # say when too few rows are left because rows were dropped
+        raise ValueError(f"{exc}; {note}" if (note := table.drop_note()) else str(exc)) from exc
     train, test = stratified_split(frame, target, test_size=test_size, seed=seed)
     spec = infer_features(train, target, categorical=table.categorical)
     chosen, models = fit_and_select(
@@ -169,6 +172,7 @@ def run_credit_benchmark(
         data={
             "path": str(path),
             "dropped_rows": table.dropped_rows,
+            "dropped_target": table.dropped_target,
             "dropped_columns": table.dropped_columns,
             "type_errors": table.type_errors,
         },

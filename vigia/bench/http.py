@@ -24,6 +24,9 @@ Protocol (no anomaly label is used before the final evaluation):
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from vigia.events.novelty import TokenNoveltyModel
 from vigia.models.detectors import fit_detector, normalized_scores
 from vigia.models.evaluation import binary_metrics, consensus_flags, consensus_score
 from vigia.models.preprocess import FeaturePreprocessor
+from vigia.sources.text_encoding import as_utf8
 
 DEFAULT_DETECTORS = (
     DetectorConfig(name="iforest", type="isolation_forest", params={"n_estimators": 200}),
@@ -46,20 +50,37 @@ DEFAULT_DETECTORS = (
 HEADLINE = "novelty+consensus"
 
 
+CSIC_FIELDS = ("method", "path", "split", "is_anomalous")  # required; query, body, headers, id optional
+
+
 def load_csic(path: Path) -> pl.DataFrame:
-    """CSIC JSONL (a file, or the folder holding ``*.jsonl[.gz]``) -> canonical event columns + ``split``."""
+    """CSIC JSONL (a file, or the folder holding ``*.jsonl[.gz]``) -> canonical event columns + ``split``.
+
+    A clear ``ValueError`` names the file (and line) of an empty file, a line that is not a JSON object, a
+    missing field (:data:`CSIC_FIELDS`) or an ``is_anomalous`` that is not 0 / 1. A byte-order mark is skipped.
+    """
     p = Path(path)
     files = [p] if p.is_file() else sorted(f for f in p.glob("*.jsonl*"))
     if not files:
         raise FileNotFoundError(f"no CSIC *.jsonl[.gz] file at {p}")
     frames = []
     for f in files:
-        raw = pl.read_ndjson(f, infer_schema_length=None)
+        raw = _read_jsonl(f)
+        if missing := [c for c in CSIC_FIELDS if c not in raw.columns]:
+            raise ValueError(f"{f}: requests lack the field(s) {missing} (each line needs {list(CSIC_FIELDS)})")
+        headers = raw.schema.get("headers")
         ua = (
             raw["headers"].struct.field("User-Agent")
-            if "headers" in raw.columns and "User-Agent" in [fld.name for fld in raw.schema["headers"].fields]  # type: ignore[union-attr]
+            if isinstance(headers, pl.Struct) and "User-Agent" in [fld.name for fld in headers.fields]
             else pl.Series([None] * raw.height, dtype=pl.String)
         )
+        label = raw.get_column("is_anomalous").cast(pl.Int8, strict=False)
+        if (bad := ~label.is_in([0, 1]).fill_null(False)).any():
+            first = int(bad.arg_true()[0])
+            raise ValueError(
+                f"{f}: {int(bad.sum())} request(s) with an is_anomalous that is not 0/1 (first: request "
+                f"{first + 1}, value {raw.get_column('is_anomalous')[first]!r})"
+            )
         frames.append(
             raw.select(
                 pl.col("id").cast(pl.String).alias("event_id")
@@ -67,14 +88,39 @@ def load_csic(path: Path) -> pl.DataFrame:
                 else pl.int_range(pl.len()).cast(pl.String).alias("event_id"),
                 pl.col("method").cast(pl.String),
                 pl.col("path").cast(pl.String),
-                pl.col("query").cast(pl.String).fill_null(""),
-                pl.col("body").cast(pl.String).fill_null(""),
+                *(
+                    (pl.col(c).cast(pl.String) if c in raw.columns else pl.lit(None, pl.String)).fill_null("").alias(c)
+                    for c in ("query", "body")
+                ),
                 pl.lit(ua).alias("user_agent"),
-                pl.col("is_anomalous").cast(pl.Int8).alias("label"),
+                pl.lit(label).alias("label"),
                 pl.col("split").cast(pl.String),
             )
         )
     return pl.concat(frames)
+
+
+def _read_jsonl(f: Path) -> pl.DataFrame:
+    """One JSON-lines file (``.gz`` or not; UTF-8, or UTF-16/32 by byte-order mark); blank lines are skipped."""
+    data = f.read_bytes()
+    if f.suffix.lower() == ".gz":
+        data = gzip.decompress(data)
+    data = as_utf8(data)
+    if not data.strip():
+        raise ValueError(f"{f}: empty file, no request")
+    try:
+        return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+    except pl.exceptions.PolarsError as exc:
+        for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{f}, line {n}: not valid JSON ({err.msg}, column {err.colno})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{f}, line {n}: not a JSON object") from None
+        raise ValueError(f"{f}: not readable as JSON lines ({str(exc).splitlines()[0]})") from exc
 
 
 def _subsample(df: pl.DataFrame, n: int | None, seed: int) -> pl.DataFrame:

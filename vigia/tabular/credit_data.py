@@ -17,8 +17,11 @@ Formats (``load_credit_table(path, fmt=...)``):
   (they lifted the validation ROC-AUC, measured inside the train part, by about 0.004).
 
 Every cell is read as text then typed by :func:`vigia.tabular.extracts.coerce_columns` (so Excel-style
-``2.00E+05`` parses); rows whose target is missing or not one of the two labels are dropped and
-counted (``dropped_rows``).
+``2.00E+05`` parses); rows whose target is missing (empty, ``NA``, ``?``, ...) or not one of the two labels
+are dropped and counted (``dropped_rows``, split in ``dropped_target``); labels given as numbers match
+numerically (``--positive 1`` matches ``1.0``). Columns with an empty or repeated header name are dropped
+and listed in ``dropped_columns``. A table whose kept rows hold a single class fails, saying how many rows
+were dropped and why.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from vigia.tabular.extracts import coerce_columns, label_target, read_text_table
+from vigia.tabular.extracts import DroppedColumn, clean_text, coerce_columns, label_target, read_text_table
 
 Format = Literal["csv", "german", "taiwan"]
 
@@ -94,6 +97,11 @@ class CreditTable:
     dropped_rows: int = 0
     type_errors: dict[str, Any] = field(default_factory=dict)
     dropped_columns: list[str] = field(default_factory=list)
+    dropped_target: dict[str, Any] = field(default_factory=dict)  # {missing, invalid, invalid_examples, expected}
+
+    def drop_note(self) -> str:
+        """Why rows were dropped, for error messages ('' when none was)."""
+        return _drop_note(self.target, self.dropped_target, self.frame.height + self.dropped_rows)
 
 
 def load_credit_table(
@@ -109,17 +117,24 @@ def load_credit_table(
     if not path.is_file():
         raise FileNotFoundError(f"credit table not found: {path}")
     kinds: dict[str, str] = {}
+    unusable: list[DroppedColumn] = []
     if fmt == "german":
         raw = read_text_table(path, separator=separator or " ", has_header=False, new_columns=GERMAN_COLUMNS)
         target = target or GERMAN_TARGET
         positive = GERMAN_POSITIVE if positive is None else positive
         kinds = {c: ("numeric" if c in GERMAN_NUMERIC else "categorical") for c in GERMAN_COLUMNS if c != target}
     elif fmt in ("csv", "taiwan"):
-        raw = read_text_table(path, separator=separator)
+        raw = read_text_table(path, separator=separator, dropped_columns=unusable)
+        raw = raw.drop([d.kept_as for d in unusable if d.kept_as])
         if fmt == "taiwan":
             raw = raw.rename({k: v for k, v in TAIWAN_NAMES.items() if k in raw.columns})
+            if missing := [f"{x} ({name})" for x, name in TAIWAN_NAMES.items() if name not in raw.columns]:
+                raise ValueError(
+                    f"{path} is not in the Taiwan layout (ID, X1..X23, Y or the codebook names): missing "
+                    f"{len(missing)} column(s): {', '.join(missing[:6])}{', ...' if len(missing) > 6 else ''}"
+                )
             target = target or TAIWAN_TARGET
-            kinds = {c: "categorical" for c in TAIWAN_CATEGORICAL if c in raw.columns}
+            kinds = {c: "categorical" if c in TAIWAN_CATEGORICAL else "numeric" for c in TAIWAN_NAMES.values()}
     else:
         raise ValueError(f"format must be 'csv', 'german' or 'taiwan', got {fmt!r}")
     target = target or "Y"
@@ -135,12 +150,22 @@ def load_credit_table(
     typed, numeric, categorical, errors = coerce_columns(raw, features, kinds)
     typed, reason = label_target(typed, target, positive)
     bad = reason.is_not_null()
+    text = raw.select(clean_text(target)).to_series()
+    invalid = text.filter(bad & text.is_not_null())
+    dropped_target = {
+        "missing": int((bad & text.is_null()).sum()),
+        "invalid": invalid.len(),
+        "invalid_examples": invalid.unique(maintain_order=True).head(5).to_list(),
+        "expected": "1/0" if positive is None else f"{positive}/other",
+    }
     typed = typed.filter(~bad).select(*features, target)
     if fmt == "taiwan":
         typed = taiwan_features(typed)
         numeric = [*numeric, "UTIL1", "PAY_RATIO", "MAX_DELAY"]
-    if typed.height == 0:
-        raise ValueError(f"no row of {path} has a valid target {target!r}")
+    if typed.get_column(target).n_unique() < 2:
+        held = "no row" if typed.height == 0 else f"the {typed.height} row(s) left hold a single class"
+        note = _drop_note(target, dropped_target, raw.height)
+        raise ValueError(f"target {target!r}: {held}{'; ' + note if note else ''}")
     return CreditTable(
         frame=typed,
         target=target,
@@ -149,7 +174,22 @@ def load_credit_table(
         positive=str(positive if positive is not None else 1),
         dropped_rows=int(bad.sum()),
         type_errors=errors,
-        dropped_columns=dropped_cols,
+        dropped_columns=dropped_cols + [d.label for d in unusable],
+        dropped_target=dropped_target,
+    )
+
+
+def _drop_note(target: str, dropped: dict[str, Any], rows: int) -> str:
+    """E.g. ``1199 of 1200 rows were dropped: 1199 with a value of 'ID' that is not 1/0 (e.g. '2'), 0 with it
+    missing; check --target and --positive`` ('' when no row was dropped)."""
+    missing, invalid = dropped.get("missing", 0), dropped.get("invalid", 0)
+    if not missing + invalid:
+        return ""
+    examples = ", ".join(repr(v) for v in dropped.get("invalid_examples", []))
+    return (
+        f"{missing + invalid} of {rows} rows were dropped: {invalid} with a value of {target!r} that is not "
+        f"{dropped.get('expected', '1/0')}{f' (e.g. {examples})' if examples else ''}, {missing} with it missing;"
+        " check --target and --positive"
     )
 
 

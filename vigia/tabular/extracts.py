@@ -4,9 +4,16 @@
 ``folder`` (hidden files skipped), **sorted by file name**, and stacks them with a ``source_file``
 column (the file name). Every cell is first read as text, then typed:
 
+* **Header names** are stripped of surrounding spaces (``id, x, y`` reads as ``id``, ``x``, ``y``).
 * **Missing expected columns** (in any file) → ``ValueError`` naming the file and the columns. When
-  ``expected_columns`` is not given, the first non-empty file's columns are the expected set.
-* **Extra columns** (not expected) → dropped and reported in ``extra_columns`` (per file).
+  ``expected_columns`` is not given, the first non-empty file's columns are the expected set, and it must
+  hold the target and the id column (else a ``ValueError`` naming the column and its role). The id column
+  cannot be the target.
+* **Extra columns** (not expected) → dropped and reported in ``extra_columns`` (per file), like columns that
+  cannot be used: an empty header name (a trailing separator on every line; the report counts the
+  non-empty cells it held), a repeated header name (the first column of that name is kept), a nested
+  Parquet column (list, struct, array). A nested column that is needed (expected, target, id) is a
+  ``ValueError`` naming it.
 * **Wrong field count** (a CSV record with more or fewer fields than the header) → **rejected** with
   ``wrong_field_count: expected N got M``, its line and text. Quoted fields may hold the separator and
   newlines (read with Python's ``csv`` module).
@@ -19,11 +26,11 @@ column (the file name). Every cell is first read as text, then typed:
   ``type_errors`` (per column, with up to 5 example values); the row is kept, so the model's median
   imputation handles it. Empty cells and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
   are plain missing values, not type errors.
-* **Target** (when ``target`` is given): must be ``positive`` / ``negative`` (default ``1`` / ``0``;
-  ``1.0`` / ``0.0`` and ``true`` / ``false`` accepted); a row whose target is missing or any other
-  value is **rejected** with a reason (``rejects`` frame in the ``REJECT_COLUMNS`` layout; ``line_number``
-  is the physical CSV line, header = line 1, or the 1-based row of a Parquet file). The target is
-  returned as Int8 0/1.
+* **Target** (when ``target`` is given): must be ``positive`` / ``negative`` (default ``1`` / ``0``, compared
+  as numbers, so ``1.0`` / ``0.00`` match; ``true`` / ``false`` accepted); a row whose target is missing
+  (empty or a missing-value token) or any other value is **rejected** with a reason (``rejects`` frame in
+  the ``REJECT_COLUMNS`` layout; ``line_number`` is the physical CSV line, header = line 1, or the 1-based
+  row of a Parquet file). The target is returned as Int8 0/1.
 * **Optional target** (``target_optional=True``, for inference batches that may carry outcomes): the
   target column may be absent (all rows unlabelled); a missing target (empty or a missing-value token)
   leaves the row unlabelled; any other invalid value also leaves it unlabelled and is counted in
@@ -33,6 +40,7 @@ column (the file name). Every cell is first read as text, then typed:
 * **Empty extract** (a zero-byte file or a header without rows): skipped and reported in
   ``skipped_files`` with the reason; when no file holds a data row, ``SourceError`` (a ``ValueError``)
   naming the folder. A folder without any extract also raises ``SourceError``.
+* ``duplicate_ids``: rows whose id repeats an earlier row's (a missing id is not a duplicate).
 * Unseen categories are not an extract problem: they are counted by the model at predict time.
 
 ``newest_extract(folder)`` picks the inference batch: the extract with the **latest modification
@@ -47,7 +55,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +72,7 @@ MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 NUMERIC_SHARE = 0.9
 MAX_ABS_NUMBER = 1e150  # beyond it (e.g. 1.797e308) the scaler's squares overflow and training fails on NaN
 _LINE = "__line_number"
+_DROPPED = "__vigia_dropped_"  # placeholder name of a column left out (empty or repeated name, nested)
 _TRUE = ("1", "1.0", "true")
 _FALSE = ("0", "0.0", "false")
 
@@ -148,6 +157,25 @@ def fingerprint(files: Sequence[Path]) -> str:
 BadRow = tuple[int, str, str]  # (physical line number, reason, raw text)
 
 
+@dataclass(frozen=True)
+class DroppedColumn:
+    """A column ``read_text_table`` cannot use: its header name, 1-based position and why."""
+
+    name: str
+    position: int
+    kind: str  # "empty_name" | "repeated_name" | "nested"
+    detail: str = ""  # nested: the type; empty_name: the non-empty cells it held
+    kept_as: str | None = None  # repeated_name: its column in the frame, ``<name>_duplicated_<k>``
+
+    @property
+    def label(self) -> str:
+        """How it is reported, e.g. ``tags (column 4: nested List(String), not supported)``."""
+        if self.kind == "nested":
+            return f"{self.name} (column {self.position}: nested {self.detail}, not supported)"
+        why = "empty header name" if self.kind == "empty_name" else "repeated header name"
+        return f"{self.name or '<empty>'} (column {self.position}: {why}{self.detail})"
+
+
 def read_text_table(
     path: str | Path,
     *,
@@ -155,24 +183,38 @@ def read_text_table(
     has_header: bool = True,
     new_columns: Sequence[str] | None = None,
     bad_rows: list[BadRow] | None = None,
+    dropped_columns: list[DroppedColumn] | None = None,
 ) -> pl.DataFrame:
     """One file with every column as String (empty frame for a zero-byte file) plus its line numbers.
 
     CSV goes through Python's ``csv`` module, so quoted fields may hold separators and newlines and each
     record keeps the physical line it starts on. A record whose field count differs from the header's is
     appended to ``bad_rows`` (``wrong_field_count``), or, without that list, fails naming the file and line.
-    Repeated header names get a ``_duplicated_<k>`` suffix (then reported as extra columns).
+    Header names are stripped of surrounding spaces (``id, x`` reads as ``id`` and ``x``). Columns that
+    cannot be used are appended to ``dropped_columns``: an empty header name (e.g. from a trailing
+    separator on every line; left out, ``detail`` counts the cells it held) and a nested Parquet column
+    (list, struct, array; left out); a repeated header name stays as ``<name>_duplicated_<k>``
+    (``kept_as``) for the caller to drop.
     """
     path = Path(path)
+    dropped = dropped_columns if dropped_columns is not None else []
+    first = len(dropped)
     if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pl.read_parquet(path).select(pl.all().cast(pl.String))
+        frame = pl.read_parquet(path)
+        names = _header_names(frame.columns, dropped)
+        for i, (name, dtype) in enumerate(zip(names, frame.dtypes, strict=True)):
+            if name is not None and dtype.is_nested():
+                dropped.append(DroppedColumn(name, i + 1, "nested", str(dtype)))
+                names[i] = None
+        frame = frame.rename(dict(zip(frame.columns, _placeholders(names), strict=True)))
+        frame = _without_dropped(frame, dropped, first).select(pl.all().cast(pl.String))
         return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(_LINE))
     if path.stat().st_size == 0:
         return pl.DataFrame({_LINE: pl.Series([], dtype=pl.Int64)})
     with path.open(newline="", encoding=file_encoding(path), errors="replace") as fh:  # UTF-8, or UTF-16/32 by BOM
         reader = csv.reader(fh, delimiter=separator or ",")
         header = next(reader, None) if has_header else None
-        names = list(new_columns) if new_columns else _unique_names(header or [])
+        names: list[str | None] = list(new_columns) if new_columns else _header_names(header or [], dropped)
         rows: list[list[str]] = []
         lines: list[int] = []
         start = reader.line_num + 1
@@ -190,30 +232,58 @@ def read_text_table(
                 continue
             rows.append(record)
             lines.append(line)
-    frame = pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
+    frame = pl.DataFrame(rows, schema={n: pl.String for n in _placeholders(names)}, orient="row")
+    frame = _without_dropped(frame, dropped, first)
     return frame.with_columns(pl.Series(_LINE, lines, dtype=pl.Int64))
 
 
-def _unique_names(header: list[str]) -> list[str]:
+def _header_names(header: Sequence[str], dropped: list[DroppedColumn]) -> list[str | None]:
+    """Stripped header names, ``<name>_duplicated_<k>`` for a repeated one, ``None`` for an empty one (both
+    noted in ``dropped``)."""
+    names: list[str | None] = []
     seen: dict[str, int] = {}
-    names = []
-    for name in header:
+    for i, raw in enumerate(header):
+        name = raw.strip()
         k = seen.get(name, 0)
-        names.append(name if k == 0 else f"{name}_duplicated_{k - 1}")
         seen[name] = k + 1
+        if not name:
+            dropped.append(DroppedColumn(name, i + 1, "empty_name"))
+            names.append(None)
+        elif k:
+            names.append(f"{name}_duplicated_{k - 1}")
+            dropped.append(DroppedColumn(name, i + 1, "repeated_name", kept_as=names[-1]))
+        else:
+            names.append(name)
     return names
 
 
-def _clean_text(col: str) -> pl.Expr:
-    s = pl.col(col).str.strip_chars()
+def _placeholders(names: Sequence[str | None]) -> list[str]:
+    return [n if n is not None else f"{_DROPPED}{i + 1}" for i, n in enumerate(names)]
+
+
+def _without_dropped(frame: pl.DataFrame, dropped: list[DroppedColumn], first: int) -> pl.DataFrame:
+    """Drop the placeholder columns, noting how many values each empty-named one (``dropped[first:]``) held."""
+    for j in range(first, len(dropped)):
+        col = dropped[j]
+        placeholder = f"{_DROPPED}{col.position}"
+        if col.kind == "empty_name" and placeholder in frame.columns and not frame.schema[placeholder].is_nested():
+            text = frame.get_column(placeholder).cast(pl.String).str.strip_chars()
+            if values := int((text.is_not_null() & (text != "")).sum()):
+                dropped[j] = replace(col, detail=f", {values} non-empty cell(s) left out")
+    return frame.select([c for c in frame.columns if not c.startswith(_DROPPED)])
+
+
+def clean_text(col: str) -> pl.Expr:
+    """The column's text, stripped, with empty cells and the missing-value tokens (``MISSING_TOKENS``) null."""
+    s = pl.col(col).cast(pl.String).str.strip_chars()
     return pl.when(s.str.to_lowercase().is_in(MISSING_TOKENS)).then(None).otherwise(s)
 
 
 def _parsed(frame: pl.DataFrame, col: str, decimal: str) -> tuple[pl.Series, pl.Series]:
     """The column's cleaned text (missing tokens null) and its values as Float64 (null where not a number)."""
     both = frame.select(
-        _clean_text(col).alias("text"),
-        with_decimal_point(_clean_text(col), decimal).cast(pl.Float64, strict=False).alias("value"),
+        clean_text(col).alias("text"),
+        with_decimal_point(clean_text(col), decimal).cast(pl.Float64, strict=False).alias("value"),
     )
     return both.get_column("text"), both.get_column("value")
 
@@ -277,25 +347,57 @@ def empty_rejects() -> pl.DataFrame:
 def label_target(
     frame: pl.DataFrame, target: str, positive: str | int | None = None, negative: str | int | None = None
 ) -> tuple[pl.DataFrame, pl.Series]:
-    """Target text → Int8 0/1; returns the frame and a String reason per row (null = valid)."""
-    s = pl.col(target).cast(pl.String).str.strip_chars()
-    low = s.str.to_lowercase()
+    """Target text → Int8 0/1; returns the frame and a String reason per row (null = valid).
+
+    Empty cells and the missing-value tokens (``NA``, ``?``, ...) are missing, never a class. A label given as
+    a number matches numerically (``1`` matches ``1.0`` and ``1.00``); default labels: 1 / 0 and true / false.
+    Without ``negative``, every other non-missing value is negative.
+    """
+    s = clean_text(target)
+    number = s.cast(pl.Float64, strict=False)
+
+    def matches(label: str | int) -> pl.Expr:
+        value, label = _number(str(label)), str(label).strip()
+        return (s == label).fill_null(False) | (pl.lit(False) if value is None else (number == value).fill_null(False))
+
     if positive is None:
-        pos, neg = low.is_in(_TRUE), low.is_in(_FALSE)
+        low = s.str.to_lowercase()
+        pos = ((number == 1) | (low == "true")).fill_null(False)
+        neg = ((number == 0) | (low == "false")).fill_null(False)
         expected = "1/0"
     else:
-        pos = s == str(positive)
-        neg = (s != str(positive)) if negative is None else (s == str(negative))
+        pos = matches(positive)
+        neg = ~pos if negative is None else matches(negative)
         expected = f"{positive}/{negative if negative is not None else 'other'}"
     reason = (
-        pl.when(s.is_null() | (s == ""))
+        pl.when(s.is_null())
         .then(pl.lit(f"target {target!r} is missing"))
         .when(~(pos | neg))
         .then(pl.lit(f"target {target!r} value '") + s + pl.lit(f"' is not {expected}"))
         .otherwise(None)
     )
-    out = frame.with_columns(reason.alias("__reason"), pl.when(pos).then(1).otherwise(0).cast(pl.Int8).alias("__y"))
+    y = pl.when(pos).then(1).otherwise(0).cast(pl.Int8)
+    out = frame.with_columns(reason.alias("__reason"), y.alias("__y"))
     return out.with_columns(pl.col("__y").alias(target)).drop("__y"), out.get_column("__reason")
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+_ROLES = {True: "target (label_column)", False: "id column (entity_key)"}
+
+
+def _require_roles(path: Path, cols: list[str], target: str | None, id_column: str | None) -> None:
+    """A clear error when the first extract lacks the target or the id column (they set the expected columns)."""
+    for col, is_target in ((target, True), (id_column, False)):
+        if col is not None and col not in cols:
+            near = [c for c in cols if c.lower() == col.lower()]
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"extract {path} has no column {col!r}, the {_ROLES[is_target]}; columns: {cols}{hint}")
 
 
 def read_extracts(
@@ -318,6 +420,8 @@ def read_extracts(
     Inference batches: ``target=None`` (a target column is an extra column), or the target with
     ``target_optional=True`` to keep the outcomes a batch carries.
     """
+    if target is not None and target == id_column:
+        raise ValueError(f"the id column (entity_key) and the target (label_column) are both {target!r}")
     files = list_extracts(folder)
     digest = fingerprint(files)  # before reading: a file rewritten meanwhile makes the recorded one stale
     kinds = dict(expected_columns) if isinstance(expected_columns, Mapping) else None
@@ -333,7 +437,8 @@ def read_extracts(
     shape_rejects: list[dict[str, Any]] = []  # records with the wrong field count, per file
     for path in files:
         bad_rows: list[BadRow] = []
-        raw = read_text_table(path, separator=separator, bad_rows=bad_rows)
+        dropped: list[DroppedColumn] = []
+        raw = read_text_table(path, separator=separator, bad_rows=bad_rows, dropped_columns=dropped)
         shape_rejects += [
             {"source_file": path.name, _LINE: ln, "reason": reason, "raw": text} for ln, reason, text in bad_rows
         ]
@@ -341,13 +446,22 @@ def read_extracts(
             if not bad_rows:
                 skipped[path.name] = "empty extract: no data rows"
             continue
-        cols = [c for c in raw.columns if c != _LINE]
+        repeated = {d.kept_as for d in dropped if d.kept_as}
+        cols = [c for c in raw.columns if c != _LINE and c not in repeated]
+        needed = [c for c in (target, id_column) if c is not None and c != optional]
+        if nested := [d for d in dropped if d.kind == "nested" and d.name in {*(expected or ()), *needed, optional}]:
+            raise ValueError(
+                f"extract {path}: column {nested[0].name!r} is a nested {nested[0].detail} column, which is not"
+                " supported (store it as text or numbers)"
+            )
         if expected is None:
+            _require_roles(path, cols, target if target != optional else None, id_column)
             expected = [c for c in cols if c != optional]
         missing = [c for c in expected if c not in cols]
         if missing:
-            raise ValueError(f"extract {path} is missing expected columns {missing} (has {cols})")
-        if extras := [c for c in cols if c not in expected and c != optional]:
+            roles = "".join(f"; {c!r} is the {_ROLES[c == target]}" for c in missing if c in (target, id_column))
+            raise ValueError(f"extract {path} is missing expected columns {missing} (has {cols}){roles}")
+        if extras := [c for c in cols if c not in expected and c != optional] + [d.label for d in dropped]:
             extra[path.name] = extras
         labels = [] if optional is None else [
             (pl.col(optional) if optional in cols else pl.lit(None)).cast(pl.String).alias(optional)
@@ -367,7 +481,7 @@ def read_extracts(
     rejects = empty_rejects()
     labelled, invalid = None, {}
     if optional is not None:
-        typed = typed.with_columns(_clean_text(optional).alias(optional))  # missing tokens: unlabelled, not invalid
+        typed = typed.with_columns(clean_text(optional).alias(optional))  # missing tokens: unlabelled, not invalid
         outcome = typed.get_column(optional)
         typed, reason = label_target(typed, optional, positive)
         known = reason.is_null()
@@ -389,8 +503,9 @@ def read_extracts(
         rejects = pl.concat([shaped, rejects]).sort("source_file", "line_number")
     dup = 0
     if id_column is not None:
-        typed = typed.with_columns(_clean_text(id_column).alias(id_column))
-        dup = typed.height - typed.get_column(id_column).n_unique()
+        typed = typed.with_columns(clean_text(id_column).alias(id_column))
+        ids = typed.get_column(id_column).drop_nulls()  # a missing id is not a duplicate
+        dup = ids.len() - ids.n_unique()
     front = [c for c in (id_column,) if c] + features + [c for c in (target,) if c] + ["source_file"]
     return ExtractsResult(
         frame=typed.select(front),
