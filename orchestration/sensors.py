@@ -16,19 +16,45 @@ from vigia.pipeline.tabular import EXTRACTS_FINGERPRINT
 CURSOR_VERSION = 1
 
 
-def _decode(cursor: str | None) -> int | None:
+DRIFT_CURSOR_VERSION = 2
+DRIFT_DAYS_REMEMBERED = 1000  # days whose retrain was requested, newest kept: a drifted day retrains once
+
+
+def _drift_cursor(cursor: str | None) -> tuple[int | None, list[str]]:
+    """(last storage id seen, days already retrained) from the cursor; version 1 cursors had no days."""
     if not cursor:
-        return None
-    return int(json.loads(cursor)["storage_id"])
+        return None, []
+    state = json.loads(cursor)
+    return int(state["storage_id"]), list(state.get("retrained_days", []))
+
+
+def _drifted_days(meta: dict, below: list[str]) -> dict[str, float]:
+    """Score per drifted day of one drift report run (every day of a multi-day run, not only the newest)."""
+    threshold = meta["drift_threshold"].value
+    if "scores_by_day" in meta:
+        by_day = meta["scores_by_day"].value
+    else:  # a report written before the per-day scores were recorded
+        by_day = {meta["drift_day"].value: meta["drift_score"].value}
+    drifted = {}
+    for day, score in sorted(by_day.items()):
+        if score > threshold:
+            drifted[day] = float(score)
+        else:
+            below.append(f"{day}: {score:.3f} <= {threshold}")
+    return drifted
 
 
 def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs) -> dg.SensorDefinition:
-    """Reads ``drift_score`` from each new materialization of ``drift_asset``.
+    """Reads the scores of each new materialization of ``drift_asset``; above the threshold, retrains once.
 
-    Above the threshold recorded with it, requests one run of the dataset's retraining job for the drifted
-    day, with ``run_key = <dataset>-drift-retrain-<run id of that materialization>``: a run that reported
-    several days, or a sensor evaluated twice, still launches one retrain. Below, a ``SkipReason`` gives
-    the score. The cursor (last storage id seen) lives in the instance, so it survives daemon restarts.
+    Daily kinds: every day of a report run counts (``scores_by_day``). The days above the threshold that never
+    triggered a retrain are retrained by one run of the dataset's retraining job (over their range), with
+    ``run_key = <dataset>-drift-retrain-<first day>[..<last day>]``. A day retrains once: the retrained model
+    is fitted on the training period, which never holds the newest days, so the same day stays drifted against
+    it, and retraining again would repeat without end. The days already retrained are kept in the cursor.
+    Tabular batches: one retrain per drifted report run (the retrain adds the batch's labelled rows).
+    Turned on over past reports, only the newest report counts. Below the threshold, a ``SkipReason`` gives
+    the scores. The cursor lives in the instance, so it survives daemon restarts.
     """
 
     @dg.sensor(
@@ -36,35 +62,62 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
         job=jobs.retrain,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description=f"Retrains {dataset} when a drift report scores above its threshold.",
+        description=f"Retrains {dataset} when a drift report scores above its threshold (once per drifted day).",
     )
     def drift_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        after = _decode(context.cursor)
-        result = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=drift_asset, after_storage_id=after), limit=100, ascending=True
-        )
-        if not result.records:
+        after, retrained = _drift_cursor(context.cursor)
+        if after is None:  # first tick: reports computed before the sensor was on do not count, but the newest
+            records = context.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=drift_asset), limit=1, ascending=False
+            ).records
+        else:
+            records = context.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=drift_asset, after_storage_id=after), limit=100, ascending=True
+            ).records
+        if not records:
             return dg.SkipReason(f"no new {drift_asset.to_user_string()} materialization since the last tick")
         requests: dict[str, dg.RunRequest] = {}
-        below = []
-        for record in result.records:
+        below: list[str] = []
+        drifted: dict[str, float] = {}
+        runs: set[str] = set()
+        for record in records:
+            if record.run_id and record.run_id in runs:  # a multi-day run: one materialization per day, same metadata
+                continue
+            runs.add(record.run_id)
             meta = record.asset_materialization.metadata
-            score, threshold = meta["drift_score"].value, meta["drift_threshold"].value
-            day = meta["drift_day"].value if "drift_day" in meta else None  # unpartitioned kinds: a batch
-            if score > threshold:
-                key = f"{dataset}-drift-retrain-{record.run_id}"
-                requests[key] = dg.RunRequest(
-                    run_key=key,
-                    partition_key=day,
-                    tags={"vigia/trigger": "drift", "vigia/drift_score": f"{score:.4f}", "vigia/drift_day": day or ""},
-                )
+            if "drift_day" not in meta:  # the tabular kind: one batch per report
+                score, threshold = meta["drift_score"].value, meta["drift_threshold"].value
+                if score > threshold:
+                    key = f"{dataset}-drift-retrain-{record.run_id}"
+                    requests[key] = dg.RunRequest(
+                        run_key=key, tags={"vigia/trigger": "drift", "vigia/drift_score": f"{score:.4f}"}
+                    )
+                else:
+                    below.append(f"latest batch: {score:.3f} <= {threshold}")
+                continue
+            for day, score in _drifted_days(meta, below).items():
+                drifted[day] = max(score, drifted.get(day, 0.0))
+        new = sorted(day for day in drifted if day not in retrained)
+        done = sorted(day for day in drifted if day in retrained)
+        if new:
+            first, last = new[0], new[-1]
+            key = f"{dataset}-drift-retrain-{first}" + (f"..{last}" if last != first else "")
+            tags = {"vigia/trigger": "drift", "vigia/drift_score": f"{max(drifted[d] for d in new):.4f}",
+                    "vigia/drift_day": ", ".join(new)[:200]}  # fmt: skip
+            if first == last:
+                requests[key] = dg.RunRequest(run_key=key, partition_key=first, tags=tags)
             else:
-                below.append(f"{day or 'latest batch'}: {score:.3f} <= {threshold}")
-        cursor = json.dumps({"version": CURSOR_VERSION, "storage_id": result.records[-1].storage_id})
+                tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+                requests[key] = dg.RunRequest(run_key=key, tags=tags)
+        remembered = sorted(set(retrained) | set(new))[-DRIFT_DAYS_REMEMBERED:]
+        cursor = json.dumps({"version": DRIFT_CURSOR_VERSION, "storage_id": max(r.storage_id for r in records),
+                             "retrained_days": remembered})  # fmt: skip
         if requests:
             return dg.SensorResult(run_requests=list(requests.values()), cursor=cursor)
         context.update_cursor(cursor)
-        return dg.SkipReason(f"drift score below threshold, no retraining ({'; '.join(below)})")
+        notes = below + [f"{day}: drifted ({drifted[day]:.3f}), already retrained for it" for day in done]
+        reason = "drift score below threshold or day already retrained"
+        return dg.SkipReason(f"{reason}, no retraining ({'; '.join(notes)})")
 
     return drift_sensor
 

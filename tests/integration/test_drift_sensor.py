@@ -74,7 +74,7 @@ def test_drift_sensor_skips_then_requests_exactly_one_retrain(drift_env: Path) -
         result = sensor(ctx)
         assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
         request = result.run_requests[0]
-        assert request.partition_key == "2026-01-08" and request.run_key == f"netdrift-drift-retrain-{event.run_id}"
+        assert request.partition_key == "2026-01-08" and request.run_key == "netdrift-drift-retrain-2026-01-08"
         # Evaluated again from the same cursor: the same run key (the instance never launches it twice).
         again = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
         assert [r.run_key for r in again.run_requests] == [request.run_key]
@@ -90,6 +90,18 @@ def test_drift_sensor_skips_then_requests_exactly_one_retrain(drift_env: Path) -
         champion = instance.get_latest_materialization_event(dg.AssetKey(["netdrift", "champion"]))
         assert champion.run_id == retrain.run_id
         assert "reason" in champion.asset_materialization.metadata
+
+        # The day reported again after the retrain is still drifted (a model's training period never holds the
+        # newest day), but it does not retrain again: before, each new report of it started another retrain.
+        _run(defs, instance, "netdrift_daily", ["drift_report"], partition_key="2026-01-08")
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs))
+        assert isinstance(again, dg.SkipReason) and "2026-01-08: drifted" in again.skip_message
+        # Turned on afresh over past reports, only the newest counts, with every day of its run: a two-day run
+        # (07 below, 08 above) requests one retrain for 08, although its headline score is the newest day's.
+        _run(defs, instance, "netdrift_daily", ["drift_report"], **_range("2026-01-07", "2026-01-08"))
+        fresh = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert [r.run_key for r in fresh.run_requests] == ["netdrift-drift-retrain-2026-01-08"]
+        assert "2026-01-08" in fresh.cursor  # the cursor remembers the retrained day
 
     con = duckdb.connect(str(drift_env / "warehouse.duckdb"), read_only=True)
     history = dict(con.sql("SELECT strftime(day, '%Y-%m-%d'), drift_score FROM netdrift.drift_history").fetchall())

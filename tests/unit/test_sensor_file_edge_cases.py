@@ -12,7 +12,7 @@ import pytest
 
 from tests.staging import dataset_config
 from vigia.config import DatasetConfig
-from vigia.pipeline.sensor_features import sensor_windows, value_columns
+from vigia.pipeline.sensor_features import sensor_windows
 from vigia.pipeline.sensor_ingest import REJECTS_TABLE, ingest_sensors
 from vigia.sources import zeek_sql
 from vigia.timeseries.sensor_files import MAX_TS, MIN_TS, read_sensor_files
@@ -118,8 +118,8 @@ def test_a_value_column_with_a_reserved_name_is_an_error_naming_it_and_the_file(
     with pytest.raises(ValueError, match=rf"{name} of series\.columns clash"):
         _read(tmp_path, value_columns=[name, "temp"])
     assert _read(tmp_path, value_columns=["temp"]).read == 20  # left out: read as before
-    with pytest.raises(ValueError, match=rf"series\.columns of sf names {name}"):
-        value_columns(pl.DataFrame({"ts": [T0], name: [1.0]}), _cfg(tmp_path, columns=[name]))
+    with pytest.raises(ValueError, match=rf"series\.columns names {name}: names the pipeline uses"):
+        _cfg(tmp_path, columns=[name])  # refused when the dataset file is loaded
 
 
 # -- timestamps out of range --------------------------------------------------------------------------------

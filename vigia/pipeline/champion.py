@@ -84,10 +84,14 @@ def promote_candidate(
             promote=False, reason=f"candidate {cand_version} is already the champion", candidate=cand_metric,
             champion=champ_metric, tolerance=cfg.promotion.tolerance, metric_name=METRIC_NAME,
         )  # fmt: skip
-    elif cand_metric is None and not candidate.labelled and champ_version is not None:
+    elif cand_metric is None and champ_metric is None and champ_version is not None:
+        # Both are measured on the same validation windows: no labels, or labels of one class only (a labelled
+        # dataset with no attack in that period). Nothing to compare on: the newest model is promoted, or the
+        # first champion would be kept forever.
+        why = "validation labels hold one class" if candidate.labelled else "unlabelled dataset"
         decision = PromotionDecision(
-            promote=True, reason="unlabelled dataset: no validation metric, the newest model is promoted",
-            candidate=None, champion=champ_metric, tolerance=cfg.promotion.tolerance, metric_name=METRIC_NAME,
+            promote=True, reason=f"{why}: no validation metric, the newest model is promoted",
+            candidate=None, champion=None, tolerance=cfg.promotion.tolerance, metric_name=METRIC_NAME,
         )  # fmt: skip
     else:
         decision = decide_promotion(

@@ -27,15 +27,9 @@ NON_VALUE_COLUMNS = RESERVED_COLUMNS  # ts, station, label, event_type, day, sou
 
 
 def value_columns(frame: pl.DataFrame, cfg: DatasetConfig) -> list[str]:
-    """``series.columns`` (each must be in ``frame`` and none a reserved name), else every numeric column
-    that is not one of ``NON_VALUE_COLUMNS``."""
+    """``series.columns`` (each must be in ``frame``; the config refuses reserved names at load), else every
+    numeric column that is not one of ``NON_VALUE_COLUMNS``."""
     if cfg.series.columns:
-        reserved = sorted(NON_VALUE_COLUMNS & set(cfg.series.columns))
-        if reserved:
-            raise ValueError(
-                f"series.columns of {cfg.name} names {', '.join(reserved)}: column names the pipeline uses "
-                f"({', '.join(sorted(NON_VALUE_COLUMNS))}), not sensor values"
-            )
         missing = [c for c in cfg.series.columns if c not in frame.columns]
         if missing:
             raise ValueError(f"series columns missing from {cfg.name}.{CLEAN_TABLE}: {missing}")
