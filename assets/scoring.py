@@ -9,7 +9,7 @@ from resources import AlertSink, ArtifactStore, DuckDBWarehouse
 from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts, select_alerts
 from vigia.pipeline.features import FEATURES_TABLE, load_features
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
-from vigia.warehouse.duck import preview, read_frame, write_frame_partitions
+from vigia.warehouse.duck import preview, read_frame, to_markdown, write_frame_partitions
 
 SCORES_TABLE = "window_scores"
 
@@ -56,7 +56,10 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         with warehouse.connect() as con:
             features = load_features(con, cfg.name, keys)
             scored = score_windows(features, model_set, thresholds, cfg)
-            written = write_frame_partitions(con, cfg.name, SCORES_TABLE, scored, keys)
+            if "event_id" in features.columns:  # per-event rows: the event id makes each alert's id unique
+                scored = scored.with_columns(features["event_id"])
+            # One score column per detector: the table gains a column when a detector is added.
+            written = write_frame_partitions(con, cfg.name, SCORES_TABLE, scored, keys, evolve_columns=True)
             table_preview = preview(con, cfg.name, SCORES_TABLE, limit=10, where="is_anomaly")
         anomalies = int(scored["is_anomaly"].sum())
         return dg.MaterializeResult(
@@ -92,7 +95,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             scores = read_frame(con, cfg.name, SCORES_TABLE, partition_column="day", keys=keys)
             spec = kind_spec(cfg)
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg, spec.clean_table, spec.evidence_columns)
-            written = write_frame_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys)
+            written = write_frame_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys, evolve_columns=True)
             tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
             extra = {}
             if cfg.kind == "api_events":
@@ -100,7 +103,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 anomalies = attach_evidence(
                     con, select_alerts(scores, cfg, top_n=None), cfg, spec.clean_table, spec.evidence_columns
                 )
-                write_frame_partitions(con, cfg.name, "anomalies", anomalies, keys)
+                write_frame_partitions(con, cfg.name, "anomalies", anomalies, keys, evolve_columns=True)
                 exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
                 extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}
         paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
@@ -133,8 +136,7 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
 
 def _markdown(frame: pl.DataFrame) -> str:
+    """The alerts as a markdown table, cell text escaped (entities and attack types come from the traffic)."""
     if frame.height == 0:
         return "_no alerts_"
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-    rows = "\n".join("| " + " | ".join(str(v) for v in r) + " |" for r in frame.iter_rows())
-    return header + rows
+    return to_markdown(frame.columns, frame.rows())

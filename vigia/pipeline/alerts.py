@@ -26,12 +26,38 @@ def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig, top_n: int | None = 
         pl.int_range(1, pl.len() + 1).over("day").alias("rank")
     )
     top = ranked if limit is None else ranked.filter(pl.col("rank") <= limit)
-    return top.with_columns(
-        pl.concat_str(
-            [pl.lit(cfg.name), pl.col(cfg.entity_key), pl.col("window_start").dt.strftime("%Y%m%dT%H%M%S")],
-            separator=":",
-        ).alias("alert_id")
+    return top.with_columns(alert_ids(top, cfg))
+
+
+def alert_ids(alerts: pl.DataFrame, cfg: DatasetConfig) -> pl.Series:
+    """One id per alert, the same on every rerun of its day: ``<dataset>:<entity>:<window start>``, the start
+    with microseconds when it has any, then ``:<event id>`` for a per-event row that has one; alerts still
+    sharing an id (same entity and instant) get ``#2``, ``#3``... in a fixed order (score, detectors, drivers)."""
+    start = pl.col("window_start")
+    stamp = (
+        pl.when(start.dt.microsecond() > 0)
+        .then(start.dt.strftime("%Y%m%dT%H%M%S%.6f"))
+        .otherwise(start.dt.strftime("%Y%m%dT%H%M%S"))
     )
+    base = pl.concat_str([pl.lit(cfg.name), pl.col(cfg.entity_key), stamp], separator=":")
+    if "event_id" in alerts.columns:
+        event_id = pl.col("event_id").cast(pl.String)
+        base = pl.when(event_id.is_not_null()).then(pl.concat_str([base, event_id], separator=":")).otherwise(base)
+    ties = [c for c in ("ml_score", "detectors", "top_features") if c in alerts.columns]
+    ids = (
+        alerts.with_row_index("__row")
+        .with_columns(base.alias("__id"))
+        .sort(["__id", *ties, "__row"], descending=[False, *[c == "ml_score" for c in ties], False])
+        .with_columns(pl.col("__id").cum_count().over("__id").alias("__n"))
+        .with_columns(
+            pl.when(pl.col("__n") > 1)
+            .then(pl.concat_str([pl.col("__id"), pl.col("__n").cast(pl.String)], separator="#"))
+            .otherwise(pl.col("__id"))
+            .alias("alert_id")
+        )
+        .sort("__row")
+    )
+    return ids["alert_id"]
 
 
 def attach_evidence(
@@ -52,21 +78,34 @@ def attach_evidence(
         | set((alerts["window_end"] - timedelta(microseconds=1)).dt.date().to_list())
     )
     in_days = partition_predicate("day", [d.isoformat() for d in days], column_type(con, cfg.name, table, "day"))
-    con.register("__vigia_alerts", alerts.select("alert_id", key, "window_start", "window_end").to_arrow())
+    # Evidence is matched to the alert's row (not its id), and a per-event alert to its own event.
+    own_event = "event_id" in alerts.columns and "event_id" in columns
+    keep = ["__alert_row", key, "window_start", "window_end", *(["event_id"] if own_event else [])]
+    con.register("__vigia_alerts", alerts.with_row_index("__alert_row").select(keep).to_arrow())
+    same_event = " AND (a.event_id IS NULL OR c.event_id = a.event_id)" if own_event else ""
     try:
         rows = con.execute(
             f"""
-            SELECT alert_id, to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
+            SELECT a.__alert_row,
+                   to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
             FROM __vigia_alerts a
             JOIN (SELECT * FROM {qualified(cfg.name, table)} WHERE {in_days}) c
-              ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end
-            GROUP BY alert_id
+              ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end{same_event}
+            GROUP BY a.__alert_row
             """
         ).fetchall()
     finally:
         con.unregister("__vigia_alerts")
-    evidence = pl.DataFrame({"alert_id": [r[0] for r in rows], "evidence": [str(r[1]) for r in rows]})
-    return alerts.join(evidence, on="alert_id", how="left").with_columns(pl.col("evidence").fill_null("[]"))
+    evidence = pl.DataFrame(
+        {"__alert_row": [r[0] for r in rows], "evidence": [str(r[1]) for r in rows]},
+        schema={"__alert_row": pl.UInt32, "evidence": pl.String},
+    )
+    return (
+        alerts.with_row_index("__alert_row")
+        .join(evidence, on="__alert_row", how="left", maintain_order="left")
+        .drop("__alert_row")
+        .with_columns(pl.col("evidence").fill_null("[]"))
+    )
 
 
 def alert_records(alerts: pl.DataFrame, cfg: DatasetConfig) -> list[dict]:

@@ -15,6 +15,7 @@ Layout under ``data/models/<dataset>/``::
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,12 +123,21 @@ def set_champion(models_dir: Path, version: str, details: dict[str, Any]) -> dic
     return record
 
 
+VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one folder name: no separator, never "." or ".."
+
+
 def load_model_set(models_dir: Path, which: str = CHAMPION, version: str | None = None) -> tuple[ModelSet, str]:
     """Load the ``candidate`` / ``champion`` model set, or an explicit ``version``, after checking its SHA-256.
 
     Returns (model set, version). An explicit version is checked against its own manifest.
     """
     if version:
+        if not VERSION_ID.fullmatch(version):
+            raise ValueError(
+                f"model version {version!r} is not a version id: give the name of one folder under "
+                f"{models_dir / 'versions'} (like {new_version_id()!r}: letters, digits, '.', '_', '-'; "
+                "no path separators or '..')"
+            )
         directory = version_dir(models_dir, version)
         if not (directory / MANIFEST_FILE).exists():
             known = sorted(p.name for p in (models_dir / "versions").glob("*")) if models_dir.exists() else []

@@ -245,18 +245,29 @@ def scoped_relation(
             con.execute(f"DROP TABLE IF EXISTS {snapshot}")
 
 
-def _check_same_columns(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, select_sql: str, params: Params
-) -> None:
-    """Fail clearly when the select's columns no longer match the existing table (needs a full rebuild)."""
-    cur = con.execute(f"SELECT * FROM ({select_sql}) AS __src LIMIT 0", params)
-    selected = sorted(d[0] for d in cur.description or [])
-    existing = sorted(name for name, _ in table_schema(con, schema, table))
-    if selected != existing:
-        raise ValueError(
-            f"columns of the new rows for {schema}.{table} differ from the existing table "
-            f"(new: {selected}, existing: {existing}); rebuild it fully (no partition keys)"
-        )
+def _select_columns(con: duckdb.DuckDBPyConnection, select_sql: str, params: Params) -> list[tuple[str, str]]:
+    """``[(column_name, duckdb_type), ...]`` of the select, in its order."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM ({select_sql}) AS __src", params).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] else "the warehouse file"
+
+
+def _changed_columns_error(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, added: Sequence[str], missing: Sequence[str]
+) -> ValueError:
+    """The error for a partition write whose columns no longer match the table, saying how to rebuild it."""
+    target = qualified(schema, table)
+    return ValueError(
+        f"columns of the new rows for {schema}.{table} differ from the existing table (only in the new rows: "
+        f"{sorted(added)}; only in the table: {sorted(missing)}); rebuild it fully: partition writes keep the "
+        f"table's columns, so drop the table (DROP TABLE {target}; in {_database_file(con)}, with no Dagster run "
+        f"writing to it), then materialize every partition of the asset {schema}/{table} again (a backfill of all "
+        "its partitions) and of the assets downstream of it"
+    )
 
 
 def _create_empty_table(
@@ -266,8 +277,7 @@ def _create_empty_table(
     if not compression:
         con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
         return
-    columns = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM ({select_sql}) AS __src", params)
-               .fetchall()]
+    columns = _select_columns(con, select_sql, params)
     unknown = sorted(set(compression) - {name for name, _ in columns})
     if unknown:
         raise ValueError(f"compression set for columns {unknown} that {target} does not have")
@@ -290,6 +300,7 @@ def replace_partitions(
     select_sql: str,
     params: Params = None,
     compression: Mapping[str, str] | None = None,
+    evolve_columns: bool = False,
 ) -> int:
     """Replace the rows of the given partitions with the select's rows for those partitions.
 
@@ -297,6 +308,11 @@ def replace_partitions(
     DuckDB compression method) fixed for the named columns; an existing table keeps its layout. The
     delete and the insert run in one transaction; select rows outside ``keys`` are ignored. Returns
     inserted rows.
+
+    When the select's columns differ from the table's, this fails (``ValueError`` saying how to rebuild the
+    table) unless ``evolve_columns``: for tables whose columns follow the model (one score column per
+    detector), the select's new columns are added to the table (NULL in the other rows) in the same
+    transaction, and the table's columns the select lacks are NULL in the new rows.
     """
     ensure_schema(con, schema)
     target = qualified(schema, table)
@@ -312,10 +328,17 @@ def replace_partitions(
             raise
     if not keys:
         return 0
-    _check_same_columns(con, schema, table, select_sql, params)
+    selected = _select_columns(con, select_sql, params)
+    existing = {name for name, _ in table_schema(con, schema, table)}
+    added = [(name, typ) for name, typ in selected if name not in existing]
+    missing = sorted(existing - {name for name, _ in selected})
+    if (added or missing) and not evolve_columns:
+        raise _changed_columns_error(con, schema, table, [name for name, _ in added], missing)
     predicate = partition_predicate(partition_column, keys, column_type(con, schema, table, partition_column))
     con.begin()
     try:
+        for name, typ in added:
+            con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(name)} {typ}")
         con.execute(f"DELETE FROM {target} WHERE {predicate}")
         row = con.execute(
             f"INSERT INTO {target} BY NAME SELECT * FROM ({select_sql}) AS __src WHERE {predicate}", params
@@ -324,6 +347,8 @@ def replace_partitions(
     except BaseException:
         _rollback_quietly(con)
         raise
+    if added or missing:
+        log.info("%s.%s: added columns %s; NULL in the new rows: %s", schema, table, [n for n, _ in added], missing)
     return int(row[0]) if row else 0
 
 
@@ -407,12 +432,15 @@ def write_frame_partitions(
     frame: pl.DataFrame,
     keys: Sequence[str],
     partition_column: str = "day",
+    evolve_columns: bool = False,
 ) -> int:
     """``replace_partitions`` from a polars frame (registered through Arrow for the statement)."""
     name = f"__vigia_frame_{table}"
     con.register(name, frame.to_arrow())
     try:
-        return replace_partitions(con, schema, table, partition_column, keys, f"SELECT * FROM {name}")
+        return replace_partitions(
+            con, schema, table, partition_column, keys, f"SELECT * FROM {name}", evolve_columns=evolve_columns
+        )
     finally:
         con.unregister(name)
 

@@ -1,0 +1,62 @@
+"""A detector added to a dataset's YAML after days were scored: once retrained, every day (scored before or
+not) scores and alerts again; the score tables gain the new detector's column, NULL for the days not rescored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.definitions import build_definitions
+from tests.conftest import SMALL_DATASET_YAML
+
+pytestmark = pytest.mark.slow
+
+OCSVM = "  - {name: ocsvm, type: ocsvm, params: {nu: 0.02}}\n"
+DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
+RANGE = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
+
+
+def test_scoring_after_a_detector_is_added(
+    tmp_path: Path, small_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yaml_path = small_dataset_dir / "nettest.yaml"
+    full = SMALL_DATASET_YAML.format(rows=10_000)
+    assert OCSVM in full
+    yaml_path.write_text(full.replace(OCSVM, ""))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+
+    def run(defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
+        keys = [dg.AssetKey(["nettest", n]) for n in names]
+        result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
+            instance=instance, asset_selection=keys, **kwargs
+        )
+        assert result.success
+
+    with dg.instance_for_test() as instance:
+        defs = build_definitions()
+        run(defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
+        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        run(defs, "daily", ["window_scores", "alerts"], tags=RANGE)
+
+        yaml_path.write_text(full)  # a third detector, then retrain: the champion now has score_ocsvm
+        defs = build_definitions()
+        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        run(defs, "daily", ["window_scores", "alerts"], partition_key=DAYS[-1])
+
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        for table in ("window_scores", "alerts"):
+            columns = [r[0] for r in con.execute(f"DESCRIBE nettest.{table}").fetchall()]
+            assert {"score_iforest", "score_lof", "score_ocsvm"} <= set(columns), table
+        by_day = dict(
+            con.execute(
+                "SELECT strftime(day, '%Y-%m-%d'), count(score_ocsvm) FROM nettest.window_scores GROUP BY ALL"
+            ).fetchall()
+        )
+        assert by_day[DAYS[0]] == 0 and by_day[DAYS[-1]] > 0
+    finally:
+        con.close()
