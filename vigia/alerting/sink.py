@@ -5,9 +5,12 @@ The webhook URL may carry a secret token, so it is never logged nor reported; on
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,15 +19,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from vigia.alerting.snooze import SnoozeState
+from vigia.alerting.snooze import AlertMark, SnoozeState
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_CAP_S = 5.0
 SECTION_TEXT_LIMIT = 2900  # Slack caps a section's text at 3000 characters
 _ERROR_BODY_CHARS = 200
+RESPONSE_READ_CAP = 64 * 1024  # bytes of a webhook answer read at most
 
 
 @dataclass
@@ -79,7 +83,12 @@ class DeliveryReport:
 
 
 def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState) -> DeliveryReport:
-    """Snooze, append to NDJSON, then POST to the webhook (if any); webhook failures are reported, never raised."""
+    """Snooze, append to NDJSON, then POST to the webhook (if any); webhook failures are reported, never raised.
+
+    Alerts are marked in ``state`` only after the NDJSON append; those whose webhook batch failed are marked
+    ``webhook_pending`` and POSTed again (not re-appended) when a later run sees them. An alert already delivered
+    (same ``alert_id``) counts as suppressed. ``delivered`` counts the alerts sent by this call.
+    """
     t0 = time.perf_counter()
     report = DeliveryReport(
         received=len(alerts),
@@ -88,22 +97,34 @@ def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState)
         webhook_host=webhook_host(cfg.webhook_url),
     )
 
-    delivered: list[dict] = []
+    fresh: list[dict] = []  # to append to NDJSON (and POST)
+    retry: list[dict] = []  # already in NDJSON, webhook still pending
+    chosen: dict[tuple[str, str], list[AlertMark]] = {}
     for alert in sorted(alerts, key=_sort_key):
-        if _is_snoozed(alert, cfg, state):
+        mark = _mark(alert)
+        known = state.marks(mark.dataset, mark.entity)
+        earlier = chosen.setdefault((mark.dataset, mark.entity), [])
+        previous = [m for m in known if _same_alert(m, mark)]
+        if previous and previous[-1].webhook_pending and cfg.webhook_url:
+            retry.append(alert)
+        elif previous or any(_same_alert(m, mark) for m in earlier) or _is_snoozed(mark, known + earlier, cfg):
             report.suppressed_ids.append(str(alert.get("alert_id")))
             continue
-        delivered.append(alert)
-        # Record immediately so a later alert of the same entity in this batch is snoozed.
-        if alert.get("window_start") is not None:
-            state.record(str(alert.get("dataset")), str(alert.get("entity")), _iso(alert["window_start"]))
+        else:
+            fresh.append(alert)
+        earlier.append(mark)  # a later alert of the same entity in this call is snoozed by this one
     report.suppressed = len(report.suppressed_ids)
+    delivered = fresh + retry
     report.delivered = len(delivered)
 
-    if delivered:
-        append_ndjson(cfg.ndjson_path, delivered)
-        if cfg.webhook_url:
-            _post_batches(delivered, cfg, report)
+    if fresh:
+        append_ndjson(cfg.ndjson_path, fresh)
+        # Durable in NDJSON: mark them now (pending the webhook) so a crash below does not append them twice.
+        state.record_many(_mark(a, webhook_pending=bool(cfg.webhook_url)) for a in fresh)
+    if delivered and cfg.webhook_url:
+        accepted = _post_batches(delivered, cfg, report)
+        if accepted:
+            state.record_many(_mark(a) for a in accepted)
 
     report.seconds = round(time.perf_counter() - t0, 4)
     log.info(
@@ -164,15 +185,32 @@ def _sort_key(alert: dict) -> tuple[int, datetime]:
     return (0, ts) if ts is not None else (1, datetime.min.replace(tzinfo=UTC))
 
 
-def _is_snoozed(alert: dict, cfg: AlertSinkConfig, state: SnoozeState) -> bool:
-    """Snoozed when the last delivered window_start is less than the snooze period before (or at/after) this one."""
-    now = _parse_ts(alert.get("window_start"))
+def _mark(alert: dict, webhook_pending: bool = False) -> AlertMark:
+    aid = alert.get("alert_id")
+    ws = alert.get("window_start")
+    return AlertMark(
+        str(alert.get("dataset")), str(alert.get("entity")), _iso(ws) if ws is not None else "",
+        None if aid is None else str(aid), webhook_pending,
+    )  # fmt: skip
+
+
+def _same_alert(a: AlertMark, b: AlertMark) -> bool:
+    if a.alert_id is not None and b.alert_id is not None:
+        return a.alert_id == b.alert_id
+    ta, tb = _parse_ts(a.window_start), _parse_ts(b.window_start)
+    return ta is not None and ta == tb
+
+
+def _is_snoozed(mark: AlertMark, delivered: list[AlertMark], cfg: AlertSinkConfig) -> bool:
+    """Snoozed when a delivered alert of the entity lies less than the snooze period before or after this one."""
+    now = _parse_ts(mark.window_start)
     if now is None or cfg.snooze_seconds <= 0:
         return False
-    last = _parse_ts(state.last_alerted(str(alert.get("dataset")), str(alert.get("entity"))))
-    if last is None:
-        return False
-    return (now - last).total_seconds() < cfg.snooze_seconds
+    for m in delivered:
+        ts = _parse_ts(m.window_start)
+        if ts is not None and abs((now - ts).total_seconds()) < cfg.snooze_seconds:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- Slack payload
@@ -231,11 +269,116 @@ class _TransportError(Exception):
 
 
 def _redact(message: str, url: str) -> str:
-    parts = urlsplit(url)
-    for secret in (url, parts.path, parts.query, parts.username or "", parts.password or ""):
-        if secret and len(secret) > 1:
+    try:
+        parts = urlsplit(url)
+        secrets = [url, parts.netloc, parts.path, parts.query, parts.username or "", parts.password or ""]
+    except ValueError:
+        secrets = [url]
+    secrets += [url.split("/", 1)[1] if "/" in url else "", url.split("?", 1)[1] if "?" in url else ""]
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) > 1 and secret != webhook_host(url):
             message = message.replace(secret, "<redacted>")
     return message
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook URL (without echoing its secret parts), or None when it looks valid."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "the webhook URL is invalid (bad host or port)"
+    if parts.scheme.lower() not in ("http", "https"):
+        got = f"'{parts.scheme}'" if parts.scheme and parts.scheme.isalnum() and len(parts.scheme) < 10 else "none"
+        return f"the webhook URL must start with http:// or https:// (scheme: {got})"
+    if not parts.hostname:
+        return "the webhook URL has no host"
+    if port == 0:
+        return "the webhook URL has an invalid port"
+    return None
+
+
+def _redact_location(location: str | None, url: str) -> str:
+    """Scheme and host of a redirect target (relative ones resolved against ``url``); the rest is redacted."""
+    if not location:
+        return "no Location"
+    try:
+        target = urlsplit(urljoin(url, location))
+    except ValueError:
+        return "Location <redacted>"
+    host = webhook_host(urlunsplit(target)) or "?"
+    rest = "/<redacted>" if (target.path not in ("", "/") or target.query) else ""
+    return f"Location {target.scheme}://{host}{rest}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow redirects: urllib would turn the POST into a body-less GET."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _Watchdog:
+    """Shuts the sockets of one attempt down at its deadline, so no server can stall it (headers or body)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def track(self, http_class: Any) -> Any:
+        def factory(host: str, **kwargs: Any) -> Any:
+            conn = http_class(host, **kwargs)
+            connect = conn.connect
+
+            def tracked_connect() -> None:
+                connect()
+                with self._lock:
+                    self._socks.append(conn.sock)
+                    if self.fired:
+                        _shutdown(conn.sock)
+
+            conn.connect = tracked_connect
+            return conn
+
+        return factory
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket | None) -> None:
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
+    class Tracked:
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(watchdog.track(http_class), req, **kwargs)  # type: ignore[misc]
+
+    class Http(Tracked, urllib.request.HTTPHandler):
+        pass
+
+    class Https(Tracked, urllib.request.HTTPSHandler):
+        pass
+
+    return urllib.request.build_opener(_NoRedirect, Http, Https)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -248,8 +391,35 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
+def _post_once(url: str, body: bytes, cfg: AlertSinkConfig) -> None:
+    """One POST, the whole exchange within ``cfg.timeout_s``; reads at most ``RESPONSE_READ_CAP`` of the answer."""
+    deadline = time.monotonic() + cfg.timeout_s
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    with _Watchdog(cfg.timeout_s) as dog:
+        try:
+            with _opener(dog).open(req, timeout=cfg.timeout_s) as resp:
+                left, done = RESPONSE_READ_CAP, False
+                while not done and time.monotonic() < deadline:
+                    chunk = resp.read1(min(left, 16384))
+                    left -= len(chunk)
+                    done = not chunk or left <= 0
+        except urllib.error.HTTPError:
+            raise
+        except (OSError, http.client.HTTPException):
+            if dog.fired:
+                raise TimeoutError(f"no complete answer within {cfg.timeout_s:g} s") from None
+            raise
+        if not done or dog.fired:  # a shut-down socket reads as an early end of the answer
+            raise TimeoutError(f"no complete answer within {cfg.timeout_s:g} s")
+
+
 def _post_json(url: str, payload: dict, cfg: AlertSinkConfig) -> None:
     """POST once-per-attempt with retries; raises RuntimeError (HTTP) or _TransportError with a URL-free message."""
+    problem = webhook_url_problem(url)
+    if problem:
+        raise RuntimeError(f"{problem}; not sent")
     body = json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8")
     attempts = cfg.max_retries + 1
     last_error = "no attempt made"
@@ -257,13 +427,14 @@ def _post_json(url: str, payload: dict, cfg: AlertSinkConfig) -> None:
         wait: float | None = None
         transport = False
         try:
-            req = urllib.request.Request(
-                url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
-            )
-            with urllib.request.urlopen(req, timeout=cfg.timeout_s) as resp:
-                resp.read()
+            _post_once(url, body, cfg)
             return
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                where = _redact_location(exc.headers.get("Location") if exc.headers else None, url)
+                raise RuntimeError(
+                    f"HTTP {exc.code} redirect ({where}) not followed for a POST: configure the final webhook URL"
+                ) from None
             try:
                 detail = exc.read(_ERROR_BODY_CHARS).decode("utf-8", "replace").strip()
             except Exception:
@@ -272,35 +443,43 @@ def _post_json(url: str, payload: dict, cfg: AlertSinkConfig) -> None:
             if not (exc.code == 429 or exc.code >= 500):
                 raise RuntimeError(last_error) from None
             wait = _retry_after(exc.headers)
-        except OSError as exc:  # URLError, timeouts, connection resets
+        except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets, bad status lines
             reason = getattr(exc, "reason", exc)
             last_error = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
             transport = True
+        except ValueError as exc:  # e.g. http.client.InvalidURL
+            raise RuntimeError(f"the webhook URL is invalid ({type(exc).__name__}); not sent") from None
         if attempt + 1 < attempts:
             time.sleep(wait if wait is not None else cfg.backoff_s * (2**attempt))
     raise (_TransportError if transport else RuntimeError)(f"{last_error} (after {attempts} attempts)")
 
 
-def _post_batches(alerts: list[dict], cfg: AlertSinkConfig, report: DeliveryReport) -> None:
-    """POST alerts in batches; stop early if the endpoint is unreachable, continue past HTTP rejections."""
+def _post_batches(alerts: list[dict], cfg: AlertSinkConfig, report: DeliveryReport) -> list[dict]:
+    """POST alerts in batches and return those accepted; stop early if the endpoint is unreachable or the URL
+    is invalid, continue past HTTP rejections."""
     assert cfg.webhook_url
     url = cfg.webhook_url
     batches = [alerts[i : i + cfg.batch_size] for i in range(0, len(alerts), cfg.batch_size)]
     errors: list[str] = []
+    accepted: list[dict] = []
+    problem = webhook_url_problem(url)
     for i, batch in enumerate(batches, start=1):
         try:
             _post_json(url, slack_payload(batch, i, len(batches)), cfg)
             report.batches_sent += 1
+            accepted.extend(batch)
         except (_TransportError, RuntimeError) as exc:
             report.batches_failed += 1
             errors.append(f"batch {i}/{len(batches)}: {_redact(str(exc), url)}")
             log.warning("alert webhook (host %s) failed: %s", report.webhook_host, errors[-1])
-            if isinstance(exc, _TransportError):
+            if isinstance(exc, _TransportError) or problem:
                 skipped = len(batches) - i
                 if skipped:
                     report.batches_failed += skipped
-                    errors.append(f"{skipped} later batch(es) skipped: endpoint unreachable")
+                    why = "invalid webhook URL" if problem else "endpoint unreachable"
+                    errors.append(f"{skipped} later batch(es) skipped: {why}")
                 break
     if errors:
         report.webhook_ok = False
         report.webhook_error = "; ".join(errors)
+    return accepted
