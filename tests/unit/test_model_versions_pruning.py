@@ -55,3 +55,11 @@ def test_a_folder_left_by_an_interrupted_prune_is_removed(tmp_path: Path) -> Non
     (store / "versions" / f"{DELETING_PREFIX}{VERSIONS[0]}" / "model_set.joblib").write_bytes(b"x")
     assert prune_versions(store, 10) == []
     assert _left(store) == VERSIONS
+
+
+def test_a_champion_pointer_to_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from vigia.pipeline.model_store import load_model_set
+
+    (tmp_path / "champion.json").write_text(json.dumps({"version": "20260101T000000-gone", "sha256": "x"}))
+    with pytest.raises(FileNotFoundError, match="points at model version 20260101T000000-gone, whose folder"):
+        load_model_set(tmp_path, "champion")

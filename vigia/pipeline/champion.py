@@ -73,13 +73,22 @@ def promote_candidate(
     cand_thresholds = {n: float(t["threshold"]) for n, t in details.items()}
     cand_metric = validation_metric(features, candidate, cand_thresholds, cfg)
 
-    champ_metric, champ_version = None, None
+    champ_metric, champ_version, lost = None, None, None
     if model_store.has_pointer(models_dir, model_store.CHAMPION):
-        champ, champ_version = model_store.load_model_set(models_dir, model_store.CHAMPION)
-        champ_metric = validation_metric(
-            features, champ, model_store.load_thresholds(models_dir, champ_version), cfg
-        )
-    if champ_version == cand_version:
+        try:
+            champ, champ_version = model_store.load_model_set(models_dir, model_store.CHAMPION)
+        except FileNotFoundError as exc:  # its folder was deleted or not restored: nothing to compare against
+            lost = str(exc)
+        else:
+            champ_metric = validation_metric(
+                features, champ, model_store.load_thresholds(models_dir, champ_version), cfg
+            )
+    if lost is not None:
+        decision = PromotionDecision(
+            promote=True, reason=f"the candidate replaces a champion that cannot be loaded ({lost})",
+            candidate=cand_metric, champion=None, tolerance=cfg.promotion.tolerance, metric_name=METRIC_NAME,
+        )  # fmt: skip
+    elif champ_version == cand_version:
         decision = PromotionDecision(
             promote=False, reason=f"candidate {cand_version} is already the champion", candidate=cand_metric,
             champion=champ_metric, tolerance=cfg.promotion.tolerance, metric_name=METRIC_NAME,

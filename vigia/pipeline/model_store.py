@@ -146,6 +146,11 @@ def load_model_set(models_dir: Path, which: str = CHAMPION, version: str | None 
         return load_bundle(directory / MODEL_FILE, manifest["sha256"]), version
     ref = pointer(models_dir, which)
     directory = version_dir(models_dir, ref["version"])
+    if not (directory / MANIFEST_FILE).exists():
+        raise FileNotFoundError(
+            f"{which}.json points at model version {ref['version']}, whose folder {directory} is missing or "
+            "incomplete: restore it, or retrain (the champion asset then promotes the new candidate)"
+        )
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     if manifest["sha256"] != ref["sha256"]:
         raise ValueError(f"{which} pointer and manifest of version {ref['version']} disagree on the model hash")
