@@ -44,6 +44,7 @@ def build_sweep_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
                 "best_f1": float(result["best"]["f1"] or 0.0) if result["best"] else 0.0,
                 "ranking": dg.MetadataValue.md(metrics_markdown_table(rows, columns)),
                 "path": dg.MetadataValue.path(str(path)),
+                **({"note": result["note"]} if "note" in result else {}),
             }
         )
 

@@ -23,6 +23,12 @@ def _materialize(args: argparse.Namespace) -> int:
     defs = build_definitions()
     assets = list(defs.assets or [])
     datasets = sorted({a.key.path[0] for a in assets})
+    if not datasets:
+        from vigia.paths import datasets_dir
+
+        print(f"no dataset files (*.yaml) in {datasets_dir()}: nothing to materialize "
+              "(check VIGIA_DATASETS_DIR, or run `vigia check`)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.dataset:
         unknown = set(args.dataset) - set(datasets)
         if unknown:

@@ -85,6 +85,16 @@ def test_one_mlflow_run_per_detector_with_loadable_models(trained: tuple[Path, d
     assert meta.metadata["mlflow_run_url"].value.startswith("http://127.0.0.1:5000/#/experiments/")
 
 
+def _train(root: Path, datasets: Path, instance: dg.DagsterInstance) -> dg.AssetMaterialization:
+    """Run the training job with the dataset files in ``datasets``; the champion asset's materialization."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIA_DATASETS_DIR", str(datasets))
+        mp.setenv("VIGIA_DATA_DIR", str(root / "data"))
+        job = build_definitions().resolve_job_def("nettest_train")
+        assert job.execute_in_process(instance=instance, asset_selection=_keys(TRAIN)).success
+    return instance.get_latest_materialization_event(dg.AssetKey(["nettest", "champion"])).asset_materialization
+
+
 def test_worse_retrain_keeps_the_champion(trained: tuple[Path, dg.DagsterInstance]) -> None:
     import mlflow
 
@@ -93,12 +103,7 @@ def test_worse_retrain_keeps_the_champion(trained: tuple[Path, dg.DagsterInstanc
     worse = root / "worse"
     worse.mkdir()
     (worse / "nettest.yaml").write_text(WORSE_DATASET)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIA_DATASETS_DIR", str(worse))
-        mp.setenv("VIGIA_DATA_DIR", str(root / "data"))
-        job = build_definitions().resolve_job_def("nettest_train")
-        assert job.execute_in_process(instance=instance, asset_selection=_keys(TRAIN)).success
-    meta = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "champion"])).asset_materialization
+    meta = _train(root, worse, instance)
     assert meta.metadata["promoted"].value is False
     assert "kept" in meta.metadata["reason"].value
     after = json.loads((root / "data" / "models" / "nettest" / "champion.json").read_text())
@@ -113,12 +118,7 @@ def test_worse_retrain_keeps_the_champion(trained: tuple[Path, dg.DagsterInstanc
     assert meta.metadata["pruned_versions"].value == []
     assert sorted(p.name for p in versions.iterdir()) == sorted({before["version"], first_worse})
     # A second worse retrain: the first worse version is neither champion nor candidate any more, so it goes.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIA_DATASETS_DIR", str(worse))
-        mp.setenv("VIGIA_DATA_DIR", str(root / "data"))
-        job = build_definitions().resolve_job_def("nettest_train")
-        assert job.execute_in_process(instance=instance, asset_selection=_keys(TRAIN)).success
-    meta = instance.get_latest_materialization_event(dg.AssetKey(["nettest", "champion"])).asset_materialization
+    meta = _train(root, worse, instance)
     second_worse = json.loads((root / "data" / "models" / "nettest" / "candidate.json").read_text())["version"]
     assert meta.metadata["pruned_versions"].value == [first_worse]
     assert sorted(p.name for p in versions.iterdir()) == sorted({before["version"], second_worse})

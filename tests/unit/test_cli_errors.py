@@ -33,3 +33,14 @@ def test_debug_shows_the_exception(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("VIGIA_DEBUG", "1")
     with pytest.raises(ValueError, match="no conn log files"):
         main(["bench", "zeek", str(tmp_path)])
+
+
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_materialize_without_dataset_files_fails_naming_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], folder: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / folder))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["materialize"]) == 2
+    assert f"no dataset files (*.yaml) in {tmp_path / folder}" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from vigia.config import CalibrationConfig, DatasetConfig
-from vigia.models.calibration import calibrate
+from vigia.models.calibration import calibrate, has_both_classes
 from vigia.models.detectors import estimator_params
 from vigia.models.preprocess import FeaturePreprocessor
 from vigia.pipeline.kinds import feature_columns
@@ -51,6 +51,12 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
         "timesteps": series.window,
     }
     kind = "conv" if base.type == "conv_autoencoder" else "lstm"
+    if not (y_train == 0).any() or val.height == 0:
+        raise ValueError(
+            f"sweep trial {params} of {cfg.name}: {series.window}-sample windows every {series.step} leave "
+            f"{int((y_train == 0).sum())} normal training and {val.height} validation window(s); a trial needs "
+            "both (shorten the window or add days)"
+        )
     model = WindowAutoencoder(kind=kind, seed=cfg.seed, **arch)
     model.fit(prep.transform(train.select(cols).to_numpy()[y_train == 0]))
     scores = -model.score_samples(prep.transform(val.select(cols).to_numpy()))
@@ -59,6 +65,7 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
     metrics = result.metrics or {}
     return {
         "params": params,
+        "rankable": has_both_classes(y_val),  # F1 means something only with positives and negatives
         "f1": metrics.get("f1"),
         "precision": metrics.get("precision"),
         "recall": metrics.get("recall"),
@@ -75,8 +82,17 @@ def run_sweep(clean: pl.DataFrame, cfg: DatasetConfig) -> dict[str, Any]:
     sweep = cfg.sweep
     detector = sweep.detector or next(d.name for d in cfg.detectors if d.type.endswith("_autoencoder"))
     trials = [_trial(clean, cfg, detector, p) for p in grid_trials(sweep.grid, sweep.max_trials)]
+    return {"dataset": cfg.name, "detector": detector, "grid": sweep.grid, **rank_trials(trials)}
+
+
+def rank_trials(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """``trials`` best validation F1 first, and the best one; none when the validation labels cannot rank them
+    (no positive or no negative: every F1 is 0 and the first trial would win by its place in the grid)."""
     ranked = sorted(trials, key=lambda t: -1.0 if t["f1"] is None or np.isnan(t["f1"]) else t["f1"], reverse=True)
-    return {"dataset": cfg.name, "detector": detector, "trials": ranked, "best": ranked[0] if ranked else None}
+    if ranked and not ranked[0].get("rankable", True):
+        note = "the validation windows hold no positive (or no negative): the trials cannot be ranked, none is applied"
+        return {"trials": ranked, "best": None, "note": note}
+    return {"trials": ranked, "best": ranked[0] if ranked else None}
 
 
 def save_sweep(result: dict[str, Any], models_dir: Path) -> Path:
@@ -86,11 +102,15 @@ def save_sweep(result: dict[str, Any], models_dir: Path) -> Path:
 
 
 def apply_best(cfg: DatasetConfig, models_dir: Path) -> tuple[DatasetConfig, dict[str, Any] | None]:
-    """``cfg`` with the sweep's best autoencoder parameters merged in (when a sweep was recorded)."""
+    """``cfg`` with the sweep's best autoencoder parameters merged in, when a sweep of the configured grid
+    was recorded. A sweep of another grid or detector (the config changed since) is not applied: returns a note."""
     path = models_dir / SWEEP_FILE
-    if not (cfg.sweep.apply_best and path.exists()):
+    if not (cfg.sweep.apply_best and cfg.sweep.grid and path.exists()):
         return cfg, None
     result = json.loads(path.read_text())
+    detector = cfg.sweep.detector or next((d.name for d in cfg.detectors if d.type.endswith("_autoencoder")), None)
+    if result.get("grid") != cfg.sweep.grid or result.get("detector") != detector:
+        return cfg, {"note": f"{path} records a sweep of another grid or detector: not applied (materialize ae_sweep)"}
     best = result.get("best")
     if not best:
         return cfg, None
