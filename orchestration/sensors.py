@@ -125,8 +125,9 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
 def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
     """For an OpenSearch-backed dataset: requests the daily run of each new daily index as it appears.
 
-    Lists the indices matching the dataset's ``index_template`` (credentials from ``VIGIA_OPENSEARCH_*``),
-    maps each to its day partition and requests one run per index never seen before (``run_key`` = index).
+    Lists the indices matching the dataset's ``index_template`` as a pattern (``events-{day:%Y%m%d}`` →
+    ``events-*``; credentials from ``VIGIA_OPENSEARCH_*``), maps each to its day partition and requests one run
+    per index never seen before (``run_key`` = index).
     """
 
     @dg.sensor(
@@ -137,15 +138,16 @@ def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
         description=f"Ingests and scores each new OpenSearch index of {cfg.name} as it appears.",
     )
     def new_index_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        from vigia.pipeline.events_ingest import index_days
+        from vigia.pipeline.events_ingest import index_days, index_pattern
         from vigia.sources.opensearch import OpenSearchSettings, list_indices, make_client
 
         settings = OpenSearchSettings.from_env()
         seen = set(json.loads(context.cursor or "[]"))
-        found = index_days(cfg, list_indices(make_client(settings), "*", settings=settings))
+        pattern = index_pattern(cfg)
+        found = index_days(cfg, list_indices(make_client(settings), pattern, settings=settings))
         new = {index: day for index, day in found.items() if index not in seen}
         if not new:
-            return dg.SkipReason(f"no new index among {len(found)} matching {cfg.source.params.get('index_template')}")
+            return dg.SkipReason(f"no new index among {len(found)} matching {pattern}")
         requests = [
             dg.RunRequest(run_key=f"{cfg.name}-index-{index}", partition_key=day, tags={"vigia/index": index})
             for index, day in sorted(new.items())

@@ -294,6 +294,44 @@ def _check_csv_params(params: dict[str, Any]) -> None:
         raise ValueError("source.params.decimal ',' needs another separator (';', a tab or '|')")
 
 
+DEFAULT_INDEX_TEMPLATE = "events-{day:%Y%m%d}"
+
+
+def _check_index_template(params: dict[str, Any]) -> None:
+    """``source.params.index_template`` of ``opensearch``: formats with ``day=<date>`` alone and gives each day its
+    own index (a daily template), else a ValueError naming the key and the problem."""
+    import string
+
+    template = params.get("index_template", DEFAULT_INDEX_TEMPLATE)
+    key = "source.params.index_template"
+    if not isinstance(template, str) or not template.strip():
+        raise ValueError(f"{key} must be a non-empty text like {DEFAULT_INDEX_TEMPLATE!r}, got {template!r}")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:  # unbalanced braces
+        raise ValueError(f"{key} {template!r} is not a valid format string ({exc}); write a literal brace as '{{{{' "
+                         "or '}}'") from None  # fmt: skip
+    for name in fields:
+        if re.split(r"[.\[]", name, maxsplit=1)[0] != "day":
+            raise ValueError(f"{key} {template!r} may only use the field {{day}} (the partition date, e.g. "
+                             f"{{day:%Y%m%d}}), not {{{name}}}")  # fmt: skip
+    first = date(2023, 12, 25)  # across two year ends and a leap day
+    names: dict[str, date] = {}
+    for i in range(380):
+        day = first + timedelta(days=i)
+        try:
+            name = template.format(day=day)
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            raise ValueError(f"{key} {template!r} cannot be formatted with day=<a date> alone "
+                             f"({type(exc).__name__}: {exc})") from None  # fmt: skip
+        if name in names:
+            what = "consecutive days" if names[name] == day - timedelta(days=1) else "two days"
+            raise ValueError(f"{key} {template!r} gives the same index {name!r} for {what} {names[name]} and {day}: "
+                             "it must name one index per day (e.g. 'events-{day:%Y.%m.%d}'); weekly or monthly "
+                             "indices are not supported")  # fmt: skip
+        names[name] = day
+
+
 class DatasetConfig(_Strict):
     """One dataset: everything the asset factories need to build its chain."""
 
@@ -376,6 +414,8 @@ class DatasetConfig(_Strict):
                 raise ValueError(f"label_windows must be a .csv or .json file, got {self.label_windows!r}")
         if self.source.type == "tabular_files":
             _check_csv_params(self.source.params)
+        if self.source.type == "opensearch":
+            _check_index_template(self.source.params)
         if self.kind == "tabular_supervised":
             if self.label_column is None:
                 raise ValueError("tabular_supervised needs label_column: the target column of the extracts")

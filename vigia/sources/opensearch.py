@@ -7,7 +7,9 @@ Dagster-free; a resource wraps :class:`OpenSearchSettings` + :func:`make_client`
   off (``max_retries=0``); every call Vigia makes goes through :class:`_Retrier`: exponential backoff with jitter
   (``random.Random(settings.jitter_seed)``, so deterministic when seeded) on 429, 5xx, connection errors and
   timeouts, at most ``settings.max_retries`` retries per request.
-* 401/403 → :class:`OpenSearchAuthError` ``"authentication failed for <url without credentials>"``; unknown index
+* 401 → :class:`OpenSearchAuthError` ``"authentication failed for <url without credentials>"``; 403 →
+  :class:`OpenSearchPermissionError` ``"permission denied for <request> on <url> (403 forbidden): <reason>"``
+  (the server's ``security_exception`` reason); unknown index
   → :class:`IndexNotFoundError` ``"index not found: <name>"``; both are :class:`~vigia.sources.errors.SourceError`.
 * :func:`download_index` reads with a point in time (PIT) + ``search_after`` sorted on ``_shard_doc`` (every
   document exactly once, from one consistent snapshot), falling back to scroll when the cluster has no PIT API
@@ -29,12 +31,13 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
@@ -55,6 +58,10 @@ class OpenSearchAuthError(SourceError):
     """401/403 from the cluster; the message names the URL without credentials."""
 
 
+class OpenSearchPermissionError(OpenSearchAuthError):
+    """403 from the cluster: the credentials are valid but lack a privilege; the message gives the server's reason."""
+
+
 class IndexNotFoundError(SourceError):
     """The index (or pattern with no match where one is required) does not exist."""
 
@@ -62,14 +69,45 @@ class IndexNotFoundError(SourceError):
 # ============================================================================================ settings
 
 
+_CREDENTIALS_HINT = (
+    "put the credentials in VIGIA_OPENSEARCH_USERNAME / VIGIA_OPENSEARCH_PASSWORD, or percent-encode them in the URL"
+)
+
+
 def redact_url(url: str) -> str:
-    """``url`` without userinfo (``https://u:p@h:9200/x`` → ``https://h:9200/x``) and without query/fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    """``url`` without userinfo (``https://u:p@h:9200/x`` → ``https://h:9200/x``) and without query/fragment.
+
+    Never raises and never returns credentials, even from a malformed URL: everything up to the last ``@`` is
+    dropped (userinfo with an unencoded ``/``, ``?`` or ``#`` included), so it is safe in error messages."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        scheme, rest = "", url.strip()
+    rest = rest.rpartition("@")[2]
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    netloc, slash, path = rest.partition("/")
+    path = ("/" + path).rstrip("/") if slash else ""
+    return f"{scheme.lower()}{sep}{netloc.lower()}{path}"
+
+
+def _check_url(url: str) -> SplitResult:
+    """``urlsplit(url)`` of a well-formed ``http(s)://[user:pass@]host[:port][/prefix]``, else ``SourceError``
+    (the message shows the URL without its credentials)."""
+    shown = redact_url(url)
+    hint = f"; {_CREDENTIALS_HINT}" if "@" in url else ""
+    if not re.match(r"^\s*https?://", url, flags=re.IGNORECASE):
+        raise SourceError(f"OpenSearch URL must start with http:// or https:// (like https://host:9200), "
+                          f"got {shown!r}{hint}")  # fmt: skip
+    parts = urlsplit(url.strip())
+    if "@" in parts.path or "@" in parts.query or "@" in parts.fragment:
+        raise SourceError(f"OpenSearch URL {shown!r} has an '@' after its host: the credentials likely hold an "
+                          f"unencoded '/', '?' or '#'{hint}")  # fmt: skip
+    try:
+        _ = parts.port  # ValueError on a port that is not a number or out of range
+    except ValueError:
+        raise SourceError(f"OpenSearch URL {shown!r}: the port is not a number within 0..65535{hint}") from None
+    if not parts.hostname:
+        raise SourceError(f"OpenSearch URL {shown!r} has no host (expected like https://host:9200){hint}")
+    return parts
 
 
 @dataclass
@@ -91,9 +129,7 @@ class OpenSearchSettings:
     pit_keep_alive: str = "5m"
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if not parts.scheme or not parts.hostname:
-            raise SourceError(f"OpenSearch URL must look like https://host:9200, got {redact_url(self.url)!r}")
+        parts = _check_url(self.url)
         if parts.username is not None or parts.password is not None:
             if self.username is None and parts.username:
                 self.username = unquote(parts.username)
@@ -229,6 +265,8 @@ def _describe(exc: BaseException) -> str:
         return "connection error"
     if isinstance(exc, TransportError):
         return f"HTTP {exc.status_code} {_reason(exc)}"
+    if isinstance(exc, _PartialResults):
+        return f"partial results: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -272,9 +310,12 @@ class _Retrier:
         return text.replace(pw, "***") if pw else text
 
     def error(self, exc: BaseException, what: str, index: str | None = None) -> SourceError:
-        if isinstance(exc, TransportError) and exc.status_code in (401, 403):
-            detail = "401 unauthorized" if exc.status_code == 401 else "403 forbidden"
-            return OpenSearchAuthError(f"authentication failed for {self.url} ({detail})")
+        if isinstance(exc, TransportError) and exc.status_code == 401:
+            return OpenSearchAuthError(f"authentication failed for {self.url} (401 unauthorized)")
+        if isinstance(exc, TransportError) and exc.status_code == 403:
+            return OpenSearchPermissionError(
+                self.scrub(f"permission denied for {what} on {self.url} (403 forbidden): {_reason(exc)}")
+            )
         if isinstance(exc, TransportError) and "index_not_found_exception" in _root_types(exc):
             info = exc.info if isinstance(exc.info, dict) else {}
             name = index or (info.get("error") or {}).get("index") or "?"
@@ -469,7 +510,15 @@ def _load_checkpoint(checkpoint_path: Path | None, index: str, out_path: Path) -
 def _check_page(resp: Any) -> list[dict[str, Any]]:
     shards = (resp or {}).get("_shards") or {}
     if shards.get("failed"):
-        raise _PartialResults(f"{shards.get('failed')} of {shards.get('total')} shards failed")
+        msg = f"{shards.get('failed')} of {shards.get('total')} shards failed"
+        first = next((f for f in shards.get("failures") or [] if isinstance(f, dict)), None)
+        if first is not None:
+            reason = first.get("reason")
+            if isinstance(reason, dict):
+                reason = f"{reason.get('type')}: {str(reason.get('reason'))[:300]}"
+            where = f"shard {first.get('shard')} of {first.get('index')}" if first.get("index") else ""
+            msg += f" ({reason}{'; ' + where if where else ''})"
+        raise _PartialResults(msg)
     if resp.get("timed_out"):
         raise _PartialResults("search timed out (partial results)")
     return resp["hits"]["hits"]
