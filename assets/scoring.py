@@ -38,7 +38,8 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         tags={STAGE_TAG: "score"},
         description="Every window scored: per-detector scores, ml_score in 0..1 (mean of the normalised "
         f"scores), is_anomaly ({cfg.consensus.k}-of-{len(cfg.detectors)} consensus), agreeing detectors and "
-        "the features that drove the score. Always scored with the champion model version.",
+        "the features that drove the score. Scored with the champion model version, or the version named by run "
+        "config `model_version`.",
     )
     def window_scores(
         context: dg.AssetExecutionContext,
