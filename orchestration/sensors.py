@@ -37,7 +37,9 @@ def _drifted_days(meta: dict, below: list[str]) -> dict[str, float]:
         by_day = {meta["drift_day"].value: meta["drift_score"].value}
     drifted = {}
     for day, score in sorted(by_day.items()):
-        if score > threshold:
+        if score is None or score != score:  # NaN (None once stored as JSON): a day too small to judge
+            below.append(f"{day}: not judged")
+        elif score > threshold:
             drifted[day] = float(score)
         else:
             below.append(f"{day}: {score:.3f} <= {threshold}")

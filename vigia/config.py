@@ -234,6 +234,14 @@ class DriftConfig(_Strict):
 
     threshold: float = 0.15
     calibrate: bool = False  # per-feature distance thresholds from the training days (regime-changing series)
+    min_windows: int = 30  # daily kinds: a day with fewer windows is reported but not judged (score NaN)
+
+    @field_validator("min_windows")
+    @classmethod
+    def _min_windows(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"drift.min_windows must be >= 1, got {v}")
+        return v
 
     @field_validator("threshold")
     @classmethod

@@ -87,3 +87,11 @@ def test_first_tick_over_a_backlog_reads_only_the_newest_report(setup) -> None:
     _report(instance, {"2026-01-07": 0.05})
     skip = _tick(defs, instance, None)
     assert isinstance(skip, dg.SkipReason) and "2026-01-07: 0.050" in skip.skip_message
+
+
+def test_a_day_too_small_to_judge_does_not_retrain(setup) -> None:
+    defs, instance = setup
+    cursor = _cursor(instance)
+    _report(instance, {"2026-01-06": float("nan")})
+    skip = _tick(defs, instance, cursor)
+    assert isinstance(skip, dg.SkipReason) and "2026-01-06: not judged" in skip.skip_message

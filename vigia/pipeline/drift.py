@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import polars as pl
 
 from vigia.config import DatasetConfig
@@ -61,7 +64,15 @@ def day_drift(
     ``calibrated``: the version's per-feature thresholds (``drift.calibrate``)."""
     ref = monitored_view(reference, cfg)
     cur = monitored_view(current.select(reference.columns), cfg)
-    return dataset_drift(ref, cur, threshold=cfg.drift.threshold, calibrated=calibrated)
+    report = dataset_drift(ref, cur, threshold=cfg.drift.threshold, calibrated=calibrated)
+    if current.height >= cfg.drift.min_windows:
+        return report
+    # A day of a few windows (a capture that ends after midnight) says nothing about the population: its tests are
+    # reported for information, none votes, the score is NaN and the drift sensor does not retrain on it.
+    note = f"{current.height} window(s) on this day, fewer than drift.min_windows ({cfg.drift.min_windows}): not judged"
+    features = [dataclasses.replace(f, evaluated=False, drifted=False, note=note) for f in report.features]
+    return dataclasses.replace(report, score=math.nan, drifted=False, n_evaluated=0, n_drifted=0,
+                               drifted_features=[], features=features)  # fmt: skip
 
 
 def history_row(report: DriftReport, day: str, model_version: str, run_id: str) -> dict[str, object]:
