@@ -75,3 +75,12 @@ def test_a_json_log_of_another_kind_is_still_skipped_whole(tmp_path: Path) -> No
                               rejects_table="rejects")  # fmt: skip
     assert result.skipped_files == [f"{tmp_path / 'dns.log.gz'} (dns log)"]
     assert result.read == 1
+
+
+def test_a_symlink_to_a_log_in_the_source_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "2018-11-02").mkdir()
+    (tmp_path / "2018-11-02" / "conn.log").write_text(json.dumps({**RECORD, "ts": 1541117137.0}) + "\n")
+    (tmp_path / "current.log").symlink_to(tmp_path / "2018-11-02" / "conn.log")  # like Zeek's `current`
+    result = parse_conn_files(duckdb.connect(), tmp_path, dataset="d", run_id="r", staging_table="s",
+                              rejects_table="rejects")  # fmt: skip
+    assert (result.read, result.accepted) == (1, 1)

@@ -57,10 +57,13 @@ def discover_files(path: str | Path) -> list[Path]:
         raise SourceError(f"conn source path does not exist: {p}")
     if p.is_file():
         return [p]
-    files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES))
-    if not files:
+    found = sorted(f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES))
+    if not found:
         raise SourceError(f"no conn log files ({', '.join(DATA_SUFFIXES)}) found under {p}")
-    return files
+    files: dict[Path, Path] = {}  # one path per file: a symlink to a file also found would read it twice
+    for f in found:
+        files.setdefault(f.resolve(), f)
+    return sorted(files.values())
 
 
 def _head(path: Path, max_lines: int = 64) -> list[str]:
