@@ -155,7 +155,7 @@ class SeriesConfig(_Strict):
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"series.time_zone {self.time_zone!r} is not an IANA time zone name") from exc
         if self.columns:
-            from vigia.timeseries.sensor_files import RESERVED_COLUMNS
+            from vigia.schema import RESERVED_SENSOR_COLUMNS as RESERVED_COLUMNS
 
             reserved = sorted(RESERVED_COLUMNS & set(self.columns))
             if reserved:
@@ -229,6 +229,12 @@ class AlertConfig(_Strict):
         return self
 
 
+def _at_least_one(key: str, v: int) -> int:
+    if v < 1:
+        raise ValueError(f"{key} must be >= 1, got {v}")
+    return v
+
+
 class DriftConfig(_Strict):
     """Dataset drift = share of monitored features flagged as drifted; retrain when above ``threshold``."""
 
@@ -239,9 +245,7 @@ class DriftConfig(_Strict):
     @field_validator("min_windows")
     @classmethod
     def _min_windows(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError(f"drift.min_windows must be >= 1, got {v}")
-        return v
+        return _at_least_one("drift.min_windows", v)
 
     @field_validator("threshold")
     @classmethod
@@ -270,10 +274,8 @@ class PromotionConfig(_Strict):
 
     @field_validator("keep_versions")
     @classmethod
-    def _at_least_one(cls, v: int | None) -> int | None:
-        if v is not None and v < 1:
-            raise ValueError(f"promotion.keep_versions must be >= 1 (or null to keep every version), got {v}")
-        return v
+    def _keep_versions(cls, v: int | None) -> int | None:
+        return v if v is None else _at_least_one("promotion.keep_versions (or null to keep every version)", v)
 
 
 DEFAULT_ENTITY = {"network_conn": "orig_h", "sensor_timeseries": "station", "api_events": "client_ip"}

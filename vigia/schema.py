@@ -83,3 +83,9 @@ REJECT_COLUMNS: dict[str, str] = {
 # Zeek conn states that mean the connection failed or was rejected.
 FAILED_CONN_STATES: frozenset[str] = frozenset({"REJ", "S0", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"})
 REJECTED_CONN_STATES: frozenset[str] = frozenset({"REJ", "RSTO", "RSTR", "RSTOS0", "RSTRH"})
+
+# Sensor series: columns the reader (ts, label, source_file), the ingest (station, day), the regularised series
+# (segment) and the synthetic pump (event_type) use; a value column of that name would be overwritten or dropped.
+RESERVED_SENSOR_COLUMNS: frozenset[str] = frozenset(
+    {"ts", "label", "source_file", "station", "day", "segment", "event_type"}
+)

@@ -73,7 +73,7 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
         DatasetConfig.model_validate(_base(drift={"threshold": 15}))
     with pytest.raises(ValueError, match="tolerance"):
         DatasetConfig.model_validate(_base(promotion={"tolerance": -1}))
-    with pytest.raises(ValueError, match="keep_versions must be >= 1"):
+    with pytest.raises(ValueError, match=r"keep_versions \(or null to keep every version\) must be >= 1"):
         DatasetConfig.model_validate(_base(promotion={"keep_versions": 0}))
     assert DatasetConfig.model_validate(_base(promotion={"keep_versions": None})).promotion.keep_versions is None
     with pytest.raises(ValueError, match="top_n"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from vigia.alerting.snooze import AlertMark, SnoozeState
+from vigia.alerting.snooze import AlertMark, SnoozeState, parse_window_start, same_alert
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,10 @@ def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState)
         mark = _mark(alert)
         known = state.marks(mark.dataset, mark.entity)
         earlier = chosen.setdefault((mark.dataset, mark.entity), [])
-        previous = [m for m in known if _same_alert(m, mark)]
+        previous = [m for m in known if same_alert(m, mark)]
         if previous and previous[-1].webhook_pending and cfg.webhook_url:
             retry.append(alert)
-        elif previous or any(_same_alert(m, mark) for m in earlier) or _is_snoozed(mark, known + earlier, cfg):
+        elif previous or any(same_alert(m, mark) for m in earlier) or _is_snoozed(mark, known + earlier, cfg):
             report.suppressed_ids.append(str(alert.get("alert_id")))
             continue
         else:
@@ -163,25 +163,12 @@ def webhook_host(url: str | None) -> str | None:
 # --------------------------------------------------------------------------- snooze
 
 
-def _parse_ts(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        dt = value
-    elif value is None:
-        return None
-    else:
-        try:
-            dt = datetime.fromisoformat(str(value).strip().replace(" ", "T", 1))
-        except ValueError:
-            return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _sort_key(alert: dict) -> tuple[int, datetime]:
-    ts = _parse_ts(alert.get("window_start"))
+    ts = parse_window_start(alert.get("window_start"))
     return (0, ts) if ts is not None else (1, datetime.min.replace(tzinfo=UTC))
 
 
@@ -194,20 +181,13 @@ def _mark(alert: dict, webhook_pending: bool = False) -> AlertMark:
     )  # fmt: skip
 
 
-def _same_alert(a: AlertMark, b: AlertMark) -> bool:
-    if a.alert_id is not None and b.alert_id is not None:
-        return a.alert_id == b.alert_id
-    ta, tb = _parse_ts(a.window_start), _parse_ts(b.window_start)
-    return ta is not None and ta == tb
-
-
 def _is_snoozed(mark: AlertMark, delivered: list[AlertMark], cfg: AlertSinkConfig) -> bool:
     """Snoozed when a delivered alert of the entity lies less than the snooze period before or after this one."""
-    now = _parse_ts(mark.window_start)
+    now = parse_window_start(mark.window_start)
     if now is None or cfg.snooze_seconds <= 0:
         return False
     for m in delivered:
-        ts = _parse_ts(m.window_start)
+        ts = parse_window_start(m.window_start)
         if ts is not None and abs((now - ts).total_seconds()) < cfg.snooze_seconds:
             return True
     return False

@@ -45,18 +45,30 @@ class SnoozeState(Protocol):
         ...
 
 
-def _ts_key(value: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
+def parse_window_start(value: Any) -> datetime | None:
+    """A window start (a datetime, or ISO text with ``T`` or a space) as an aware UTC datetime; None if unreadable."""
+    if isinstance(value, datetime):
+        dt = value
+    elif value is None:
+        return None
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace(" ", "T", 1))
+        except ValueError:
+            return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _same(a: AlertMark, b: AlertMark) -> bool:
+def _ts_key(value: str) -> datetime:
+    return parse_window_start(value) or datetime.min.replace(tzinfo=UTC)
+
+
+def same_alert(a: AlertMark, b: AlertMark) -> bool:
+    """The same alert: equal ids when both have one, else the same (readable) window start."""
     if a.alert_id is not None and b.alert_id is not None:
         return a.alert_id == b.alert_id
-    return a.window_start == b.window_start
+    ta = parse_window_start(a.window_start)
+    return ta is not None and ta == parse_window_start(b.window_start)
 
 
 class InMemorySnoozeState:
@@ -84,7 +96,7 @@ class InMemorySnoozeState:
 
     def _add(self, mark: AlertMark) -> None:
         lst = self._marks.setdefault(mark.dataset, {}).setdefault(mark.entity, [])
-        lst[:] = [m for m in lst if not _same(m, mark)] + [mark]
+        lst[:] = [m for m in lst if not same_alert(m, mark)] + [mark]
         del lst[:-MAX_MARKS_PER_ENTITY]
 
     def _save(self) -> None:

@@ -77,10 +77,15 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
     }
 
 
+def sweep_detector(cfg: DatasetConfig) -> str | None:
+    """The detector the sweep tunes: ``sweep.detector``, else the first autoencoder."""
+    return cfg.sweep.detector or next((d.name for d in cfg.detectors if d.type.endswith("_autoencoder")), None)
+
+
 def run_sweep(clean: pl.DataFrame, cfg: DatasetConfig) -> dict[str, Any]:
     """Every trial of ``cfg.sweep``, ranked by validation F1 (best first)."""
     sweep = cfg.sweep
-    detector = sweep.detector or next(d.name for d in cfg.detectors if d.type.endswith("_autoencoder"))
+    detector = sweep_detector(cfg)
     trials = [_trial(clean, cfg, detector, p) for p in grid_trials(sweep.grid, sweep.max_trials)]
     return {"dataset": cfg.name, "detector": detector, "grid": sweep.grid, **rank_trials(trials)}
 
@@ -108,8 +113,7 @@ def apply_best(cfg: DatasetConfig, models_dir: Path) -> tuple[DatasetConfig, dic
     if not (cfg.sweep.apply_best and cfg.sweep.grid and path.exists()):
         return cfg, None
     result = json.loads(path.read_text())
-    detector = cfg.sweep.detector or next((d.name for d in cfg.detectors if d.type.endswith("_autoencoder")), None)
-    if result.get("grid") != cfg.sweep.grid or result.get("detector") != detector:
+    if result.get("grid") != cfg.sweep.grid or result.get("detector") != sweep_detector(cfg):
         return cfg, {"note": f"{path} records a sweep of another grid or detector: not applied (materialize ae_sweep)"}
     best = result.get("best")
     if not best:

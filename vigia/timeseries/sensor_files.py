@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 
 from vigia.schema import REJECT_COLUMNS
+from vigia.schema import RESERVED_SENSOR_COLUMNS as RESERVED_COLUMNS
 from vigia.sources.errors import SourceError
 from vigia.sources.number_text import with_decimal_point
 from vigia.sources.text_encoding import decode_text
@@ -42,9 +43,6 @@ MAX_ABS_VALUE = float(np.finfo(np.float32).max)  # windows are float32 (segment_
 # Accepted timestamps, as for conn logs (vigia.sources.zeek_sql._MIN_TS / _MAX_TS): an epoch in microseconds
 # read as milliseconds lands in year ~52000, beyond what Python dates (and the day partitions) can hold.
 MIN_TS, MAX_TS = dt.datetime(1990, 1, 1), dt.datetime(2100, 1, 1)
-# Columns the reader (ts, label, source_file), the ingest (station, day), the regularised series (segment)
-# and the synthetic pump (event_type) use: a value column of that name would be overwritten or dropped.
-RESERVED_COLUMNS: frozenset[str] = frozenset({"ts", "label", "source_file", "station", "day", "segment", "event_type"})
 
 __all__ = [
     "MAX_TS",
