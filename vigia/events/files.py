@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +58,7 @@ import polars as pl
 from vigia.schema import REJECT_COLUMNS
 from vigia.sources.compressed import read_gzip
 from vigia.sources.errors import SourceError
+from vigia.sources.number_text import EPOCH_TEXT
 from vigia.sources.text_encoding import (
     as_utf8,
     may_hold_lone_surrogate,
@@ -130,7 +130,6 @@ NEGATIVE_LABELS = frozenset({"false", "benign", "normal"})
 # source fields whose presence makes an object an event (the required columns), never a container of events
 _EVENT_MARKERS = tuple(k for k, c in EVENT_FIELD_MAP.items() if c in REQUIRED_EVENT_FIELDS)
 _CONTAINER_KEYS = ("events", "data", "records")
-_EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
 @dataclass
@@ -223,7 +222,7 @@ def _parse_ts(v: Any) -> datetime | None:
         try:
             t = datetime.fromisoformat(v)
         except ValueError:
-            if not _EPOCH_TEXT.fullmatch(v.strip()):
+            if not EPOCH_TEXT.fullmatch(v.strip()):
                 return None
             v = float(v)
         else:

@@ -19,7 +19,6 @@ Times are ISO-8601 (``2014-02-07 14:55:00.000000``; an offset is converted to UT
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from vigia.sources.number_text import EPOCH_TEXT
 from vigia.sources.text_encoding import decode_text, replace_lone_surrogates
 
 LABEL_WINDOW_KINDS = ("network_conn", "sensor_timeseries", "api_events")
@@ -45,13 +45,12 @@ class LabelStats:
     intervals_used: int  # intervals overlapping at least one row of these days
 
 
-_EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
 
 
 def _time(value: Any, where: str) -> datetime:
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{where}: not a time: {value!r}")
-    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):  # CSV cells are text: "1541117137.5"
+    if isinstance(value, str) and EPOCH_TEXT.fullmatch(value.strip()):  # CSV cells are text: "1541117137.5"
         value = float(value)
     if isinstance(value, int | float):
         try:

@@ -1,8 +1,14 @@
-"""Number text in the file's decimal convention, as the float parser reads it (sensor files, customer extracts)."""
+"""Number text: the file's decimal convention as the float parser reads it (sensor files, customer extracts), and
+epoch times written as text (label_windows CSV cells, event exports)."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
+
+# Epoch seconds (or ms, ...) written as text, e.g. a CSV cell "1541117137.5".
+EPOCH_TEXT = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")
 
 DECIMAL_MARKS = (".", ",")
 
