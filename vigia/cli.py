@@ -104,7 +104,11 @@ def _bench_zeek(args: argparse.Namespace) -> int:
     from vigia.bench.zeek import run_zeek_benchmark
 
     result = run_zeek_benchmark(
-        Path(args.path), window_seconds=args.window_seconds, k=args.k, threshold_quantile=args.threshold_quantile
+        Path(args.path),
+        window_seconds=args.window_seconds,
+        k=args.k,
+        threshold_quantile=args.threshold_quantile,
+        calibration=args.calibration,
     )
     text = json.dumps(result, indent=2)
     if args.json:
@@ -176,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     zeek.add_argument("--k", type=int, default=2, help="consensus: windows flagged by at least k detectors")
     zeek.add_argument(
         "--threshold-quantile", type=float, default=0.99, help="per-detector threshold: quantile of training scores"
+    )
+    zeek.add_argument(
+        "--calibration",
+        choices=("best_f1", "quantile"),
+        default="best_f1",
+        help="best_f1: best F1 on the training half where it holds malicious windows (cross-fitted), else the "
+        "quantile; quantile: the quantile of training-normal scores only",
     )
     zeek.set_defaults(func=_bench_zeek)
 
