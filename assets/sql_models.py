@@ -7,11 +7,28 @@ import dagster as dg
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
 from resources import DuckDBWarehouse
-from vigia.warehouse.sql_models import SqlModel, check_model, discover_models, materialize_model, raw_table_name
+from vigia.pipeline.kinds import RAW_TABLES
+from vigia.warehouse.sql_models import (
+    RAW_PREFIX,
+    SqlModel,
+    SqlModelError,
+    check_model,
+    discover_models,
+    materialize_model,
+    raw_table_name,
+)
 
 
-def _source_key(dctx: DatasetAssetContext, source: str) -> dg.AssetKey:
-    return dctx.key(raw_table_name(source))
+def _source_key(dctx: DatasetAssetContext, model: SqlModel, source: str) -> dg.AssetKey:
+    """The raw asset, which writes ``raw.<source>``: the dataset's raw table, its rejects or its file manifest."""
+    raw = RAW_TABLES[dctx.cfg.kind]
+    if raw_table_name(source) not in (raw, f"{raw}_rejects", f"{raw}_files"):
+        stem = raw.removeprefix(RAW_PREFIX)
+        raise SqlModelError(
+            f"{model.path}: raw.{source} is not a raw table of dataset {dctx.cfg.name!r} (kind {dctx.cfg.kind}): "
+            f"use raw.{stem}, raw.{stem}_rejects or raw.{stem}_files"
+        )
+    return dctx.key(raw)
 
 
 def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsDefinition:
@@ -22,7 +39,8 @@ def _build_model_asset(dctx: DatasetAssetContext, model: SqlModel) -> dg.AssetsD
         dg.AssetCheckSpec(t.name, asset=key, blocking=t.severity == "error", description=f"{t.kind} data test")
         for t in model.tests
     ]
-    deps = [_source_key(dctx, s) for s in sorted(model.source_deps)] + [dctx.key(m) for m in sorted(model.model_deps)]
+    sources = {_source_key(dctx, model, s) for s in model.source_deps}
+    deps = sorted(sources, key=str) + [dctx.key(m) for m in sorted(model.model_deps)]
 
     @dg.asset(
         key=key,

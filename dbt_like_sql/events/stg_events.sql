@@ -1,5 +1,8 @@
--- Staged API / application events: one row per event id (first by ts), normalised method, service and
--- status class; the original record is kept for the anomaly export.
+-- Staged API / application events: one row per day and event id (first by ts), normalised method, service
+-- and status class; the original record is kept for the anomaly export.
+-- Dedup keyed by (day, event_id), like stg_conn's (day, uid): an incremental build reads only the requested
+-- days, so a wider key would make the rows depend on how days were grouped into runs. An event id repeated
+-- on two days keeps one row on each.
 SELECT
     event_id,
     ts,
@@ -21,4 +24,4 @@ SELECT
     day
 FROM raw.events
 WHERE ts IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts, source_file) = 1 OR event_id IS NULL
+QUALIFY row_number() OVER (PARTITION BY day, event_id ORDER BY ts, source_file) = 1 OR event_id IS NULL

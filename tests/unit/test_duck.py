@@ -189,10 +189,11 @@ def test_replace_partitions_failure_is_atomic(con: duckdb.DuckDBPyConnection) ->
     with pytest.raises(duckdb.Error, match="boom"):
         duck.replace_partitions(con, "s", "p", "day", ["2024-01-01", "2024-01-02"], failing)
     assert _values(con, "p", "day, v") == before
-    # type error on insert (column v becomes text) also rolls back the delete
+    # a conversion error while inserting also rolls back the delete
     with pytest.raises(duckdb.Error):
         duck.replace_partitions(
-            con, "s", "p", "day", ["2024-01-01"], "SELECT DATE '2024-01-01' AS day, 'nan-number' AS v, 'x' AS tag"
+            con, "s", "p", "day", ["2024-01-01"],
+            "SELECT DATE '2024-01-01' AS day, CAST(x AS BIGINT) AS v, 'x' AS tag FROM (VALUES ('nan-number')) t(x)",
         )
     assert _values(con, "p", "day, v") == before
     assert duck.replace_partitions(con, "s", "p", "day", ["2024-01-03"], DAYS_SELECT, ["v3"]) == 2

@@ -10,13 +10,17 @@ YAML format, a list of one-key mappings::
       - non_empty: {}
 
 Every test also accepts ``severity: error | warn`` (default ``error``) and ``name`` (default derived,
-e.g. ``not_null_ts_orig_h``). ``failing_count`` is the number of failing rows (for ``unique``: rows
-whose key is shared with another row; for ``non_empty``: 1 when empty).
+e.g. ``not_null_ts_orig_h``). Values are checked when read: ``accepted_values`` may not mix booleans with
+other values (YAML reads unquoted ``NO``, ``yes``, ``on`` as booleans: quote them), ``range`` bounds are
+finite numbers or dates (an ISO date text is read as a date; YAML reads ``1e6`` as text), ``min <= max``.
+``failing_count`` is the number of failing rows (for ``unique``: rows whose key is shared with another
+row; for ``non_empty``: 1 when empty).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,7 +101,52 @@ def _column(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool | dt.date)
+    return isinstance(value, str | int | float | bool | dt.date) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    )
+
+
+def _values(vals: Any, where: str) -> tuple[Any, ...]:
+    """``accepted_values``' values: finite scalars, booleans only among booleans."""
+    if not isinstance(vals, list) or not vals or not all(_scalar(v) for v in vals):
+        raise DataTestSpecError(
+            f"{where}: 'values' must be a non-empty list of scalars (text, finite numbers, dates), got {vals!r}"
+        )
+    bools = [v for v in vals if isinstance(v, bool)]
+    if bools and len(bools) != len(vals):
+        raise DataTestSpecError(
+            f"{where}: 'values' mixes booleans with other values: {vals!r}; YAML reads unquoted NO, yes, on, off "
+            "as booleans, so quote such values ('NO')"
+        )
+    return tuple(vals)
+
+
+def _bound(value: Any, key: str, where: str) -> int | float | dt.date | None:
+    """A ``range`` bound: a finite number, a date or timestamp, or an ISO date/timestamp text (read as such)."""
+    if value is None or (isinstance(value, int | float | dt.date) and not isinstance(value, bool) and _scalar(value)):
+        return value  # bool is an int: excluded
+    if isinstance(value, str):
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+    hint = " (YAML reads 1e6 as text: write 1.0e+6 or 1000000)" if isinstance(value, str) else ""
+    raise DataTestSpecError(f"{where}: '{key}' must be a number or a date (finite), got {value!r}{hint}")
+
+
+def _check_bounds(lo: int | float | dt.date, hi: int | float | dt.date, where: str) -> None:
+    """``min <= max``, both numbers or both dates."""
+    if isinstance(lo, dt.date) != isinstance(hi, dt.date):
+        raise DataTestSpecError(f"{where}: min {lo!r} and max {hi!r} must both be numbers or both dates")
+    if isinstance(lo, dt.date) and isinstance(hi, dt.date):
+        lo, hi = (v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time()) for v in (lo, hi))
+    try:
+        inverted = lo > hi  # type: ignore[operator]
+    except TypeError as exc:  # a timestamp with a time zone and one without
+        raise DataTestSpecError(f"{where}: min {lo!r} and max {hi!r} cannot be compared") from exc
+    if inverted:
+        raise DataTestSpecError(f"{where}: min {lo!r} is greater than max {hi!r}")
 
 
 def _parse_one(item: Any, index: int, context: str) -> DataTestSpec:
@@ -134,20 +183,14 @@ def _parse_one(item: Any, index: int, context: str) -> DataTestSpec:
         columns = _str_list(body["columns"], "columns", where)
     elif kind == "accepted_values":
         columns = _column(body["column"], where)
-        vals = body["values"]
-        if not isinstance(vals, list) or not vals or not all(_scalar(v) for v in vals):
-            raise DataTestSpecError(f"{where}: 'values' must be a non-empty list of scalars, got {vals!r}")
-        values = tuple(vals)
+        values = _values(body["values"], where)
     elif kind == "range":
         columns = _column(body["column"], where)
-        lo, hi = body.get("min"), body.get("max")
+        lo, hi = _bound(body.get("min"), "min", where), _bound(body.get("max"), "max", where)
         if lo is None and hi is None:
             raise DataTestSpecError(f"{where}: give at least one of 'min' and 'max'")
-        for key, bound in (("min", lo), ("max", hi)):
-            if bound is not None and (isinstance(bound, bool) or not _scalar(bound)):
-                raise DataTestSpecError(f"{where}: '{key}' must be a number or a date, got {bound!r}")
-        if lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:
-            raise DataTestSpecError(f"{where}: min {lo!r} is greater than max {hi!r}")
+        if lo is not None and hi is not None:
+            _check_bounds(lo, hi, where)
 
     name = body.get("name") or "_".join([kind, *columns])
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -232,6 +275,16 @@ def run_data_test(con: duckdb.DuckDBPyConnection, source: str, scope: str, test:
     return DataTestResult(test.name, test.kind, failing == 0, failing, test.severity, failing_sql, samples)
 
 
+def check_test_columns(tests: Sequence[DataTestSpec], columns: Sequence[str], relation: str) -> None:
+    """Raise ``ValueError`` naming ``relation`` when a test refers to a column not in ``columns``."""
+    for test in tests:
+        missing = [c for c in test.columns if c not in columns]
+        if missing:
+            raise ValueError(
+                f"data test {test.name!r} on {relation}: unknown columns {missing} (columns: {sorted(columns)})"
+            )
+
+
 def data_test_scope(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -244,11 +297,7 @@ def data_test_scope(
 
     Raises ``ValueError`` naming the table when a test refers to a column the table lacks.
     """
-    columns = {name for name, _ in table_schema(con, schema, table)}
-    for test in tests:
-        missing = [c for c in test.columns if c not in columns]
-        if missing:
-            raise ValueError(f"data test {test.name!r} on {schema}.{table}: unknown columns {missing}")
+    check_test_columns(tests, [name for name, _ in table_schema(con, schema, table)], f"{schema}.{table}")
     if partition_column is None or partition_keys is None:
         return "TRUE"
     ctype = column_type(con, schema, table, partition_column)

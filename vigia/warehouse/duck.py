@@ -245,8 +245,8 @@ def scoped_relation(
             con.execute(f"DROP TABLE IF EXISTS {snapshot}")
 
 
-def _select_columns(con: duckdb.DuckDBPyConnection, select_sql: str, params: Params) -> list[tuple[str, str]]:
-    """``[(column_name, duckdb_type), ...]`` of the select, in its order."""
+def select_columns(con: duckdb.DuckDBPyConnection, select_sql: str, params: Params = None) -> list[tuple[str, str]]:
+    """``[(column_name, duckdb_type), ...]`` of the select, in its order (DESCRIBE binds it, reads no rows)."""
     rows = con.execute(f"DESCRIBE SELECT * FROM ({select_sql}) AS __src", params).fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
 
@@ -256,14 +256,70 @@ def _database_file(con: duckdb.DuckDBPyConnection) -> str:
     return str(rows[0][0]) if rows and rows[0][0] else "the warehouse file"
 
 
+_SIGNED_BITS = {"TINYINT": 8, "SMALLINT": 16, "INTEGER": 32, "BIGINT": 64, "HUGEINT": 128}
+_UNSIGNED_BITS = {"UTINYINT": 8, "USMALLINT": 16, "UINTEGER": 32, "UBIGINT": 64, "UHUGEINT": 128}
+_FLOAT_MANTISSA_BITS = {"FLOAT": 24, "DOUBLE": 53}
+_FLOAT_DIGITS = {"FLOAT": 6, "DOUBLE": 15}  # decimal digits that round-trip through the float
+_INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUGEINT": 39,
+                   "UTINYINT": 3, "USMALLINT": 5, "UINTEGER": 10, "UBIGINT": 20, "UHUGEINT": 39}  # fmt: skip
+_DECIMAL_RE = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+
+
+def _value_bits(typ: str) -> int | None:
+    """Bits of magnitude an integer type holds (sign excluded); ``None`` for other types."""
+    if typ in _SIGNED_BITS:
+        return _SIGNED_BITS[typ] - 1
+    return _UNSIGNED_BITS.get(typ)
+
+
+def lossless_cast(new: str, old: str) -> bool:
+    """Whether every value of DuckDB type ``new`` is stored unchanged in a column of type ``old``.
+
+    Same type, the ``NULL`` type (a column of NULLs) into any type, a wider integer or float, an integer
+    into a float whose mantissa holds it (any integer into ``DOUBLE``: a count above 2^53 would round), a
+    ``DECIMAL`` (e.g. an SQL literal ``0.5``) into a float that keeps its digits, an integer or ``DECIMAL``
+    into a ``DECIMAL`` with as many digits on either side of the point.
+    """
+    if new == old or new.strip('"') == "NULL":
+        return True
+    new_bits, old_bits = _value_bits(new), _value_bits(old)
+    if new_bits is not None and old_bits is not None:
+        return new_bits <= old_bits and (new in _UNSIGNED_BITS or old in _SIGNED_BITS)
+    new_dec, old_dec = _DECIMAL_RE.match(new), _DECIMAL_RE.match(old)
+    new_p, new_s = (int(new_dec[1]), int(new_dec[2])) if new_dec else (_INTEGER_DIGITS.get(new), 0)
+    if old in _FLOAT_MANTISSA_BITS:
+        if new_dec:
+            return new_p <= _FLOAT_DIGITS[old]
+        if new_bits is not None and old == "DOUBLE":
+            return True  # counts: DuckDB's sums are HUGEINT; only magnitudes above 2^53 would round
+        new_mantissa = _FLOAT_MANTISSA_BITS.get(new, new_bits)
+        return new_mantissa is not None and new_mantissa <= _FLOAT_MANTISSA_BITS[old]
+    if old_dec and new_p is not None:
+        old_p, old_s = int(old_dec[1]), int(old_dec[2])
+        return new_s <= old_s and new_p - new_s <= old_p - old_s
+    return False
+
+
 def _changed_columns_error(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, added: Sequence[str], missing: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    added: Sequence[str],
+    missing: Sequence[str],
+    retyped: Sequence[tuple[str, str, str]] = (),
 ) -> ValueError:
-    """The error for a partition write whose columns no longer match the table, saying how to rebuild it."""
+    """The error for a partition write whose columns no longer match the table, saying how to rebuild it.
+
+    ``retyped`` lists ``(column, table type, new rows' type)`` of columns whose new values would not be
+    stored unchanged.
+    """
     target = qualified(schema, table)
+    types = "; ".join(f"{name}: {old} in the table, {new} in the new rows" for name, old, new in retyped)
     return ValueError(
         f"columns of the new rows for {schema}.{table} differ from the existing table (only in the new rows: "
-        f"{sorted(added)}; only in the table: {sorted(missing)}); rebuild it fully: partition writes keep the "
+        f"{sorted(added)}; only in the table: {sorted(missing)}"
+        + (f"; changed types: {types}" if types else "")
+        + f"); rebuild it fully: partition writes keep the "
         f"table's columns, so drop the table (DROP TABLE {target}; in {_database_file(con)}, with no Dagster run "
         f"writing to it), then materialize every partition of the asset {schema}/{table} again (a backfill of all "
         "its partitions) and of the assets downstream of it"
@@ -277,7 +333,7 @@ def _create_empty_table(
     if not compression:
         con.execute(f"CREATE TABLE {target} AS SELECT * FROM ({select_sql}) AS __src WHERE FALSE", params)
         return
-    columns = _select_columns(con, select_sql, params)
+    columns = select_columns(con, select_sql, params)
     unknown = sorted(set(compression) - {name for name, _ in columns})
     if unknown:
         raise ValueError(f"compression set for columns {unknown} that {target} does not have")
@@ -312,7 +368,8 @@ def replace_partitions(
     When the select's columns differ from the table's, this fails (``ValueError`` saying how to rebuild the
     table) unless ``evolve_columns``: for tables whose columns follow the model (one score column per
     detector), the select's new columns are added to the table (NULL in the other rows) in the same
-    transaction, and the table's columns the select lacks are NULL in the new rows.
+    transaction, and the table's columns the select lacks are NULL in the new rows. A column whose type
+    changed fails in both cases, unless its new values are stored unchanged (see :func:`lossless_cast`).
     """
     ensure_schema(con, schema)
     target = qualified(schema, table)
@@ -328,12 +385,17 @@ def replace_partitions(
             raise
     if not keys:
         return 0
-    selected = _select_columns(con, select_sql, params)
-    existing = {name for name, _ in table_schema(con, schema, table)}
+    selected = select_columns(con, select_sql, params)
+    existing = dict(table_schema(con, schema, table))
     added = [(name, typ) for name, typ in selected if name not in existing]
-    missing = sorted(existing - {name for name, _ in selected})
-    if (added or missing) and not evolve_columns:
-        raise _changed_columns_error(con, schema, table, [name for name, _ in added], missing)
+    missing = sorted(set(existing) - {name for name, _ in selected})
+    retyped = [
+        (name, existing[name], typ)
+        for name, typ in selected
+        if name in existing and not lossless_cast(typ, existing[name])
+    ]
+    if retyped or ((added or missing) and not evolve_columns):
+        raise _changed_columns_error(con, schema, table, [name for name, _ in added], missing, retyped)
     predicate = partition_predicate(partition_column, keys, column_type(con, schema, table, partition_column))
     con.begin()
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from vigia.warehouse.data_tests import (
     DataTestResult,
     DataTestSpec,
     DataTestSpecError,
+    check_test_columns,
     data_test_scope,
     parse_tests,
     run_data_test,
@@ -48,6 +49,7 @@ from vigia.warehouse.duck import (
     replace_view,
     row_count,
     scoped_relation,
+    select_columns,
     table_schema,
 )
 
@@ -129,22 +131,28 @@ def _table_refs(tree: exp.Expression) -> list[exp.Table]:
     return refs
 
 
+def _is_source(ref: exp.Table) -> bool:
+    """Whether ``ref`` is ``raw.<table>`` (identifiers are case-insensitive in DuckDB, quoted ones too)."""
+    return ref.db.lower() == RAW_SCHEMA_ALIAS and not ref.catalog
+
+
 def _classify(ref: exp.Table, model_names: set[str], path: Path, group: str) -> tuple[str, str]:
-    """``("source", name)`` for ``raw.name``, ``("model", name)`` for a model; error otherwise."""
+    """``("source", name)`` for ``raw.name``, ``("model", name)`` for a model (names lower-cased); error otherwise."""
+    name = ref.name.lower()
     if ref.catalog:
         raise SqlModelError(f"{path}: table {ref.sql(DIALECT)!r} must not name a catalog")
     if ref.db:
-        if ref.db == RAW_SCHEMA_ALIAS:
-            return "source", ref.name
+        if _is_source(ref):
+            return "source", name
         raise SqlModelError(
             f"{path}: table {ref.sql(DIALECT)!r} is qualified with {ref.db!r}; use raw.<table> or a model name"
         )
-    if ref.name not in model_names:
+    if name not in model_names:
         raise SqlModelError(
             f"{path}: table {ref.name!r} is neither a model of group {group!r} "
             f"(models: {sorted(model_names)}) nor a raw.<table> source"
         )
-    return "model", ref.name
+    return "model", name
 
 
 def extract_dependencies(
@@ -159,12 +167,32 @@ def extract_dependencies(
     return frozenset(models), frozenset(sources)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping (``safe_load`` keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<' merges: later keys override on purpose
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):  # the parent reports it
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _load_declarations(directory: Path) -> dict[str, dict[str, Any]]:
     path = directory / MODELS_FILE
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        with path.open() as stream:  # errors then name the file and line
+            raw = yaml.load(stream, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         raise SqlModelError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(raw, dict) or set(raw) - {"models"}:
@@ -259,39 +287,43 @@ def _key_literal(key: str) -> str:
     return f"DATE '{escaped}'" if _ISO_DAY_RE.match(key) else f"'{escaped}'"
 
 
-def _filtered_source(table: exp.Table, alias: str, partition_by: str, keys: Sequence[str]) -> exp.Expression:
+def _filtered_source(table: exp.Table, partition_by: str, keys: Sequence[str], path: Path) -> exp.Expression:
+    """``table`` as a subquery filtered to ``keys``; its alias (with columns), pivots and sample move onto it."""
     keys_sql = ", ".join(_key_literal(k) for k in keys) or "NULL"
+    bare = exp.Table(this=table.this.copy(), db=table.args["db"].copy())
     select = sqlglot.parse_one(
-        f"SELECT * FROM {table.sql(DIALECT)} WHERE {exp.to_identifier(partition_by, quoted=True).sql(DIALECT)}"
+        f"SELECT * FROM {bare.sql(DIALECT)} WHERE {exp.to_identifier(partition_by, quoted=True).sql(DIALECT)}"
         f" IN ({keys_sql})",
         read=DIALECT,
     )
-    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+    subquery = exp.Subquery(this=select)
+    for arg, value in list(table.args.items()):
+        if arg in ("this", "db") or not value:  # unset: None, False or []
+            continue
+        if arg not in ("alias", "pivots", "sample", "joins", "laterals"):
+            raise SqlModelError(f"{path}: {table.sql(DIALECT)!r}: {arg!r} is not supported on a raw source")
+        subquery.set(arg, value)
+    return subquery
 
 
 def render_model_sql(model: SqlModel, dataset: str, partition_keys: Sequence[str] | None = None) -> str:
     """DuckDB SQL for ``model`` in ``dataset``: ``raw.X`` -> ``"dataset"."raw_X"``, model ``m`` -> ``"dataset"."m"``.
 
-    With ``partition_keys`` and an incremental model, raw sources are filtered to those partitions.
+    Only the table name of a reference changes: its alias (with a column list), PIVOT/UNPIVOT and
+    TABLESAMPLE stay. With ``partition_keys`` and an incremental model, raw sources are filtered to those
+    partitions.
     """
     tree = _parse_select(model.sql, model.path)
     filter_keys = partition_keys if model.is_incremental and partition_keys else None
-    replacements: list[tuple[exp.Table, exp.Expression]] = []
-    for ref in _table_refs(tree):
-        is_source = ref.db == RAW_SCHEMA_ALIAS and not ref.catalog
-        alias = ref.alias_or_name
-        new = exp.Table(
-            this=exp.to_identifier(raw_table_name(ref.name) if is_source else ref.name, quoted=True),
-            db=exp.to_identifier(dataset, quoted=True),
-        )
+    for ref in _table_refs(tree):  # renamed in place, so references nested in another's joins are kept
+        is_source = _is_source(ref)
+        name = ref.name.lower()
+        if is_source and not ref.alias:
+            ref.set("alias", exp.TableAlias(this=exp.to_identifier(ref.name)))
+        ref.set("this", exp.to_identifier(raw_table_name(name) if is_source else name, quoted=True))
+        ref.set("db", exp.to_identifier(dataset, quoted=True))
         if is_source and filter_keys and model.partition_by:
-            replacements.append((ref, _filtered_source(new, alias, model.partition_by, filter_keys)))
-            continue
-        if is_source or ref.alias:
-            new.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-        replacements.append((ref, new))
-    for old, new in replacements:
-        old.replace(new)
+            ref.replace(_filtered_source(ref, model.partition_by, filter_keys, model.path))
     return tree.sql(dialect=DIALECT, pretty=True)
 
 
@@ -302,22 +334,28 @@ def materialize_model(
     partition_keys: Sequence[str] | None = None,
 ) -> ModelResult:
     """Build ``dataset.<model>``: incremental models with keys replace those partitions, views are
-    (re)defined over all their sources, others are rebuilt."""
+    (re)defined over all their sources, others are rebuilt.
+
+    The data tests' columns are checked against the model's output first: a test naming a column the model
+    no longer produces fails here (``ValueError``), leaving the previous relation intact.
+    """
     start = time.perf_counter()
     keys = tuple(partition_keys or ())
+    by_partition = model.is_incremental and bool(keys) and model.partition_by is not None
+    sql = render_model_sql(model, dataset, keys if by_partition else None)
+    check_test_columns(model.tests, [name for name, _ in select_columns(con, sql)], f"{dataset}.{model.name}")
     rows_total: int | None
     if model.materialized == "view":
-        replace_view(con, dataset, model.name, render_model_sql(model, dataset, None))
+        replace_view(con, dataset, model.name, sql)
         mode: Literal["table", "partitions", "view"] = "view"
         written, rows_total = 0, None
         keys = keys if model.is_partitioned else ()
-    elif model.is_incremental and keys and model.partition_by:
-        sql = render_model_sql(model, dataset, keys)
+    elif by_partition and model.partition_by:
         written = replace_partitions(con, dataset, model.name, model.partition_by, list(keys), sql)
         mode = "partitions"
         rows_total = row_count(con, dataset, model.name)
     else:
-        written = replace_table(con, dataset, model.name, render_model_sql(model, dataset, None))
+        written = replace_table(con, dataset, model.name, sql)
         mode, keys = "table", ()
         rows_total = row_count(con, dataset, model.name)
     return ModelResult(
