@@ -448,6 +448,28 @@ class DatasetConfig(_Strict):
             raise ValueError(f"consensus.k={self.consensus.k} exceeds the number of detectors ({len(names)})")
         return self
 
+    @model_validator(mode="after")
+    def _sweep_names_an_autoencoder(self) -> DatasetConfig:
+        """A sensor sweep grid tunes ``sweep.detector`` (else the first autoencoder): it must be an autoencoder."""
+        if self.kind != "sensor_timeseries" or not self.sweep.grid:
+            return self
+        autoencoders = [d.name for d in self.detectors if d.type.endswith("_autoencoder")]
+        swept = self.sweep.detector or next(iter(autoencoders), None)
+        if swept not in autoencoders:
+            what = "no autoencoder detector is configured" if swept is None else f"sweep.detector is {swept!r}"
+            raise ValueError(f"sweep.grid tunes an autoencoder, but {what}: sweep.detector must name one of the "
+                             f"lstm_autoencoder / conv_autoencoder detectors ({autoencoders or 'none'})")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _synthetic_pump_needs_an_end(self) -> DatasetConfig:
+        """``synthetic_pump`` generates the whole partition range at once: an open end would change past days."""
+        if self.source.type == "synthetic_pump" and self.partitions is not None and self.partitions.end is None:
+            raise ValueError("source synthetic_pump needs partitions.end: it generates the whole partition range as "
+                             "one series, so with an open end each day's readings and labels would change as the "
+                             "end moves")  # fmt: skip
+        return self
+
 
 def load_dataset_config(path: Path) -> DatasetConfig:
     """Load and validate one dataset file; errors name the file."""

@@ -106,7 +106,19 @@ def test_save_load_roundtrip_and_tamper(trained: tuple, tmp_path: Path) -> None:
     ("dropout", 1.0, r"dropout must be a number in \[0, 1\)"),
     ("validation_split", "0.1", r"validation_split must be a number in \[0, 1\)"),
     ("learning_rate", 0, "learning_rate must be a positive number"),
+    ("activation", "relu6x", "activation 'relu6x' is not a Keras activation name"),
+    ("loss", "msee", "loss 'msee' is not a Keras loss name"),
 ])  # fmt: skip
 def test_config_refuses_values_keras_would_fail_on_later(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AutoencoderConfig(**{field: value})
+
+
+def test_the_listed_activation_and_loss_names_are_keras_names() -> None:
+    """The config checks names against lists (no Keras import at load): each must resolve in the Keras in use."""
+    import keras
+
+    from vigia.timeseries.autoencoders import ACTIVATIONS, LOSSES
+
+    assert all(keras.activations.get(name) is not None for name in ACTIVATIONS)
+    assert all(keras.losses.get(name) is not None for name in LOSSES)

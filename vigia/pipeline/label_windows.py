@@ -150,3 +150,21 @@ def apply_label_windows(
     finally:
         con.unregister(_VIEW)
     return LabelStats(intervals=intervals.height, rows=int(rows), positive_rows=int(positive), intervals_used=int(used))
+
+
+def label_frame(frame: pl.DataFrame, intervals: pl.DataFrame, *, entity_column: str) -> pl.DataFrame:
+    """``frame`` (rows with ``day``) with ``label`` and ``attack_type`` set from ``intervals`` by the rule of
+    :func:`apply_label_windows`, run on an in-memory copy (row order kept)."""
+    if frame.height == 0:
+        return frame
+    con = duckdb.connect()
+    try:
+        con.register("__vigia_frame", frame.with_row_index("__row").to_arrow())
+        con.execute("CREATE TABLE labelled AS SELECT * FROM __vigia_frame")
+        con.unregister("__vigia_frame")
+        days = sorted({d.isoformat() for d in frame["day"].unique().drop_nulls().to_list()})
+        apply_label_windows(con, "labelled", intervals, entity_column=entity_column, days=days)
+        out = con.sql("SELECT * FROM labelled ORDER BY __row").pl()
+    finally:
+        con.close()
+    return out.drop("__row").cast(dict(frame.schema))

@@ -2,7 +2,8 @@
 
 Each row is one window of ``series.window`` samples (step ``series.step``) inside one gap-free segment
 of one station; its features are the window's values, column ``<sensor>__t<i>`` (time-major, so
-autoencoders reshape rows back to ``(window, sensors)``). A window is positive if any sample is.
+autoencoders reshape rows back to ``(window, sensors)``). A window is positive if any sample is, normal if
+every sample is labelled normal, else unknown (null label: an unlabelled sample may hide an anomaly).
 Windows are cut within each daily partition: a window never spans midnight.
 """
 
@@ -20,6 +21,7 @@ from vigia.pipeline.features import FEATURES_TABLE, FeatureResult
 from vigia.timeseries.regularize import regularize
 from vigia.timeseries.segments import segment_windows
 from vigia.timeseries.sensor_files import RESERVED_COLUMNS
+from vigia.timeseries.windows import known_window_labels
 from vigia.warehouse.duck import read_frame, write_frame_partitions
 
 CLEAN_TABLE = "stg_sensor"
@@ -71,16 +73,16 @@ def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> SensorWindows:
                 counts[key] = counts.get(key, 0) + int(value)
             frame = reg.frame
             starts = np.empty(0, dtype=np.int64)
-            if frame.height >= size:
-                labels = frame["label"].fill_null(0).to_numpy() if frame["label"].null_count() < frame.height else None
-                x, y, starts = segment_windows(
-                    frame.select(cols).to_numpy(), frame["segment"].to_numpy(), size, step, labels
+            if frame.height >= size:  # float64: the stored features keep the readings (float32 rounds 1.2e8 + 0.1)
+                x, _, starts = segment_windows(
+                    frame.select(cols).to_numpy(), frame["segment"].to_numpy(), size, step, dtype=np.float64
                 )
             if len(starts) == 0:
                 without.append(f"{station} {day}: {_no_window_reason(day_part, cols, frame.height, size)}")
                 continue
             ts = frame["ts"]
-            flat = x.reshape(len(x), size * len(cols)).astype(np.float64)
+            y = known_window_labels(frame["label"].cast(pl.Float64).fill_null(np.nan).to_numpy(), starts, size)
+            flat = x.reshape(len(x), size * len(cols))
             block = pl.DataFrame(flat, schema=names, orient="row")
             start_ts = ts.gather(starts)
             frames.append(
@@ -89,7 +91,7 @@ def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> SensorWindows:
                     start_ts.alias("window_start"),
                     (ts.gather(starts + size - 1) + pl.duration(seconds=freq)).alias("window_end"),
                     start_ts.dt.date().alias("day"),
-                    pl.Series("label", y, dtype=pl.Int8) if y is not None else pl.lit(None, pl.Int8).alias("label"),
+                    pl.Series("label", y, dtype=pl.Float64, nan_to_null=True).cast(pl.Int8),
                     pl.lit(None, pl.String).alias("attack_type"),
                 )
             )

@@ -1,5 +1,6 @@
 """Grid search of a window autoencoder on the sensor kind: each trial is trained on the normal training
-windows and scored by its best-F1 threshold on the validation windows (test windows are never used)."""
+windows and scored by its best-F1 threshold on the validation windows (test windows are never used).
+Windows are labelled as in ``window_features``: by ``label_windows`` when set; unknown labels stay unknown."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from vigia.models.calibration import calibrate, has_both_classes
 from vigia.models.detectors import estimator_params
 from vigia.models.preprocess import FeaturePreprocessor
 from vigia.pipeline.kinds import feature_columns
+from vigia.pipeline.label_windows import label_frame, read_label_windows
 from vigia.pipeline.sensor_features import sensor_windows
 from vigia.pipeline.training import split_frame
 
@@ -32,35 +34,54 @@ def grid_trials(grid: dict[str, list[Any]], max_trials: int) -> list[dict[str, A
     ]
 
 
-def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[str, Any]) -> dict[str, Any]:
+def _labels(part: pl.DataFrame) -> np.ndarray:
+    """Window labels as floats, NaN where unknown."""
+    return part["label"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def _trial(
+    clean: pl.DataFrame,
+    cfg: DatasetConfig,
+    detector: str | None,
+    params: dict[str, Any],
+    intervals: pl.DataFrame | None = None,
+) -> dict[str, Any]:
     from vigia.timeseries.ae_estimator import WindowAutoencoder
 
     start = time.perf_counter()
+    base = next((d for d in cfg.detectors if d.name == detector), None)
+    if base is None or not base.type.endswith("_autoencoder"):
+        names = [d.name for d in cfg.detectors if d.type.endswith("_autoencoder")]
+        raise ValueError(f"sweep of {cfg.name}: sweep.detector {detector!r} is not an autoencoder detector of the "
+                         f"config (autoencoders: {names or 'none'})")  # fmt: skip
     series = cfg.series.model_copy(update={k: params[k] for k in SERIES_KEYS if k in params})
     trial_cfg = cfg.model_copy(update={"series": series})
     windows = sensor_windows(clean, trial_cfg).table
+    if intervals is not None:  # the label file replaces the records' labels, as in window_features
+        windows = label_frame(windows, intervals, entity_column=str(cfg.entity_key))
     parts = split_frame(windows, trial_cfg)
     cols = feature_columns(windows, cfg.entity_key)
     train, val = parts["train"], parts["validation"]
-    y_train = train["label"].fill_null(0).to_numpy()
+    y_train = _labels(train)
+    # As train_models: normal = labelled 0 (unknown windows left out); all windows when none is labelled.
+    normal = (y_train == 0) if (~np.isnan(y_train)).any() else np.ones(train.height, dtype=bool)
     prep = FeaturePreprocessor(log_columns=None).fit(train.select(cols).to_numpy(), y_train)
-    base = next(d for d in cfg.detectors if d.name == detector)
     arch = {
         **estimator_params(base),
         **{k: v for k, v in params.items() if k not in SERIES_KEYS},
         "timesteps": series.window,
     }
     kind = "conv" if base.type == "conv_autoencoder" else "lstm"
-    if not (y_train == 0).any() or val.height == 0:
+    if not normal.any() or val.height == 0:
         raise ValueError(
             f"sweep trial {params} of {cfg.name}: {series.window}-sample windows every {series.step} leave "
-            f"{int((y_train == 0).sum())} normal training and {val.height} validation window(s); a trial needs "
+            f"{int(normal.sum())} normal training and {val.height} validation window(s); a trial needs "
             "both (shorten the window or add days)"
         )
     model = WindowAutoencoder(kind=kind, seed=cfg.seed, **arch)
-    model.fit(prep.transform(train.select(cols).to_numpy()[y_train == 0]))
+    model.fit(prep.transform(train.select(cols).to_numpy()[normal]))
     scores = -model.score_samples(prep.transform(val.select(cols).to_numpy()))
-    y_val = val["label"].fill_null(0).to_numpy().astype(float)
+    y_val = _labels(val)  # unknown windows (NaN) are left out of the metrics
     result = calibrate(scores, y_val, CalibrationConfig(strategy="auto"))
     metrics = result.metrics or {}
     return {
@@ -70,7 +91,7 @@ def _trial(clean: pl.DataFrame, cfg: DatasetConfig, detector: str, params: dict[
         "precision": metrics.get("precision"),
         "recall": metrics.get("recall"),
         "threshold_rule": result.rule,
-        "n_train_windows": int((y_train == 0).sum()),
+        "n_train_windows": int(normal.sum()),
         "n_validation_windows": val.height,
         "epochs_run": model.history_.get("epochs_run"),
         "seconds": round(time.perf_counter() - start, 2),
@@ -86,7 +107,8 @@ def run_sweep(clean: pl.DataFrame, cfg: DatasetConfig) -> dict[str, Any]:
     """Every trial of ``cfg.sweep``, ranked by validation F1 (best first)."""
     sweep = cfg.sweep
     detector = sweep_detector(cfg)
-    trials = [_trial(clean, cfg, detector, p) for p in grid_trials(sweep.grid, sweep.max_trials)]
+    intervals = read_label_windows(cfg.label_windows) if cfg.label_windows else None
+    trials = [_trial(clean, cfg, detector, p, intervals) for p in grid_trials(sweep.grid, sweep.max_trials)]
     return {"dataset": cfg.name, "detector": detector, "grid": sweep.grid, **rank_trials(trials)}
 
 

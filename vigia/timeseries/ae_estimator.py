@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from vigia.timeseries.autoencoders import AutoencoderConfig
+from vigia.timeseries.autoencoders import ERROR_METRICS, AutoencoderConfig
 
 _CONFIG_FIELDS = {f.name for f in fields(AutoencoderConfig)} - {"kind", "window", "seed"}
 
@@ -28,6 +28,8 @@ class WindowAutoencoder:
         unknown = set(params) - _CONFIG_FIELDS
         if unknown:
             raise ValueError(f"unknown autoencoder params {sorted(unknown)}; known: {sorted(_CONFIG_FIELDS)}")
+        if error not in ERROR_METRICS:  # checked here, not after training when scoring
+            raise ValueError(f"error must be one of {list(ERROR_METRICS)}, got {error!r}")
         self.kind, self.timesteps, self.seed, self.error, self.params = kind, int(timesteps), seed, error, params
         self.model_: Any = None
         self.history_: dict[str, Any] = {}

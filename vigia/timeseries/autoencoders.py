@@ -19,6 +19,24 @@ from typing import Any
 import numpy as np
 
 SCALER_SUFFIX = ".scaler.joblib"
+ERROR_METRICS = ("mse", "mae", "skab")  # window_errors_from_residuals
+# Names Keras 3 resolves (keras.activations.get / keras.losses.get), listed so the check needs no Keras import.
+ACTIVATIONS = frozenset({
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid",
+    "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax",
+    "squareplus", "swish", "tanh", "tanh_shrink", "threshold"
+})  # fmt: skip
+LOSSES = frozenset({
+    "BCE", "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy", "CategoricalHinge", "Circle", "CosineSimilarity", "Dice", "Hinge", "Huber",
+    "KLD", "KLDivergence", "LogCosh", "MAE", "MAPE", "MSE", "MSLE", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError", "Poisson", "SquaredHinge",
+    "Tversky", "bce", "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "categorical_hinge", "circle", "cosine_similarity", "dice", "hinge", "huber",
+    "kl_divergence", "kld", "log_cosh", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson", "squared_hinge", "tversky"
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,12 @@ class AutoencoderConfig:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
         if not (_is_number(self.learning_rate) and 0 < self.learning_rate < math.inf):
             raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        for name, value, known, e_g in (
+            ("activation", self.activation, ACTIVATIONS, "tanh, relu, sigmoid"),
+            ("loss", self.loss, LOSSES, "mse, mae, huber"),
+        ):
+            if value not in known:
+                raise ValueError(f"{name} {value!r} is not a Keras {name} name (e.g. {e_g})")
         if self.kind == "conv" and self.window % (2 ** len(self.filters)):
             raise ValueError(f"conv window {self.window} must be divisible by 2**{len(self.filters)}")
 
@@ -212,7 +236,7 @@ def window_errors_from_residuals(residuals: np.ndarray, metric: str = "mse") -> 
         return r.mean(axis=(1, 2))
     if metric == "skab":
         return r.mean(axis=1).sum(axis=1)
-    raise ValueError(f"unknown error metric {metric!r}")
+    raise ValueError(f"unknown error metric {metric!r}: use one of {list(ERROR_METRICS)}")
 
 
 def reconstruction_errors(model: Any, windows: np.ndarray, metric: str = "mse") -> np.ndarray:

@@ -10,8 +10,8 @@ Steps (all vectorised numpy / polars):
    new segment (``gaps_split``);
 4. per column, runs of up to ``max_gap`` missing values with a known value on both sides in the same
    segment are linearly interpolated (never extrapolated); inserted rows take the label of their
-   neighbours (positive if either neighbour is: an event keeps no hole); a bin whose raw labels are
-   all null keeps a null label (unknown: neither normal nor anomalous);
+   neighbouring bins (positive if either is: an event keeps no hole; null if neither is positive and one
+   is unknown); a bin whose raw labels are all null keeps a null label (unknown: neither normal nor anomalous);
 5. constant columns (zero variance, or no value at all, over the leading ``constant_fraction`` of the
    grid, i.e. the training part of the default temporal split) are reported and dropped;
 6. rows still holding a NaN in a kept column are dropped (``dropped_nan_rows``) and segments are cut
@@ -197,11 +197,12 @@ def regularize(
 
     values, interp_values = _interpolate(values, grid_seg, max_gap)
     if has_label:
-        # Inserted rows (and bins without a known label): positive if the nearest known label on either side is.
-        prev, nxt, ok = _runs_mask(~lab_known, grid_seg, max_gap)
+        # Inserted rows only (an observed bin keeps its own label, null included): positive if either neighbouring
+        # bin is, normal if both are known normal, else unknown (``labels`` is 0 where unknown).
+        prev, nxt, ok = _runs_mask(~observed, grid_seg, max_gap)
         i = np.flatnonzero(ok)
         labels[i] = np.maximum(labels[prev[i]], labels[nxt[i]])
-        lab_known[i] = True
+        lab_known[i] = (labels[i] > 0) | (lab_known[prev[i]] & lab_known[nxt[i]])
 
     # Constant columns over the leading (training) part of the grid.
     lead = max(1, int(np.ceil(len(grid) * constant_fraction)))

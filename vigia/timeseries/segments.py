@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from vigia.timeseries.windows import sliding_windows, window_labels, window_starts
 
@@ -21,9 +22,14 @@ def segment_bounds(segments: np.ndarray) -> list[tuple[int, int]]:
 
 
 def segment_windows(
-    values: np.ndarray, segments: np.ndarray, size: int, step: int, labels: np.ndarray | None = None
+    values: np.ndarray,
+    segments: np.ndarray,
+    size: int,
+    step: int,
+    labels: np.ndarray | None = None,
+    dtype: DTypeLike = np.float32,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Windows ``(m, size, f)`` (float32) of each segment, their labels (any positive sample) and start rows.
+    """Windows ``(m, size, f)`` (``dtype``) of each segment, their labels (any positive sample) and start rows.
 
     Segments shorter than ``size`` give no window. ``values`` must be NaN-free.
     """
@@ -34,13 +40,13 @@ def segment_windows(
         raise ValueError("segment_windows: values hold NaN; regularize the series first")
     xs, ys, starts = [], [], []
     for a, b in segment_bounds(segments):
-        xs.append(sliding_windows(x[a:b], size, step))
+        xs.append(sliding_windows(x[a:b], size, step, dtype))
         starts.append(window_starts(b - a, size, step) + a)
         if labels is not None:
             ys.append(window_labels(np.asarray(labels)[a:b], size, step))
     if not xs:
         return (
-            np.empty((0, size, x.shape[1]), np.float32),
+            np.empty((0, size, x.shape[1]), dtype),
             None if labels is None else np.empty(0, np.int8),
             np.empty(0, np.int64),
         )

@@ -39,7 +39,7 @@ from vigia.sources.errors import SourceError
 from vigia.sources.number_text import with_decimal_point
 from vigia.sources.text_encoding import decode_text
 
-MAX_ABS_VALUE = float(np.finfo(np.float32).max)  # windows are float32 (segment_windows): beyond it, infinite
+MAX_ABS_VALUE = float(np.finfo(np.float32).max)  # the autoencoders read float32 windows: beyond it, infinite
 # Accepted timestamps, as for conn logs (vigia.sources.zeek_sql._MIN_TS / _MAX_TS): an epoch in microseconds
 # read as milliseconds lands in year ~52000, beyond what Python dates (and the day partitions) can hold.
 MIN_TS, MAX_TS = dt.datetime(1990, 1, 1), dt.datetime(2100, 1, 1)

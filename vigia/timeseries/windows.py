@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import DTypeLike
 
 
 def window_starts(n: int, size: int, step: int) -> np.ndarray:
@@ -15,16 +16,16 @@ def window_starts(n: int, size: int, step: int) -> np.ndarray:
     return np.arange(0, n - size + 1, step, dtype=np.int64)
 
 
-def sliding_windows(values: np.ndarray, size: int, step: int) -> np.ndarray:
-    """``(n, f)`` samples -> ``(m, size, f)`` windows (a copy, C-contiguous float32 for Keras)."""
+def sliding_windows(values: np.ndarray, size: int, step: int, dtype: DTypeLike = np.float32) -> np.ndarray:
+    """``(n, f)`` samples -> ``(m, size, f)`` windows (a C-contiguous copy; float32 by default, for Keras)."""
     values = np.asarray(values)
     if values.ndim == 1:
         values = values[:, None]
     starts = window_starts(len(values), size, step)
     if starts.size == 0:
-        return np.empty((0, size, values.shape[1]), dtype=np.float32)
+        return np.empty((0, size, values.shape[1]), dtype=dtype)
     view = sliding_window_view(values, size, axis=0)  # (n - size + 1, f, size)
-    return np.ascontiguousarray(view[starts].transpose(0, 2, 1), dtype=np.float32)
+    return np.ascontiguousarray(view[starts].transpose(0, 2, 1), dtype=dtype)
 
 
 def window_labels(labels: np.ndarray, size: int, step: int) -> np.ndarray:
@@ -35,6 +36,21 @@ def window_labels(labels: np.ndarray, size: int, step: int) -> np.ndarray:
         return np.empty(0, dtype=np.int8)
     csum = np.concatenate([[0], np.cumsum(labels, dtype=np.int64)])
     return ((csum[starts + size] - csum[starts]) > 0).astype(np.int8)
+
+
+def known_window_labels(labels: np.ndarray, starts: np.ndarray, size: int) -> np.ndarray:
+    """Labels of the windows ``[s, s + size)`` from per-sample labels 0 / 1 / NaN (unknown), as floats:
+    1 if any sample is 1, else NaN if any sample is unknown, else 0."""
+    lab = np.asarray(labels, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    unknown = np.isnan(lab)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        csum = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+        return csum[starts + size] - csum[starts]
+
+    positive = count(~unknown & (lab > 0)) > 0
+    return np.where(positive, 1.0, np.where(count(unknown) > 0, np.nan, 0.0))
 
 
 def point_scores(window_scores: np.ndarray, n: int, size: int, step: int, how: str = "max") -> np.ndarray:
