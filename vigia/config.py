@@ -8,7 +8,7 @@ evaluation -> scores -> alerts) for every file.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,13 @@ def parse_duration(value: str | int) -> int:
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {value!r}")
     return seconds
+
+
+CONSENSUS_NAME = "consensus"
+# DuckDB catalogs (built in, and the default warehouse file's stem): a schema of that name is ambiguous.
+RESERVED_DATASET_NAMES = frozenset(
+    {"main", "memory", "system", "temp", "information_schema", "pg_catalog", "warehouse"}
+)
 
 
 class _Strict(BaseModel):
@@ -78,8 +85,8 @@ class PartitionConfig(_Strict):
         return v
 
     def days(self) -> list[date]:
-        """The partition days, as Dagster's ``DailyPartitionsDefinition`` has them (open end: up to yesterday)."""
-        end = self.end or max(date.today(), self.start + timedelta(days=1))
+        """The partition days, as Dagster's ``DailyPartitionsDefinition`` has them (open end: up to yesterday, UTC)."""
+        end = self.end or max(datetime.now(UTC).date(), self.start + timedelta(days=1))
         return [self.start + timedelta(days=i) for i in range((end - self.start).days)]
 
 
@@ -182,6 +189,16 @@ class DetectorConfig(_Strict):
     name: str
     type: Literal["isolation_forest", "lof", "ocsvm", "lstm_autoencoder", "conv_autoencoder"]
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _detector_name(cls, v: str) -> str:
+        """A column suffix (``score_<name>``) and an MLflow model name; ``consensus`` is the k-of-n detector's."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError(f"detector name {v!r} must be lower_snake_case (it names score columns and MLflow models)")
+        if v == CONSENSUS_NAME:
+            raise ValueError(f"detector name {v!r} is reserved for the k-of-n consensus of the detectors")
+        return v
 
 
 class ConsensusConfig(_Strict):
@@ -402,6 +419,11 @@ class DatasetConfig(_Strict):
     def _identifier(cls, v: str) -> str:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
             raise ValueError(f"dataset name {v!r} must be lower_snake_case (it becomes a key prefix and schema)")
+        if v in RESERVED_DATASET_NAMES:
+            raise ValueError(
+                f"dataset name {v!r} is a DuckDB catalog name (the warehouse file is warehouse.duckdb), so its "
+                f"schema would be ambiguous in SQL; reserved: {', '.join(sorted(RESERVED_DATASET_NAMES))}"
+            )
         return v
 
     @model_validator(mode="after")

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,13 +126,55 @@ def test_entity_defaults_by_kind() -> None:
 
 
 def test_open_ended_partitions_run_up_to_yesterday_like_dagster() -> None:
-    from datetime import date, timedelta
 
     from vigia.config import PartitionConfig
 
-    start = date.today() - timedelta(days=3)
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=3)
     assert PartitionConfig(start=start).days() == [start, start + timedelta(days=1), start + timedelta(days=2)]
-    assert PartitionConfig(start=date.today()).days() == [date.today()]
+    assert PartitionConfig(start=today).days() == [today]
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-14"])
+def test_open_ended_days_follow_dagster_in_utc_whatever_the_local_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """West of UTC the local date lags the UTC one, east of it it leads: the days are UTC days, as Dagster's."""
+    import time
+
+    import dagster as dg
+
+    from vigia.config import PartitionConfig
+
+    start = datetime.now(UTC).date() - timedelta(days=4)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        dagster_days = dg.DailyPartitionsDefinition(start_date=start.isoformat()).get_partition_keys()
+        assert [d.isoformat() for d in PartitionConfig(start=start).days()] == dagster_days
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("consensus", "reserved for the k-of-n consensus"),
+        ("lof:v2", "must be lower_snake_case"),
+        ("LOF", "must be lower_snake_case"),
+        ("iso/forest", "must be lower_snake_case"),
+    ],
+)
+def test_detector_names_are_refused_at_load(name: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        DatasetConfig.model_validate(_base(detectors=[{"name": name, "type": "lof"}]))
+
+
+@pytest.mark.parametrize("name", ["temp", "system", "main", "warehouse"])
+def test_duckdb_catalog_names_are_refused_as_dataset_names(name: str) -> None:
+    with pytest.raises(ValueError, match="is a DuckDB catalog name"):
+        DatasetConfig.model_validate(_base(name=name))
 
 
 def test_example_configs_validate_and_build_their_asset_chain() -> None:

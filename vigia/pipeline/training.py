@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vigia.config import DatasetConfig
+from vigia.config import CONSENSUS_NAME, DatasetConfig
 from vigia.models.calibration import ThresholdResult, calibrate
 from vigia.models.detectors import FittedDetector, fit_detector, normalized_scores
 from vigia.models.evaluation import (
@@ -27,7 +27,7 @@ from vigia.models.preprocess import FeaturePreprocessor
 from vigia.models.split import temporal_split
 
 TIME_COLUMN = "window_start"
-CONSENSUS = "consensus"
+CONSENSUS = CONSENSUS_NAME
 
 
 @dataclass
