@@ -84,16 +84,19 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         mlflow_tracking: MlflowTracking,
     ) -> dg.MaterializeResult:
         from vigia.pipeline.tabular_training import train_and_promote
-        from vigia.warehouse.duck import read_frame
+        from vigia.warehouse.duck import read_frame, table_exists
 
+        rejects_table = f"{TRAINING_TABLE}_rejects"
         with warehouse.connect() as con:
             training = read_frame(con, cfg.name, TRAINING_TABLE)
             batch = read_frame(con, cfg.name, BATCH_TABLE)
+            rejects = (read_frame(con, cfg.name, rejects_table, order_by="source_file, line_number")
+                       if table_exists(con, cfg.name, rejects_table) else None)  # fmt: skip
         tags = {"dataset": cfg.name, "dagster_run_id": context.run.run_id}
         with mlflow_tracking.session(context, cfg.name, tags):
             outcome = train_and_promote(
                 training, batch, cfg, artifacts.models_dir(cfg.name), artifacts.reports_dir(cfg.name),
-                tags, mlflow_tracking.run_url, context.run.run_id,
+                tags, mlflow_tracking.run_url, context.run.run_id, rejects=rejects,
             )  # fmt: skip
         context.log.info(outcome["decision"]["reason"])
         return dg.MaterializeResult(
@@ -109,6 +112,7 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "report": dg.MetadataValue.path(outcome["report"]),
                 "plots": png_markdown(outcome["plots"]),
                 "trained_on_batch_labels": outcome["added_batch_rows"],
+                "batch_labels_already_in_training": outcome["skipped_batch_rows"],
                 "pruned_versions": dg.MetadataValue.json(outcome["pruned_versions"]),
             }
         )
@@ -117,7 +121,9 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "score"},
               description="The newest batch scored by the champion: probability, decision, expected value per "
               f"record; one row per batch in {cfg.name}.{LOG_TABLE}.")  # fmt: skip
-    def predictions(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+    def predictions(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
         from vigia.pipeline.tabular_training import score_batch
         from vigia.warehouse.duck import preview, read_frame
 
@@ -125,6 +131,11 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             batch = read_frame(con, cfg.name, BATCH_TABLE)
             result = score_batch(con, batch, cfg, artifacts.models_dir(cfg.name))
             table_preview = preview(con, cfg.name, PREDICTIONS_TABLE, limit=10)
+        if result["kind_changes"]:
+            context.log.warning(
+                f"numeric inputs of model {result['model_version']} are text in the training table now "
+                f"{result['kind_changes']}: their non-numbers are scored as missing {result['non_numeric_values']}"
+            )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(result["rows"]),
@@ -132,6 +143,8 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "model_version": result["model_version"],
                 "batch_value": dg.MetadataValue.json(result["value"]),
                 "unseen_categories": dg.MetadataValue.json(result["unseen_categories"]),
+                "kind_changes": dg.MetadataValue.json(result["kind_changes"]),
+                "non_numeric_values": dg.MetadataValue.json(result["non_numeric_values"]),
                 "preview": dg.MetadataValue.md(table_preview),
             }
         )

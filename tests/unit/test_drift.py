@@ -275,3 +275,42 @@ def test_calibrate_is_refused_for_the_tabular_kind() -> None:
            "label_column": "target", "drift": {"calibrate": True}}  # fmt: skip
     with pytest.raises(ValueError, match=r"drift\.calibrate needs daily partitions"):
         DatasetConfig.model_validate(raw)
+
+
+def test_rare_reference_categories_are_merged_before_the_test() -> None:
+    rng = np.random.default_rng(1)
+    # 300 codes of 0.33 % each: each code's sampling noise alone gave a Jensen-Shannon distance of about 0.14.
+    codes = lambda n: pl.Series([f"b{i}" for i in rng.integers(0, 300, n)])  # noqa: E731
+    frequent = lambda n: pl.Series(rng.choice(["x", "y", "z"], n, p=[0.5, 0.3, 0.2]))  # noqa: E731
+    ref = pl.DataFrame({"branch": codes(12_000), "kind": frequent(12_000)})
+    cur = pl.DataFrame({"branch": codes(3000), "kind": frequent(3000)})
+    report = dataset_drift(ref, cur)
+    assert report.feature("branch").statistic == pytest.approx(0.0) and not report.drifted
+    # Rare values, new values and the frequent ones still count: as the share of the rare bucket.
+    new = pl.Series(["new"] * 900 + cur["branch"].to_list()[:2100])
+    assert feature_drift("branch", ref["branch"], new).drifted
+    mixed = pl.Series(["a"] * 11_000 + [f"r{i}" for i in range(1000)])  # 1,000 rare codes: 1/12 of the rows
+    more_rare = feature_drift("c", mixed, pl.Series(["a"] * 2000 + [f"r{i}" for i in range(1000)]))
+    assert more_rare.drifted and more_rare.statistic == pytest.approx(_js([11 / 12, 1 / 12], [2 / 3, 1 / 3]))
+    unseen = feature_drift("c", mixed, pl.Series(["a"] * 2000 + [f"q{i}" for i in range(1000)]))
+    assert unseen.statistic == pytest.approx(_js([11 / 12, 1 / 12, 0], [2 / 3, 0, 1 / 3]))  # new codes: own bucket
+    # Small samples (chi-squared): the rare codes are one column of the contingency table.
+    small = feature_drift("c", pl.Series(["a"] * 600 + [f"r{i}" for i in range(6)]), pl.Series(["a"] * 300 + ["s"]))
+    assert small.method == "chi2" and not small.drifted
+
+
+def test_a_numeric_feature_holding_text_in_the_current_sample_is_cast_leniently() -> None:
+    ref = pl.Series(np.arange(3000, dtype=float))
+    cur = pl.Series([str(v) if i % 3 else "-" for i, v in enumerate(range(3000))])
+    fd = feature_drift("income", ref, cur)
+    assert fd.kind == "numeric" and fd.missing_share_drifted and fd.drifted
+    assert fd.null_share_current == pytest.approx(1 / 3) and "1000 values that are not numbers" in fd.note
+    quiet = dataset_drift(pl.DataFrame({"income": ref}), pl.DataFrame({"income": ref.cast(pl.String)}))
+    assert not quiet.drifted and quiet.feature("income").note == ""
+
+
+def _js(p: list[float], q: list[float]) -> float:
+    """Jensen-Shannon distance (base 2) by hand."""
+    kl = lambda a, b: sum(x * math.log2(x / y) for x, y in zip(a, b, strict=True) if x)  # noqa: E731
+    m = [(x + y) / 2 for x, y in zip(p, q, strict=True)]
+    return math.sqrt((kl(p, m) + kl(q, m)) / 2)

@@ -14,13 +14,19 @@ newest scored partition or inference batch.
   sample count 0; ``scipy.stats.chi2_contingency`` with its defaults, i.e. Yates' correction when there
   are exactly 2 categories), drifted when p < 0.05; otherwise the Jensen–Shannon distance
   (``scipy.spatial.distance.jensenshannon``, base 2) between the category frequency distributions,
-  drifted when > 0.1.
+  drifted when > 0.1. Before either test, the categories under 1 % of the reference (``RARE_SHARE``) are
+  merged into one bucket (as the tabular model's one-hot encoder does) and those absent from the reference
+  into another, so a feature with hundreds of rare values is judged on its frequent values and the shares
+  of rare and of new ones, not on the sampling noise of each rare value.
 * PSI (population stability index) reported for every feature: numeric — 10 bins from the reference's
   quantiles (deciles; deduplicate edges; open-ended outer bins), categorical — categories;
   PSI = Σ (cur% − ref%)·ln(cur%/ref%) with an epsilon (1e-4) floor on proportions. Reported, not used
   for the verdict.
 * **Dataset drift score = share of monitored features flagged as drifted (0..1)**; the dataset is
   drifted when score > threshold (default 0.15, configurable).
+
+A numeric feature whose current sample holds text (its kind changed upstream) is cast leniently: a value
+that is not a number counts as missing (and is counted in the ``note``).
 
 Null/NaN values are dropped per feature before the tests above (null shares of both samples are
 reported); row counts (and so the ≤ 1000 cutoff) are those after dropping. The **missing share** is
@@ -59,6 +65,7 @@ DISTANCE_THRESHOLD = 0.1
 DATASET_THRESHOLD = 0.15
 PSI_EPSILON = 1e-4
 PSI_BINS = 10
+RARE_SHARE = 0.01  # categories below this share of the reference are merged into one bucket before the test
 DISTANCE_METHODS = frozenset({"wasserstein_normed", "jensenshannon"})
 MISSING_SHARE = "missing_share"
 
@@ -168,7 +175,7 @@ def _drop_missing(values: ArrayLike, kind: Kind) -> tuple[np.ndarray, int]:
     s = _as_series(values)
     total = s.len()
     if kind == "numeric":
-        arr = s.cast(pl.Float64).drop_nulls().to_numpy()
+        arr = s.cast(pl.Float64, strict=False).drop_nulls().to_numpy()
         arr = arr[~np.isnan(arr)]
     else:
         if s.dtype.is_float():
@@ -187,6 +194,27 @@ def _category_counts(reference: np.ndarray, current: np.ndarray) -> tuple[np.nda
     ref = np.bincount(inverse[: reference.size], minlength=cats.size)
     cur = np.bincount(inverse[reference.size :], minlength=cats.size)
     return ref.astype(np.float64), cur.astype(np.float64)
+
+
+def _merge_rare(ref: np.ndarray, cur: np.ndarray, share: float = RARE_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Category counts with the categories under ``share`` of the reference in one bucket, and those absent
+    from the reference in another."""
+    absent = ref == 0
+    rare = ~absent & (ref < share * ref.sum())
+    keep = ~(absent | rare)
+    buckets = [mask for mask in (rare, absent) if mask.any()]
+    return (
+        np.concatenate([ref[keep], [ref[mask].sum() for mask in buckets]]),
+        np.concatenate([cur[keep], [cur[mask].sum() for mask in buckets]]),
+    )
+
+
+def _not_numbers(values: ArrayLike) -> int:
+    """Non-null text values that are not numbers (0 for a numeric dtype)."""
+    s = _as_series(values)
+    if s.dtype.is_numeric():
+        return 0
+    return int((s.is_not_null() & s.cast(pl.Float64, strict=False).is_null()).sum())
 
 
 def decile_edges(reference: np.ndarray) -> np.ndarray:
@@ -276,6 +304,8 @@ def feature_drift(
             missing_share_drifted=missing.drifted,
         )
     method, stat, p, note = _test(ref, cur, kind, small and calibrated_threshold is None)
+    if kind == "numeric" and (text := _not_numbers(reference) + _not_numbers(current)):
+        note = "; ".join(n for n in (note, f"{text} values that are not numbers counted as missing") if n)
     cut = distance_threshold if calibrated_threshold is None else calibrated_threshold
     threshold = cut if p is None else p_value
     # A None distance means a constant reference with a differing current sample: drifted.
@@ -340,7 +370,7 @@ def _test(ref: np.ndarray, cur: np.ndarray, kind: Kind, small: bool) -> tuple[st
                 "reference is constant (std 0) and current differs: normed distance undefined",
             )
         return "wasserstein_normed", float(wasserstein_distance(ref, cur) / np.std(ref)), None, ""
-    ref_counts, cur_counts = _category_counts(ref, cur)
+    ref_counts, cur_counts = _merge_rare(*_category_counts(ref, cur))
     if small:
         if ref_counts.size < 2:
             return "chi2", 0.0, 1.0, "single category in both samples"

@@ -20,6 +20,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.paths import data_dir
+from vigia.sources.errors import SourceError
 from vigia.tabular.extracts import ExtractsResult, fingerprint, list_extracts, newest_extract, read_extracts
 from vigia.tabular.synth import generate_customers
 from vigia.tabular.value import ValueMatrix
@@ -97,11 +98,19 @@ def csv_format(cfg: DatasetConfig) -> dict[str, str]:
 
 
 def read_training(cfg: DatasetConfig, run_id: str) -> ExtractsResult:
+    """Every training extract, merged; ``SourceError`` when every row was rejected (quoting the first reason)."""
     root = write_synthetic_extracts(cfg) if cfg.source.type == "synthetic_customers" else source_root(cfg)
-    return read_extracts(
+    result = read_extracts(
         root / "training", target=cfg.label_column, dataset=cfg.name, run_id=run_id, id_column=cfg.entity_key,
         **csv_format(cfg),
     )  # fmt: skip
+    if result.rows_accepted == 0 and result.rejects.height:
+        first = result.rejects.row(0, named=True)
+        raise SourceError(
+            f"every training row under {root / 'training'} was rejected ({result.rejects.height} rows; e.g. "
+            f"{first['source_file']} line {first['line_number']}: {first['reason']})"
+        )
+    return result
 
 
 def read_newest_batch(

@@ -20,10 +20,13 @@ from vigia.tabular.model import (
     check_trainable,
     evaluate_model,
     fit_and_select,
+    heldout_mask,
+    infer_features,
+    kind_changes,
     load_model,
+    non_numeric_values,
     predict_batch,
     save_model,
-    stratified_split,
     unseen_categories,
 )
 from vigia.tabular.value import batch_value, labelled_value
@@ -66,6 +69,36 @@ def _log_mlflow(
         return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "registered_version": version}
 
 
+def with_batch_labels(training: pl.DataFrame, batch: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFrame, int, int]:
+    """The training rows plus the batch's labelled rows that are not already training rows (same
+    ``entity_key``, or without one the same values in every column but ``source_file``).
+
+    Returns the data, the rows added and the labelled rows skipped as already there."""
+    target = cfg.label_column or "target"
+    if target not in batch.columns or batch[target].null_count() == batch.height:
+        return training, 0, 0
+    labelled = batch.filter(pl.col(target).is_not_null()).select(training.columns)
+    if cfg.entity_key:
+        known = training.get_column(cfg.entity_key).drop_nulls().implode()
+        new = labelled.filter(pl.col(cfg.entity_key).is_null() | ~pl.col(cfg.entity_key).is_in(known))
+    else:
+        on = [c for c in training.columns if c != "source_file"]
+        new = labelled.cast(dict(training.select(on).schema), strict=False).join(
+            training.select(on).unique(), on=on, how="anti", nulls_equal=True
+        )
+    data = pl.concat([training, new], how="vertical_relaxed")
+    return data, new.height, labelled.height - new.height
+
+
+def rejects_note(rejects: pl.DataFrame | None) -> str:
+    """E.g. ``153 training rows were rejected (e.g. p1.csv line 2: target 'target' value '-1' is not 1/0)``."""
+    if rejects is None or rejects.height == 0:
+        return ""
+    first = rejects.row(0, named=True)
+    return (f"{rejects.height} training rows were rejected (e.g. {first['source_file']} line {first['line_number']}: "
+            f"{first['reason']})")  # fmt: skip
+
+
 def train_and_promote(
     training: pl.DataFrame,
     batch: pl.DataFrame,
@@ -75,18 +108,31 @@ def train_and_promote(
     tags: dict[str, str],
     run_url: Callable[[str, str], str],
     run_id: str,
+    rejects: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Fit both model kinds, keep the better, evaluate on the fixed held-out split, log, apply the champion rule."""
+    """Fit both model kinds, keep the better, evaluate on the fixed held-out split, log, apply the champion rule.
+
+    The held-out rows are those of :func:`~vigia.tabular.model.heldout_mask` (by ``entity_key`` when set): a
+    row stays on its side across retrains, so the champion is never scored on rows it was trained on.
+    ``rejects`` (the training table's rejected rows) is quoted when the data cannot be trained on."""
     from vigia.tracking.registry import decide_promotion, promote
 
     target = cfg.label_column or "target"
-    data, added = training, 0
-    if target in batch.columns and batch[target].null_count() < batch.height:
-        labelled = batch.filter(pl.col(target).is_not_null()).select(training.columns)
-        data, added = pl.concat([training, labelled], how="vertical_relaxed"), labelled.height
-    check_trainable(data, target, cfg.split.test)
-    train, heldout = stratified_split(data, target, test_size=cfg.split.test, seed=cfg.seed)
-    best, candidates = fit_and_select(train, target=target, value_matrix=value_matrix(cfg), seed=cfg.seed)
+    data, added, skipped = with_batch_labels(training, batch, cfg)
+    try:
+        check_trainable(data, target, cfg.split.test)
+    except ValueError as exc:
+        note = rejects_note(rejects)
+        if note:
+            raise ValueError(f"{exc}; {note}") from exc
+        raise
+    held = pl.Series(heldout_mask(data, target, test_size=cfg.split.test, seed=cfg.seed, key=cfg.entity_key))
+    train, heldout = data.filter(~held), data.filter(held)
+    if heldout[target].n_unique() < 2:
+        raise ValueError(f"the held-out rows ({heldout.height}, split.test {cfg.split.test}) hold a single class of "
+                         f"{target!r}: the champion rule needs both; add labelled rows")  # fmt: skip
+    spec = infer_features(train, target, exclude=[cfg.entity_key] if cfg.entity_key else ())
+    best, candidates = fit_and_select(train, target=target, spec=spec, value_matrix=value_matrix(cfg), seed=cfg.seed)
     metrics = {kind: evaluate_model(m, heldout) for kind, m in candidates.items()}
     metrics["chosen"] = evaluate_model(best, heldout)
     y = heldout[target].to_numpy()
@@ -119,6 +165,7 @@ def train_and_promote(
         "threshold": best.threshold_choice,
         "decision": decision.__dict__,
         "added_batch_rows": added,
+        "skipped_batch_rows": skipped,
     }
     report = write_json(summary, reports_dir / "evaluation.json")
     (reports_dir / "evaluation.md").write_text(
@@ -137,6 +184,7 @@ def train_and_promote(
         "report": str(report),
         "plots": {"Calibration": Path(plot)},
         "added_batch_rows": added,
+        "skipped_batch_rows": skipped,
         "pruned_versions": pruned,
     }
 
@@ -178,4 +226,8 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
         "model_version": version,
         "value": value,
         "unseen_categories": unseen_categories(model, batch),
+        # Numeric inputs of the champion that the batch holds as text (the training table's kind changed
+        # since): scored with their non-numbers as missing values.
+        "kind_changes": kind_changes(model.spec, batch),
+        "non_numeric_values": non_numeric_values(model.spec, batch),
     }

@@ -4,7 +4,8 @@ Formats (``load_credit_table(path, fmt=...)``):
 
 * ``"csv"``: a delimited file with a header (``separator``, default ``,``); ``target`` names the label
   column; ``positive`` is the label value of the positive class (default: ``1``, with ``0`` negative;
-  ``1.0`` / ``true`` accepted). A column named ``ID`` / ``id`` with one distinct value per row is
+  ``1.0`` / ``true`` accepted; text labels match case-insensitively, and a ``positive`` that matches no row
+  is an error listing the values seen). A column named ``ID`` / ``id`` with one distinct value per row is
   dropped (a row identifier, not a feature).
 * ``"german"``: Statlog German credit ``german.data``: space-separated, no header, 20 attributes +
   class. Column names assigned here (codebook order): :data:`GERMAN_COLUMNS`; target ``class``;
@@ -158,6 +159,10 @@ def load_credit_table(
         "invalid_examples": invalid.unique(maintain_order=True).head(5).to_list(),
         "expected": "1/0" if positive is None else f"{positive}/other",
     }
+    if positive is not None and text.is_not_null().any() and typed.filter(~bad).get_column(target).sum() == 0:
+        seen = text.drop_nulls().unique(maintain_order=True)
+        shown = ", ".join(repr(v) for v in seen.head(10).to_list()) + (", ..." if seen.len() > 10 else "")
+        raise ValueError(f"positive label {str(positive)!r} matches no value of {target!r} (values seen: {shown})")
     typed = typed.filter(~bad).select(*features, target)
     if fmt == "taiwan":
         typed = taiwan_features(typed)

@@ -27,10 +27,10 @@ column (the file name). Every cell is first read as text, then typed:
   imputation handles it. Empty cells and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
   are plain missing values, not type errors.
 * **Target** (when ``target`` is given): must be ``positive`` / ``negative`` (default ``1`` / ``0``, compared
-  as numbers, so ``1.0`` / ``0.00`` match; ``true`` / ``false`` accepted); a row whose target is missing
-  (empty or a missing-value token) or any other value is **rejected** with a reason (``rejects`` frame in
-  the ``REJECT_COLUMNS`` layout; ``line_number`` is the physical CSV line, header = line 1, or the 1-based
-  row of a Parquet file). The target is returned as Int8 0/1.
+  as numbers, so ``1.0`` / ``0.00`` match; ``true`` / ``false`` accepted; text compared case-insensitively);
+  a row whose target is missing (empty or a missing-value token) or any other value is **rejected** with a
+  reason (``rejects`` frame in the ``REJECT_COLUMNS`` layout; ``line_number`` is the physical CSV line,
+  header = line 1, or the 1-based row of a Parquet file). The target is returned as Int8 0/1.
 * **Optional target** (``target_optional=True``, for inference batches that may carry outcomes): the
   target column may be absent (all rows unlabelled); a missing target (empty or a missing-value token)
   leaves the row unlabelled; any other invalid value also leaves it unlabelled and is counted in
@@ -350,18 +350,20 @@ def label_target(
     """Target text → Int8 0/1; returns the frame and a String reason per row (null = valid).
 
     Empty cells and the missing-value tokens (``NA``, ``?``, ...) are missing, never a class. A label given as
-    a number matches numerically (``1`` matches ``1.0`` and ``1.00``); default labels: 1 / 0 and true / false.
-    Without ``negative``, every other non-missing value is negative.
+    a number matches numerically (``1`` matches ``1.0`` and ``1.00``), a text label case-insensitively (``Yes``
+    matches ``yes``); default labels: 1 / 0 and true / false. Without ``negative``, every other non-missing
+    value is negative.
     """
     s = clean_text(target)
     number = s.cast(pl.Float64, strict=False)
+    low = s.str.to_lowercase()
 
     def matches(label: str | int) -> pl.Expr:
-        value, label = _number(str(label)), str(label).strip()
-        return (s == label).fill_null(False) | (pl.lit(False) if value is None else (number == value).fill_null(False))
+        value, label = _number(str(label)), str(label).strip().lower()
+        same = (low == label).fill_null(False)
+        return same | (pl.lit(False) if value is None else (number == value).fill_null(False))
 
     if positive is None:
-        low = s.str.to_lowercase()
         pos = ((number == 1) | (low == "true")).fill_null(False)
         neg = ((number == 0) | (low == "false")).fill_null(False)
         expected = "1/0"

@@ -56,6 +56,7 @@ The fitted :class:`CreditModel` is what gets persisted (``save_model`` → jobli
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -167,15 +168,34 @@ def infer_features(
 
 
 def to_model_input(frame: pl.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """pandas input for the pipeline: numeric → float64 (null → NaN), categorical → object (null → NaN)."""
+    """pandas input for the pipeline: numeric → float64 (null → NaN), categorical → object (null → NaN).
+
+    A numeric column that arrives as text (a later extract made it categorical) is cast leniently: a value
+    that is not a number becomes NaN, imputed like a missing one (:func:`non_numeric_values` counts them)."""
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise ValueError(f"model input columns missing from the frame: {missing}")
-    exprs = [pl.col(c).cast(pl.Float64) for c in spec.numeric] + [pl.col(c).cast(pl.String) for c in spec.categorical]
+    exprs = [pl.col(c).cast(pl.Float64, strict=False) for c in spec.numeric]
+    exprs += [pl.col(c).cast(pl.String) for c in spec.categorical]
     pdf = frame.select(exprs).to_pandas()
     for c in spec.categorical:
         pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), np.nan)
     return pdf
+
+
+def kind_changes(spec: FeatureSpec, frame: pl.DataFrame) -> dict[str, str]:
+    """Numeric model inputs that ``frame`` holds as non-numeric columns: ``{column: dtype}``."""
+    return {c: str(frame.schema[c]) for c in spec.numeric if c in frame.columns and not frame.schema[c].is_numeric()}
+
+
+def non_numeric_values(spec: FeatureSpec, frame: pl.DataFrame) -> dict[str, int]:
+    """Per numeric model input held as text in ``frame``, the non-null cells that are not numbers (→ NaN)."""
+    out = {}
+    for c in kind_changes(spec, frame):
+        s = frame.get_column(c)
+        if n := int((s.is_not_null() & s.cast(pl.Float64, strict=False).is_null()).sum()):
+            out[c] = n
+    return out
 
 
 def build_preprocessor(
@@ -251,6 +271,24 @@ def stratified_split(
     return frame[np.sort(train_idx)], frame[np.sort(test_idx)]
 
 
+def heldout_mask(
+    frame: pl.DataFrame, target: str, *, test_size: float, seed: int, key: str | None = None
+) -> np.ndarray:
+    """True for the held-out rows: those whose seeded hash (BLAKE2b of ``seed`` and the row's ``key`` value, or,
+    without a key value, of its content: every column but ``target``, ``source_file`` and ``__line_number``)
+    falls below ``test_size`` in [0, 1). A row's part depends on the row alone, so it never moves when other
+    rows are added or removed (the held-out share is ``test_size`` on average, not exactly, and not stratified)."""
+    skip = {target, *NON_FEATURE_COLUMNS}
+    content = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in frame.columns if c not in skip], separator="\x1f"
+    )
+    ident = content if key is None else pl.coalesce(pl.lit("k\x1f") + pl.col(key).cast(pl.String), content)
+    texts = frame.select(ident.alias("id")).get_column("id").to_list()
+    salt = f"{seed}\x1f".encode()
+    hashes = [int.from_bytes(hashlib.blake2b(salt + t.encode(), digest_size=8).digest(), "big") for t in texts]
+    return np.asarray(hashes, dtype=np.float64) / 2.0**64 < test_size
+
+
 def check_trainable(frame: pl.DataFrame, target: str, test_size: float) -> None:
     """Fail clearly, before any split, when a class of ``target`` is too rare to hold out ``test_size`` and
     still fit (:data:`MIN_CLASS_ROWS` of each class left for the fit)."""
@@ -271,6 +309,8 @@ def _require_classes(y: np.ndarray, target: str, need: int, why: str) -> None:
 
 def _labels(frame: pl.DataFrame, target: str) -> np.ndarray:
     y = frame.get_column(target)
+    if y.len() == 0:
+        raise ValueError(f"target {target!r} has no rows")
     if y.null_count():
         raise ValueError(f"target {target!r} has {y.null_count()} null values")
     arr = y.cast(pl.Int64).to_numpy()

@@ -12,7 +12,8 @@ null with the configured rates (scaled by ``missing_scale``).
 
 Target: a logistic model of the features (utilisation, late payments, income, age, segment, channel,
 product) plus Gaussian noise on the logit; the intercept is solved so that the mean default
-probability of the **undrifted** population equals ``target_rate``. ``drifted=True`` shifts the
+probability of the **undrifted** population (the defaults with the ``params`` given, population keys
+included) equals ``target_rate``. ``drifted=True`` shifts the
 population (younger customers, shorter tenure, lower income, higher utilisation, more students,
 mobile-first channel mix, more cards) while keeping the same risk function, so the default rate of a
 drifted sample is higher than ``target_rate`` (a covariate shift, as in production).
@@ -169,8 +170,9 @@ def generate_customers(
     rng = np.random.default_rng(seed)
     feats = _features(rng, n, p)
     noise = rng.normal(0, p.noise_sd, n)
-    # The intercept is fixed on the undrifted population of the same size and seed.
-    ref_p = _params(False, {k: v for k, v in params.items() if k not in DRIFT})
+    # The intercept is fixed on the undrifted population (the defaults with every override, without the
+    # DRIFT preset) of the same size and seed.
+    ref_p = _params(False, params)
     ref_rng = np.random.default_rng([seed, 1])
     ref = _features(ref_rng, max(n, 20_000), ref_p)
     ref_logit = _logit(ref, ref_rng.normal(0, ref_p.noise_sd, max(n, 20_000)))
