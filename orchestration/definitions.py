@@ -11,22 +11,11 @@ import warnings
 
 import dagster as dg
 
-from assets.factory import build_dataset_assets
-from assets.monitoring import DRIFT_ASSET
-from orchestration.freshness import build_freshness_checks, build_freshness_sensor
-from orchestration.jobs import build_dataset_jobs
-from orchestration.schedules import build_dataset_schedules
-from orchestration.sensors import (
-    build_drift_sensor,
-    build_extract_sensor,
-    build_files_sensor,
-    build_index_sensor,
-    build_label_windows_sensor,
-)
+from orchestration.dataset_defs import build_dataset_definitions
+from orchestration.freshness import build_freshness_sensor
 from resources import AlertSink, ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.config import load_dataset_configs
-from vigia.paths import DEFAULT_SQL_ROOT, data_dir, datasets_dir
-from vigia.pipeline.file_arrivals import FILE_SOURCE_TYPES
+from vigia.paths import data_dir, datasets_dir
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -38,21 +27,12 @@ def build_definitions() -> dg.Definitions:
     sensors: list[dg.SensorDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
     for cfg in load_dataset_configs(datasets_dir()):
-        dataset_assets = build_dataset_assets(cfg, DEFAULT_SQL_ROOT)
-        dataset_jobs = build_dataset_jobs(cfg.name, dataset_assets)
-        assets += dataset_assets
-        jobs += dataset_jobs.all()
-        schedules += build_dataset_schedules(cfg.name, dataset_jobs)
-        checks += build_freshness_checks(cfg)
-        sensors.append(build_drift_sensor(cfg.name, dg.AssetKey([cfg.name, DRIFT_ASSET]), dataset_jobs))
-        if cfg.source.type == "opensearch":
-            sensors.append(build_index_sensor(cfg, dataset_jobs))
-        if cfg.source.type in FILE_SOURCE_TYPES and dataset_jobs.daily is not None:
-            sensors.append(build_files_sensor(cfg, dataset_jobs))
-        if cfg.label_windows is not None and dataset_jobs.daily is not None:
-            sensors.append(build_label_windows_sensor(cfg, dataset_jobs))
-        if dataset_jobs.score is not None:
-            sensors.append(build_extract_sensor(cfg, dataset_jobs))
+        dataset = build_dataset_definitions(cfg)
+        assets += dataset.assets
+        jobs += dataset.jobs.all()
+        schedules += dataset.schedules
+        sensors += dataset.sensors
+        checks += dataset.checks
     # Declarative automation (eager scores, alerts and drift reports on new partitions), off by default.
     sensors.append(
         dg.AutomationConditionSensorDefinition(

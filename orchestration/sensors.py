@@ -129,8 +129,10 @@ def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
 
     Lists the indices matching the dataset's ``index_template`` as a pattern (``events-{day:%Y%m%d}`` →
     ``events-*``; credentials from ``VIGIA_OPENSEARCH_*``), maps each to its day partition and requests one run
-    per index never seen before (``run_key`` = index).
+    per index never seen before (``run_key`` = index). On its first evaluation, the indices whose day already
+    has a raw table materialization count as seen: turned on over days already ingested, it requests only the rest.
     """
+    raw_key = dg.AssetKey([cfg.name, RAW_TABLES[cfg.kind]])
 
     @dg.sensor(
         name=f"{cfg.name}_new_index_sensor",
@@ -147,8 +149,12 @@ def build_index_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefini
         seen = set(json.loads(context.cursor or "[]"))
         pattern = index_pattern(cfg)
         found = index_days(cfg, list_indices(make_client(settings), pattern, settings=settings))
+        if context.cursor is None:  # turned on over days already ingested: their indices are not new
+            ingested = _written_at(context.instance, raw_key, sorted(set(found.values())))
+            seen |= {index for index, day in found.items() if day in ingested}
         new = {index: day for index, day in found.items() if index not in seen}
         if not new:
+            context.update_cursor(json.dumps(sorted(seen)))
             return dg.SkipReason(f"no new index among {len(found)} matching {pattern}")
         requests = [
             dg.RunRequest(run_key=f"{cfg.name}-index-{index}", partition_key=day, tags={"vigia/index": index})
@@ -314,12 +320,14 @@ def build_label_windows_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.Sens
     return label_windows_sensor
 
 
-def _read_fingerprint(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        return None
-    entry = event.asset_materialization.metadata.get(EXTRACTS_FINGERPRINT)
-    return None if entry is None else str(entry.value)
+def _read_fingerprint(instance: dg.DagsterInstance, key: dg.AssetKey) -> tuple[str | None, int]:
+    """The extracts fingerprint of the latest materialization of ``key`` and its storage id (0 when none)."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1, ascending=False).records
+    if not records:
+        return None, 0
+    materialization = records[0].asset_materialization
+    entry = None if materialization is None else materialization.metadata.get(EXTRACTS_FINGERPRINT)
+    return None if entry is None else str(entry.value), records[0].storage_id
 
 
 def build_extract_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefinition:
@@ -329,8 +337,10 @@ def build_extract_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefi
     ``training`` and ``inference_batch`` materializations recorded of what they read. New or changed
     training extracts request the training job (retrain, then score the newest batch); otherwise a new
     newest inference extract requests the scoring job (champion model, value, drift, so the drift sensor
-    can follow). ``run_key`` = the fingerprints: one request per state of the folders. Extracts modified
-    less than ``EXTRACT_SETTLE_S`` seconds ago are waited for.
+    can follow). ``run_key`` = the fingerprints and the storage id of the latest materialization they differ
+    from: one request per state of the folders since that run, so a folder back in an earlier state (a bad
+    extract removed) is requested again. Extracts modified less than ``EXTRACT_SETTLE_S`` seconds ago are
+    waited for.
     """
     assert jobs.score is not None
     train, score = jobs.train, jobs.score
@@ -354,17 +364,17 @@ def build_extract_sensor(cfg: DatasetConfig, jobs: DatasetJobs) -> dg.SensorDefi
             return dg.SkipReason(f"nothing to process yet: {exc}{hint}")
         if now.settling:
             return dg.SkipReason(f"waiting for {', '.join(now.settling)} to settle ({EXTRACT_SETTLE_S:.0f} s)")
-        trained = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, TRAINING_TABLE]))
-        scored = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, BATCH_TABLE]))
+        trained, trained_id = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, TRAINING_TABLE]))
+        scored, scored_id = _read_fingerprint(context.instance, dg.AssetKey([cfg.name, BATCH_TABLE]))
         if now.training != trained:
             return dg.RunRequest(
-                run_key=f"{cfg.name}-training-{now.training}-{now.batch}",
+                run_key=f"{cfg.name}-training-{now.training}-{now.batch}-after-{trained_id}",
                 job_name=train.name,
                 tags={"vigia/trigger": "new_training_extracts", "vigia/batch_file": now.batch_file.name},
             )
         if now.batch != scored:
             return dg.RunRequest(
-                run_key=f"{cfg.name}-batch-{now.batch}",
+                run_key=f"{cfg.name}-batch-{now.batch}-after-{scored_id}",
                 job_name=score.name,
                 tags={"vigia/trigger": "new_inference_extract", "vigia/batch_file": now.batch_file.name},
             )

@@ -9,6 +9,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigia.config import DatasetConfig
 
 PRE_MODEL_STAGES = ("ingest", "clean", "features")
 
@@ -52,7 +56,8 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _materialize_calls(base: list[str], assets: list) -> list[list[str]]:
-    """One dataset's CLI calls: partitioned pre-model assets, unpartitioned ones, partitioned scoring ones."""
+    """One dataset's CLI calls: partitioned pre-model assets, unpartitioned ones, partitioned scoring ones; none
+    (with a note) for a daily dataset without a complete day yet."""
     from assets.common import STAGE_TAG
     from orchestration.jobs import partitioned_keys, unpartitioned_keys
 
@@ -63,6 +68,9 @@ def _materialize_calls(base: list[str], assets: list) -> list[list[str]]:
     if not part:  # e.g. the supervised tabular kind
         return [[*base, *select(unpartitioned_keys(assets))]]
     keys = next(a.partitions_def for a in assets if a.partitions_def is not None).get_partition_keys()
+    if not keys:  # an open-ended dataset whose first day is not over yet
+        print(f"{assets[0].key.path[0]}: no complete daily partition yet; skipped", flush=True)
+        return []
     rng = ["--partition-range", f"{keys[0]}...{keys[-1]}"]
     stage = {k: spec.tags.get(STAGE_TAG) for a in assets for k, spec in a.specs_by_key.items()}
     upstream = [k for k in part if stage[k] in PRE_MODEL_STAGES]
@@ -74,23 +82,30 @@ def _materialize_calls(base: list[str], assets: list) -> list[list[str]]:
     ]
 
 
-def _check(args: argparse.Namespace) -> int:
-    """Validate dataset files; exit 1 when any cannot be used."""
+def _build_dataset(cfg: DatasetConfig) -> list[str]:
+    """Build what the code location builds for one dataset (assets, jobs, schedules, sensors, freshness checks
+    and their sensor), so what would stop it loading fails here; returns the asset names."""
     import warnings
 
     import dagster as dg
 
-    from assets.factory import build_dataset_assets
-    from vigia.config import DatasetConfig
+    from orchestration.dataset_defs import build_dataset_definitions
+    from orchestration.freshness import build_freshness_sensor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        dataset = build_dataset_definitions(cfg)
+        if dataset.checks:
+            build_freshness_sensor(dataset.checks)
+    return [k.path[-1] for a in dataset.assets for k in a.keys]
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Validate dataset files; exit 1 when any cannot be used."""
     from vigia.config_check import check_files
-    from vigia.paths import DEFAULT_SQL_ROOT, datasets_dir
+    from vigia.paths import datasets_dir
 
-    def build(cfg: DatasetConfig) -> list[str]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)
-            return [k.path[-1] for a in build_dataset_assets(cfg, DEFAULT_SQL_ROOT) for k in a.keys]
-
-    checks, errors = check_files([Path(p) for p in args.paths] or [datasets_dir()], build)
+    checks, errors = check_files([Path(p) for p in args.paths] or [datasets_dir()], _build_dataset)
     for check in checks:
         print(check.summary())
     for error in errors:

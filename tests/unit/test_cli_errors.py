@@ -44,3 +44,30 @@ def test_materialize_without_dataset_files_fails_naming_the_folder(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     assert main(["materialize"]) == 2
     assert f"no dataset files (*.yaml) in {tmp_path / folder}" in capsys.readouterr().err
+
+
+def test_materialize_skips_an_open_ended_dataset_without_a_complete_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A daily dataset whose first day is today has no partition yet: skipped with a note, the others still run."""
+    from datetime import UTC, datetime
+
+    import vigia.cli
+
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    for name, partitions in [("live", f'{{start: "{datetime.now(UTC).date()}"}}'),
+                             ("past", '{start: "2026-01-05", end: "2026-01-07"}')]:  # fmt: skip
+        (datasets / f"{name}.yaml").write_text(
+            f"name: {name}\nkind: network_conn\nsource: {{type: synthetic_zeek}}\nsql_models: network\n"
+            f"partitions: {partitions}\ndetectors: [{{name: i, type: isolation_forest}}]\n"
+        )
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(datasets))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    calls: list[list[str]] = []
+    monkeypatch.setattr(vigia.cli.subprocess, "call", lambda cmd, env: calls.append(cmd) or 0)  # the Dagster CLI
+    assert main(["materialize"]) == 0
+    assert "live: no complete daily partition yet; skipped" in capsys.readouterr().out
+    ranges = [cmd[cmd.index("--partition-range") + 1] for cmd in calls if "--partition-range" in cmd]
+    assert len(calls) == 3 and ranges == ["2026-01-05...2026-01-06"] * 2
+    assert all("live/" not in " ".join(cmd) for cmd in calls)

@@ -219,3 +219,24 @@ def test_registry_champion_flow(store, fitted: Fitted) -> None:
     assert info.version == "3" and info.metric_value == pytest.approx(0.89)
     np.testing.assert_allclose(model.score_samples(fitted.X), fitted.est.score_samples(fitted.prep.transform(fitted.X)))
     assert mlflow.active_run() is None
+
+
+def test_a_tracking_server_that_is_down_fails_fast_naming_its_uri(tmp_path: Path) -> None:
+    """Bounded HTTP retries by default (MLflow's own take about 4 minutes); a value the user set is kept."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:  # a local port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_HTTP_REQUEST")}
+    env["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "3"  # the user's setting
+    code = "from vigia.tracking.mlflow_runs import configure; import sys; configure(sys.argv[1], 'vigia-down')"
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, env=env, timeout=60)
+    assert time.monotonic() - start < 45
+    assert done.returncode != 0
+    assert f"MLflow tracking server {uri} (MlflowTracking.tracking_uri) cannot be used" in done.stderr
+    assert "after 2 retries with a 3 s timeout" in done.stderr

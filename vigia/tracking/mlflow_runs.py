@@ -16,7 +16,8 @@ default) with the Vigia / scikit-learn types it needs listed as trusted; ``vigia
 load it. Should skops fail to serialise a model, cloudpickle is used instead.
 
 Network: no autologging, explicit ``pip_requirements`` (no requirement inference), telemetry and the
-artifact progress bar are switched off through environment defaults set on import.
+artifact progress bar are switched off, and HTTP retries and timeout bounded, through environment defaults
+set on import (``vigia.tracking.MLFLOW_ENV_DEFAULTS``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
-
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow
 import numpy as np
@@ -101,7 +99,8 @@ def configure(tracking_uri: str, experiment: str) -> str:
     """Point MLflow at ``tracking_uri``, create / get (restoring if deleted) ``experiment``; return its id.
 
     For ``sqlite:///`` URIs the database's folder is created and a new experiment stores its artifacts
-    under ``<db folder>/mlartifacts/<experiment>`` (never the current working directory).
+    under ``<db folder>/mlartifacts/<experiment>`` (never the current working directory). A tracking server
+    that cannot be reached (after the bounded retries) raises an ``MlflowException`` naming its URI.
     """
     db = sqlite_db_path(tracking_uri)
     artifact_location = None
@@ -110,7 +109,17 @@ def configure(tracking_uri: str, experiment: str) -> str:
         artifact_location = (db.parent.resolve() / "mlartifacts" / _safe_experiment_dir(experiment)).as_uri()
     mlflow.set_tracking_uri(tracking_uri)
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    exp = client.get_experiment_by_name(experiment)
+    try:
+        exp = client.get_experiment_by_name(experiment)
+    except MlflowException as exc:
+        if not tracking_uri.startswith(("http://", "https://")):
+            raise
+        retries, timeout = (os.environ.get(f"MLFLOW_HTTP_REQUEST_{k}") for k in ("MAX_RETRIES", "TIMEOUT"))
+        raise MlflowException(
+            f"MLflow tracking server {tracking_uri} (MlflowTracking.tracking_uri) cannot be used, after {retries} "
+            f"retries with a {timeout} s timeout (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT): "
+            f"{exc.message}"
+        ) from exc
     if exp is None:
         try:
             experiment_id = client.create_experiment(experiment, artifact_location=artifact_location)

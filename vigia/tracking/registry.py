@@ -9,13 +9,9 @@ Uses the tracking / registry URI set by :func:`vigia.tracking.mlflow_runs.config
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow
 from mlflow.exceptions import MlflowException
