@@ -49,6 +49,11 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)
         for note in result.without_windows:
             context.log.warning(f"no window for {note}")
+        encoders = getattr(result, "encoders", None)  # api_events: the encoders' fitted days, a refit note
+        if encoders:
+            extra["encoders"] = dg.MetadataValue.json(encoders)
+            if encoders.get("note"):
+                context.log.warning(encoders["note"])
         results = [dg.AssetCheckResult(check_name=finite.name, passed=bad == 0, metadata={"bad_rows": bad})]
         if stations is not None:
             results.append(dg.AssetCheckResult(

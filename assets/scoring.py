@@ -100,10 +100,12 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
             extra = {}
             if cfg.kind == "api_events":
-                # Every anomalous event with its original record and per-detector scores, not just the top N.
+                # Every anomalous event with its original record (also with evidence_records: 0) and per-detector
+                # scores, not just the top N.
                 anomalies = attach_evidence(
-                    con, select_alerts(scores, cfg, top_n=None), cfg, spec.clean_table, spec.evidence_columns
-                )
+                    con, select_alerts(scores, cfg, top_n=None), cfg, spec.clean_table, spec.evidence_columns,
+                    limit=max(1, cfg.alerts.evidence_records),
+                )  # fmt: skip
                 write_frame_partitions(con, cfg.name, "anomalies", anomalies, keys, evolve_columns=True)
                 exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
                 extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}

@@ -13,7 +13,9 @@ from vigia.pipeline.kinds import feature_columns
 
 # scikit-learn, matplotlib and MLflow are imported inside the asset bodies: the code location must load fast.
 
-METRIC_COLUMNS = ["detector", "precision", "recall", "f1", "roc_auc", "average_precision", "tp", "fp", "fn", "tn"]
+METRIC_COLUMNS = [
+    "detector", "precision", "recall", "f1", "roc_auc", "average_precision", "n_flagged", "tp", "fp", "fn", "tn"
+]
 
 
 def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
@@ -114,7 +116,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
     )
     def evaluation(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
         from vigia.pipeline.model_store import CANDIDATE, load_model_set, load_threshold_details
-        from vigia.pipeline.training import CONSENSUS, evaluate_models
+        from vigia.pipeline.training import CONSENSUS, consensus_k, evaluate_models
         from vigia.reporting.plots import pr_plot, roc_plot, score_distribution_plot
         from vigia.reporting.reports import metrics_markdown_table, write_evaluation_report
 
@@ -131,6 +133,9 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
             curves = {n: (ev.labels, s) for n, s in ev.scores.items()}
             plots["ROC"] = roc_plot(curves, out_dir / "roc.png")
             plots["Precision-recall"] = pr_plot(curves, out_dir / "pr.png")
+        else:  # no labelled test windows: an earlier training's curves must not pass for this candidate's
+            for stale in ("roc.png", "pr.png"):
+                (out_dir / stale).unlink(missing_ok=True)
         plots["Score distributions"] = score_distribution_plot(
             ev.scores, ev.labels, thresholds_by_detector, out_dir / "score_distributions.png"
         )
@@ -147,8 +152,9 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "model_version": version,
                 "split": model_set.split_bounds,
                 "rows": model_set.n_rows,
-                "consensus_k": cfg.consensus.k,
+                "consensus_k": consensus_k(model_set, cfg),
             },
+            plots=plots,
         )
         if ev.classification_report:
             with Path(paths["markdown"]).open("a") as fh:
@@ -161,7 +167,11 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 "metrics": dg.MetadataValue.md(metrics_markdown_table(table, METRIC_COLUMNS)),
                 **metric_metadata(consensus, prefix="consensus_"),
                 "n_test_windows": ev.n_test,
-                "classification_report": dg.MetadataValue.md(f"```\n{ev.classification_report}\n```"),
+                **(
+                    {"classification_report": dg.MetadataValue.md(f"```\n{ev.classification_report}\n```")}
+                    if ev.classification_report
+                    else {}
+                ),
                 "report_json": dg.MetadataValue.path(str(paths["json"])),
                 "report_markdown": dg.MetadataValue.path(str(paths["markdown"])),
                 "plots": png_markdown(plots),

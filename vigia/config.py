@@ -321,6 +321,46 @@ def _check_csv_params(params: dict[str, Any]) -> None:
         raise ValueError("source.params.decimal ',' needs another separator (';', a tab or '|')")
 
 
+SYNTHETIC_API_PARAMS = ("events_per_day", "span_hours", "n_users", "attack_fraction", "attack_types")
+
+
+def _check_synthetic_api_params(params: dict[str, Any]) -> None:
+    """``synthetic_api`` params: known keys, ``events_per_day`` and ``n_users`` >= 1, ``0 < span_hours <= 24`` (a
+    day's events stay on their day), ``0 <= attack_fraction <= 1``, known ``attack_types``; a ValueError naming
+    the key otherwise."""
+    from vigia.events.synth import ATTACK_TYPES
+
+    unknown = sorted(set(params) - set(SYNTHETIC_API_PARAMS))
+    if unknown:
+        raise ValueError(f"source.params of synthetic_api takes {list(SYNTHETIC_API_PARAMS)}, not {unknown}")
+
+    def number(key: str, integer: bool) -> float | None:
+        value = params.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if integer else int | float) or value != value:
+            raise ValueError(f"source.params.{key} must be {'an integer' if integer else 'a number'}, got {value!r}")
+        return float(value)
+
+    for key in ("events_per_day", "n_users"):
+        value = number(key, integer=True)
+        if value is not None and value < 1:
+            raise ValueError(f"source.params.{key} must be >= 1, got {params[key]!r}")
+    span = number("span_hours", integer=False)
+    if span is not None and not 0 < span <= 24:
+        raise ValueError(f"source.params.span_hours must be in (0, 24] (a day's events stay on their day), got {span}")
+    fraction = number("attack_fraction", integer=False)
+    if fraction is not None and not 0 <= fraction <= 1:
+        raise ValueError(f"source.params.attack_fraction must be between 0 and 1, got {fraction}")
+    types = params.get("attack_types")
+    if types is not None:
+        if isinstance(types, str) or not isinstance(types, list | tuple):
+            raise ValueError(f"source.params.attack_types must be a list of {list(ATTACK_TYPES)}, got {types!r}")
+        bad = [t for t in types if t not in ATTACK_TYPES]
+        if bad:
+            raise ValueError(f"source.params.attack_types: unknown {bad}; known: {list(ATTACK_TYPES)}")
+
+
 DEFAULT_INDEX_TEMPLATE = "events-{day:%Y%m%d}"
 
 
@@ -448,6 +488,8 @@ class DatasetConfig(_Strict):
             _check_csv_params(self.source.params)
         if self.source.type == "opensearch":
             _check_index_template(self.source.params)
+        if self.source.type == "synthetic_api":
+            _check_synthetic_api_params(self.source.params)
         if self.kind == "tabular_supervised":
             if self.label_column is None:
                 raise ValueError("tabular_supervised needs label_column: the target column of the extracts")

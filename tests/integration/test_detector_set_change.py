@@ -60,3 +60,40 @@ def test_scoring_after_a_detector_is_added(
         assert by_day[DAYS[0]] == 0 and by_day[DAYS[-1]] > 0
     finally:
         con.close()
+
+
+def test_retraining_after_one_detector_becomes_two_with_k_unset(
+    tmp_path: Path, small_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One detector (k defaults to 1), then a second with consensus.k still unset (the default becomes 2): the
+    champion asset measures the one-detector champion at the k it was trained with (1), so retraining succeeds,
+    and the old version still scores when chosen by run config."""
+    from vigia.pipeline.model_store import CHAMPION, pointer
+
+    yaml_path = small_dataset_dir / "nettest.yaml"
+    full = SMALL_DATASET_YAML.format(rows=5_000).replace("consensus: {k: 2}\n", "")
+    lof = "  - {name: lof, type: lof, params: {n_neighbors: 20}}\n"
+    assert OCSVM in full and lof in full and "consensus" not in full
+    yaml_path.write_text(full.replace(OCSVM, "").replace(lof, ""))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+
+    def run(defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
+        keys = [dg.AssetKey(["nettest", n]) for n in names]
+        result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
+            instance=instance, asset_selection=keys, **kwargs
+        )
+        assert result.success
+
+    with dg.instance_for_test() as instance:
+        defs = build_definitions()
+        run(defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
+        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        old = pointer(tmp_path / "data" / "models" / "nettest", CHAMPION)["version"]
+
+        yaml_path.write_text(full.replace(OCSVM, ""))  # iforest + lof, consensus.k unset: 2
+        defs = build_definitions()
+        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        run(defs, "daily", ["window_scores"], partition_key=DAYS[-1])
+        config = {"ops": {"nettest__window_scores": {"config": {"model_version": old}}}}
+        run(defs, "daily", ["window_scores"], partition_key=DAYS[-1], run_config=config)

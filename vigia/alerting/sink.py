@@ -172,11 +172,18 @@ def _sort_key(alert: dict) -> tuple[int, datetime]:
     return (0, ts) if ts is not None else (1, datetime.min.replace(tzinfo=UTC))
 
 
+NO_ENTITY = "(no entity) "  # prefix of the snooze key of an alert without entity: its own key, its alert id
+
+
 def _mark(alert: dict, webhook_pending: bool = False) -> AlertMark:
+    """The alert's snooze mark. An alert without an entity (an event without a client IP) is snoozed by nothing
+    else: its key is its own alert id, not a shared ``None``."""
     aid = alert.get("alert_id")
     ws = alert.get("window_start")
+    entity = alert.get("entity")
+    key = f"{NO_ENTITY}{aid}" if entity is None and aid is not None else str(entity)
     return AlertMark(
-        str(alert.get("dataset")), str(alert.get("entity")), _iso(ws) if ws is not None else "",
+        str(alert.get("dataset")), key, _iso(ws) if ws is not None else "",
         None if aid is None else str(aid), webhook_pending,
     )  # fmt: skip
 

@@ -39,6 +39,7 @@ from vigia.events.text import (
     compact_shape_expr,
     path_template_expr,
     payload_expr,
+    raw_payload_expr,
     text_stat_exprs,
     token_count_exprs,
     ua_family_expr,
@@ -88,6 +89,7 @@ class EventEncoders:
     categories: dict[str, dict[str, float]] = field(default_factory=dict)
     shapes: dict[str, dict[str, float]] = field(default_factory=dict)
     window: str = "5m"
+    fitted_days: list[str] | None = None  # the training days that had events at fitting time (None: not recorded)
 
     @property
     def unknown_freq(self) -> float:
@@ -198,10 +200,11 @@ def event_features(
     for f in TEXT_FIELDS:
         stats = lf.select(pl.col(f).unique()).with_columns(text_stat_exprs(f))
         lf = lf.join(stats, on=f, how="left", maintain_order="left")
+    payload = ("path", "query", "body")
     tokens = (
-        lf.select(pl.col("path", "query", "body"))
+        lf.select(pl.col(*payload))
         .unique()
-        .with_columns(token_count_exprs(payload_expr("path", "query", "body")))
+        .with_columns(token_count_exprs(payload_expr(*payload), raw_payload_expr(*payload)))
     )
     lf = lf.join(tokens, on=["path", "query", "body"], how="left", maintain_order="left")
     feats: list[pl.Expr] = []

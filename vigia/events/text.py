@@ -8,7 +8,8 @@ Every function returns polars expressions (no per-row Python). Per string field 
   divided by the length (0.0 for the empty string);
 
 and over the whole payload (path + query + body, lower-cased, ``+`` read as a space, the usual
-percent-encodings of the dangerous characters decoded) counts of the :data:`SPECIAL_TOKENS`.
+percent-encodings of the dangerous characters decoded) counts of the :data:`SPECIAL_TOKENS`; the
+:data:`RAW_TOKENS` among them (``tok_pct27``, the encoded quote) are counted before decoding.
 
 :func:`compact_shape_expr` is the "shape" of a string (letters -> ``a``, digit runs -> ``9``,
 letter runs collapsed, percent-encoded Latin-1 letters read as letters) used by the pattern-frequency
@@ -51,6 +52,9 @@ SPECIAL_TOKENS: dict[str, str] = {
     "tok_null_crlf": r"%00|%0d|%0a|\x00|\r|\n",
     "tok_paren": r"[()]",
 }
+
+# Counted on the lower-cased payload BEFORE decoding (decoding turns every %27 into a quote).
+RAW_TOKENS = ("tok_pct27",)
 
 # Percent-encodings decoded before counting tokens (so %3Cscript%3E counts as <script>).
 _DECODE = {
@@ -96,18 +100,26 @@ def text_stat_exprs(col: str, prefix: str | None = None) -> list[pl.Expr]:
     ]
 
 
+def raw_payload_expr(*cols: str) -> pl.Expr:
+    """Lower-cased concatenation of ``cols`` (space separated), nothing decoded."""
+    return pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=" ").str.to_lowercase()
+
+
 def payload_expr(*cols: str) -> pl.Expr:
     """Lower-cased concatenation of ``cols`` (space separated), ``+`` -> space, dangerous %XX decoded."""
-    s = pl.concat_str([pl.col(c).fill_null("") for c in cols], separator=" ").str.to_lowercase()
-    s = s.str.replace_all("+", " ", literal=True)
+    s = raw_payload_expr(*cols).str.replace_all("+", " ", literal=True)
     for enc, dec in _DECODE.items():
         s = s.str.replace_all(enc, dec, literal=True)
     return s
 
 
-def token_count_exprs(payload: pl.Expr) -> list[pl.Expr]:
-    """Counts of every :data:`SPECIAL_TOKENS` pattern in an already normalised payload expression."""
-    return [payload.str.count_matches(rx).cast(pl.Float64).alias(name) for name, rx in SPECIAL_TOKENS.items()]
+def token_count_exprs(payload: pl.Expr, raw: pl.Expr | None = None) -> list[pl.Expr]:
+    """Counts of every :data:`SPECIAL_TOKENS` pattern in an already normalised payload expression; the
+    :data:`RAW_TOKENS` in ``raw`` (the undecoded payload, :func:`raw_payload_expr`) when given."""
+    return [
+        (raw if raw is not None and name in RAW_TOKENS else payload).str.count_matches(rx).cast(pl.Float64).alias(name)
+        for name, rx in SPECIAL_TOKENS.items()
+    ]
 
 
 def compact_shape_expr(col: pl.Expr) -> pl.Expr:

@@ -31,15 +31,17 @@ def select_alerts(scores: pl.DataFrame, cfg: DatasetConfig, top_n: int | None = 
 
 def alert_ids(alerts: pl.DataFrame, cfg: DatasetConfig) -> pl.Series:
     """One id per alert, the same on every rerun of its day: ``<dataset>:<entity>:<window start>``, the start
-    with microseconds when it has any, then ``:<event id>`` for a per-event row that has one; alerts still
-    sharing an id (same entity and instant) get ``#2``, ``#3``... in a fixed order (score, detectors, drivers)."""
+    with microseconds when it has any, then ``:<event id>`` for a per-event row that has one; a row without an
+    entity (an event without a client IP) has an empty one (``<dataset>::...``); alerts still sharing an id
+    (same entity and instant) get ``#2``, ``#3``... in a fixed order (score, detectors, drivers)."""
     start = pl.col("window_start")
     stamp = (
         pl.when(start.dt.microsecond() > 0)
         .then(start.dt.strftime("%Y%m%dT%H%M%S%.6f"))
         .otherwise(start.dt.strftime("%Y%m%dT%H%M%S"))
     )
-    base = pl.concat_str([pl.lit(cfg.name), pl.col(cfg.entity_key), stamp], separator=":")
+    entity = pl.col(cfg.entity_key).cast(pl.String).fill_null("")
+    base = pl.concat_str([pl.lit(cfg.name), entity, stamp], separator=":")
     if "event_id" in alerts.columns:
         event_id = pl.col("event_id").cast(pl.String)
         base = pl.when(event_id.is_not_null()).then(pl.concat_str([base, event_id], separator=":")).otherwise(base)
@@ -66,8 +68,11 @@ def attach_evidence(
     cfg: DatasetConfig,
     table: str = "stg_conn",
     columns: tuple[str, ...] = EVIDENCE_COLUMNS,
+    limit: int | None = None,
 ) -> pl.DataFrame:
-    """Add an ``evidence`` JSON column: up to N original records (of ``table``) of each alerted window."""
+    """Add an ``evidence`` JSON column: up to ``limit`` (default ``alerts.evidence_records``) original records (of
+    ``table``) of each alerted window. A per-event row (with ``event_id``) gets its own event, also when it has no
+    entity (an event without a client IP)."""
     if alerts.height == 0:
         return alerts.with_columns(pl.lit("[]").alias("evidence"))
     key = cfg.entity_key
@@ -83,14 +88,15 @@ def attach_evidence(
     keep = ["__alert_row", key, "window_start", "window_end", *(["event_id"] if own_event else [])]
     con.register("__vigia_alerts", alerts.with_row_index("__alert_row").select(keep).to_arrow())
     same_event = " AND (a.event_id IS NULL OR c.event_id = a.event_id)" if own_event else ""
+    n = int(cfg.alerts.evidence_records if limit is None else limit)
     try:
         rows = con.execute(
             f"""
             SELECT a.__alert_row,
-                   to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{int(cfg.alerts.evidence_records)}])
+                   to_json(list(struct_pack({cols}) ORDER BY c.ts)[1:{n}])
             FROM __vigia_alerts a
             JOIN (SELECT * FROM {qualified(cfg.name, table)} WHERE {in_days}) c
-              ON c.{key} = a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end{same_event}
+              ON c.{key} IS NOT DISTINCT FROM a.{key} AND c.ts >= a.window_start AND c.ts < a.window_end{same_event}
             GROUP BY a.__alert_row
             """
         ).fetchall()

@@ -57,6 +57,22 @@ def _evaluation_metrics(reports_dir: Path) -> dict[str, Any]:
     return report.get("metrics") or report.get("metrics_by_detector") or {}
 
 
+def _evaluation_plots(reports_dir: Path) -> dict[str, Path]:
+    """The plots of the candidate's evaluation (``evaluation.json["plots"]``), not every PNG left in the folder;
+    an ``evaluation.json`` without that key (older reports): every PNG of the folder, as before."""
+    path = reports_dir / "evaluation.json"
+    listed = json.loads(path.read_text()).get("plots") if path.exists() else None
+    if listed is None:
+        return {p.stem: p for p in sorted(reports_dir.glob("*.png"))}
+    plots = {}
+    for value in listed.values():
+        p = Path(value)
+        p = p if p.is_file() else reports_dir / p.name  # written relative to another working directory
+        if p.is_file():
+            plots[p.stem] = p
+    return plots
+
+
 def promote_candidate(
     features: pl.DataFrame,
     cfg: DatasetConfig,
@@ -108,7 +124,7 @@ def promote_candidate(
         )
 
     evaluation = _evaluation_metrics(reports_dir)
-    plots = {p.stem: p for p in sorted(reports_dir.glob("*.png"))}
+    plots = _evaluation_plots(reports_dir)
     x_example = model_store.load_reference(models_dir, cand_version).head(5).to_numpy().astype(np.float64)
     run_tags = {**tags, "model_version": cand_version, "training_window": candidate.split_bounds.get("train", "")}
     parent = mlflow.active_run()

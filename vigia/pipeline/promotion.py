@@ -7,7 +7,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.models.evaluation import binary_metrics, consensus_flags
-from vigia.pipeline.training import ModelSet, detector_scores, flags_for, split_frame
+from vigia.pipeline.training import ModelSet, consensus_k, detector_scores, flags_for, split_frame
 
 METRIC_NAME = "validation_consensus_f1"
 
@@ -18,7 +18,7 @@ def validation_metric(
     """Consensus F1 on the validation windows, or None when they carry no usable labels.
 
     Champion and candidate are both measured on the same (newest) validation period, each at its own
-    calibrated thresholds, so the comparison is like for like.
+    calibrated thresholds and the file's consensus k capped at its detectors (:func:`consensus_k`), like for like.
     """
     validation = split_frame(features, cfg)["validation"]
     if "label" not in validation.columns:
@@ -28,5 +28,5 @@ def validation_metric(
     if y.size == 0 or y.min() == y.max():
         return None
     scores, _ = detector_scores(model_set, validation.filter(pl.Series(known)))
-    flags = consensus_flags(flags_for(scores, thresholds), cfg.consensus.k)
+    flags = consensus_flags(flags_for(scores, thresholds), consensus_k(model_set, cfg))
     return float(binary_metrics(y, None, flags)["f1"])

@@ -118,6 +118,14 @@ def calibrate_models(features: pl.DataFrame, model_set: ModelSet, cfg: DatasetCo
     return {name: calibrate(s, y_eval, cfg.calibration) for name, s in scores.items()}
 
 
+def consensus_k(model_set: ModelSet, cfg: DatasetConfig) -> int:
+    """The file's consensus k, at most ``model_set``'s number of detectors.
+
+    A change of ``consensus.k`` applies at once to stored model sets, and a champion trained with one detector is
+    still measured and scored 1-of-1 after the file adds a second one (whose default k becomes 2)."""
+    return max(1, min(cfg.consensus.k, len(model_set.detectors)))
+
+
 def flags_for(scores: dict[str, np.ndarray], thresholds: dict[str, float]) -> dict[str, np.ndarray]:
     """Per-detector anomaly flags at the calibrated thresholds."""
     return {name: s >= thresholds[name] for name, s in scores.items()}
@@ -131,7 +139,7 @@ def evaluate_models(
     scores, _ = detector_scores(model_set, test)
     flags = flags_for(scores, thresholds)
     scores[CONSENSUS] = consensus_score({k: v for k, v in scores.items()})
-    flags[CONSENSUS] = consensus_flags({k: v for k, v in flags.items() if k != CONSENSUS}, cfg.consensus.k)
+    flags[CONSENSUS] = consensus_flags({k: v for k, v in flags.items() if k != CONSENSUS}, consensus_k(model_set, cfg))
     y = _labels(test)
     metrics: dict[str, dict[str, Any]] = {}
     labels, report = None, ""
@@ -150,7 +158,7 @@ def evaluate_models(
         )  # fmt: skip
     else:
         for name in scores:
-            metrics[name] = {"n": int(test.height), "flagged": int(flags[name].sum())}
+            metrics[name] = {"n": int(test.height), "n_flagged": int(flags[name].sum())}
     return Evaluation(
         metrics=metrics, scores=scores, labels=labels, n_test=test.height,
         classification_report=report if labels is not None else "",
@@ -164,8 +172,9 @@ def score_windows(
     scores, x = detector_scores(model_set, features)
     flags = flags_for(scores, thresholds)
     ml_score = consensus_score(scores)
-    is_anomaly = consensus_flags(flags, cfg.consensus.k)
-    drivers = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features)
+    is_anomaly = consensus_flags(flags, consensus_k(model_set, cfg))
+    raw = _matrix(features, model_set.feature_columns)
+    drivers = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=raw)
     keep = [
         c
         for c in (cfg.entity_key, "window_start", "window_end", "day", "label", "attack_type")

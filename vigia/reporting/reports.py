@@ -125,7 +125,8 @@ def write_evaluation_report(
     json_path = write_json(payload, out / "evaluation.json")
 
     md = [f"# Evaluation: {dataset}", "", f"Generated {payload['generated_at']}.", "", "## Test metrics", ""]
-    rows = [{"detector": name, **m} for name, m in metrics.items()]
+    # ``flagged``: the unlabelled count under its older name
+    rows = [{"detector": name, "n_flagged": m.get("flagged"), **m} for name, m in metrics.items()]
     md.append(metrics_markdown_table(rows, DEFAULT_METRIC_COLUMNS))
 
     md += ["## Thresholds (calibrated on validation)", ""]
