@@ -115,6 +115,8 @@ class WindowConfig(_Strict):
             raise ValueError("window.step must not exceed window.size")
         if self.size_seconds % self.step_seconds:
             raise ValueError("window.size must be a multiple of window.step")
+        if self.size_seconds > 86_400:
+            raise ValueError("window.size must not exceed 24h: windows are cut at midnight UTC")
         return self
 
 

@@ -21,7 +21,7 @@ CFG = DatasetConfig.model_validate(
         "source": {"type": "synthetic_zeek"},
         "sql_models": "network",
         "partitions": {"start": "2024-03-01", "end": "2024-03-04"},
-        "window": {"size": "420s"},  # 7 minutes: windows can span midnight
+        "window": {"size": "420s"},  # 7 minutes
         "detectors": [{"name": "iforest", "type": "isolation_forest"}],
         "consensus": {"k": 1},
         "alerts": {"evidence_records": 5},
@@ -29,7 +29,7 @@ CFG = DatasetConfig.model_validate(
 )
 RECORDS = [  # (uid, ts, orig_h)
     ("A1", "2024-03-01 23:57:00", "10.0.0.1"),
-    ("A2", "2024-03-02 00:01:00", "10.0.0.1"),  # same 23:55–00:02 window, next day
+    ("A2", "2024-03-02 00:01:00", "10.0.0.1"),  # in the 23:55–00:02 window below, next day
     ("A3", "2024-03-02 00:05:00", "10.0.0.1"),  # after the window
     ("B1", "2024-03-01 23:58:00", "10.0.0.2"),  # another host
     ("C1", "2024-03-03 10:00:00", "10.0.0.1"),  # a day with no alert
@@ -51,6 +51,7 @@ def con(request: pytest.FixtureRequest) -> duckdb.DuckDBPyConnection:
 
 
 def test_evidence_spans_midnight_and_stays_in_its_window(con: duckdb.DuckDBPyConnection) -> None:
+    """Feature windows are cut at midnight UTC, but evidence reads every day an alert's window covers."""
     start = datetime(2024, 3, 1, 23, 55)
     alerts = pl.DataFrame(
         {

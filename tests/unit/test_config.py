@@ -187,3 +187,8 @@ def test_example_configs_validate_and_build_their_asset_chain() -> None:
     for cfg in configs:
         keys = {k.path[-1] for a in build_dataset_assets(cfg, DEFAULT_SQL_ROOT) for k in a.keys}
         assert {"detectors", "window_scores", "drift_report"} <= keys, cfg.name
+
+
+def test_windows_longer_than_a_day_are_refused() -> None:
+    with pytest.raises(ValueError, match="must not exceed 24h"):
+        DatasetConfig.model_validate(_base(window={"size": "2d", "step": "1d"}))

@@ -280,12 +280,13 @@ def test_robust_stat_references() -> None:
 
 
 def test_window_boundaries_and_sliding() -> None:
-    rows = [_conn(130, A, "h1", 80), _conn(300, A, "h1", 80)]
+    h = 3600  # an hour after midnight: no window is cut there (see test_windows_are_cut_at_midnight)
+    rows = [_conn(h + 130, A, "h1", 80), _conn(h + 300, A, "h1", 80)]
     tumbling = build_conn_features(_frame(rows)).collect()
-    assert tumbling["window_start"].to_list() == [T0, T0 + timedelta(minutes=5)]
+    assert tumbling["window_start"].to_list() == [T0 + timedelta(seconds=h), T0 + timedelta(seconds=h + 300)]
     single = build_conn_features(_frame(rows[:1]), window_seconds=300, step_seconds=60).collect()
     # t = 130 s lies in the windows starting at 120, 60, 0, -60, -120 s
-    assert single["window_start"].to_list() == [T0 + timedelta(seconds=s) for s in (-120, -60, 0, 60, 120)]
+    assert single["window_start"].to_list() == [T0 + timedelta(seconds=h + s) for s in (-120, -60, 0, 60, 120)]
     assert single["n_conn"].to_list() == [1.0] * 5
     assert (single["window_end"] - single["window_start"]).to_list() == [timedelta(minutes=5)] * 5
     both = build_conn_features(_frame(rows), window_seconds=300, step_seconds=60).collect()
@@ -347,7 +348,9 @@ def test_no_nulls_or_nan_and_deterministic_order() -> None:
     assert not np.isnan(features_to_matrix(first)).any()
     keys = first.select("window_start", "orig_h").rows()
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    assert int(first["n_conn"].sum()) == 400 * 5  # each connection in 5 sliding windows
+    # each connection in 5 sliding windows, fewer in the first minutes of a day (windows are cut at midnight)
+    in_day_minutes = [r["ts"].hour * 60 + r["ts"].minute for r in rows]
+    assert int(first["n_conn"].sum()) == sum(min(5, m + 1) for m in in_day_minutes) < 400 * 5
 
 
 def test_features_to_matrix(feats: pl.DataFrame) -> None:
@@ -391,10 +394,8 @@ def test_top_pair_day_context_per_day_and_sliding() -> None:
     }
     # sliding windows count each connection once: same day totals for every window of A on day 1
     sliding = build_conn_features(_frame(rows[:3]), window_seconds=300, step_seconds=60).collect()
-    # windows starting on the previous day (before T0) look at that day, which has no connection
-    before = sliding.filter(pl.col("window_start") < T0)
-    assert before.height == 4 and set(before["top_pair_day_conns"].to_list()) == {0.0}
-    sliding = sliding.filter(pl.col("window_start") >= T0)
+    # no window starts on the previous day: windows are cut at midnight
+    assert sliding["window_start"].min() == T0
     assert set(sliding["top_pair_day_conns"].to_list()) == {3.0}
     assert set(sliding["top_pair_day_windows"].to_list()) == {2.0}  # 60-s slots 0 and 6
 
@@ -517,3 +518,111 @@ def test_materialize_sliding_windows_both_engines(tmp_path: Any) -> None:
         assert res.connections == frame.height and res.windows == expected.height
         got = load_features(con, "ds").sort(["window_start", "orig_h"])
         _assert_same(got.select(expected.columns), expected)
+
+
+DAY_S = 86_400
+
+
+def _midnight_rows() -> list[dict[str, Any]]:
+    """Host A beaconing 23:58:00-00:02:00 over the night from day 1 to day 2, host B on day 2 only."""
+    rows = [_conn(DAY_S - 120 + s, A, "h9", 443, ob=100 + s) for s in (0, 30, 60, 90, 150, 180, 210, 240)]
+    return [*rows, _conn(DAY_S + 500, B, "h9", 443, label=1, attack="scan")]
+
+
+def test_windows_are_cut_at_midnight() -> None:
+    rows = _midnight_rows()
+    midnight = T0 + timedelta(days=1)
+    sliding = (
+        build_conn_features(_frame(rows), window_seconds=300, step_seconds=60).collect().filter(pl.col("orig_h") == A)
+    )
+    # windows starting 23:54..23:59 hold only day 1's connections (23:58:00 .. 23:59:30), 00:00..00:02 day 2's
+    assert sliding["n_conn"].to_list() == [2, 4, 4, 4, 4, 2, 4, 3, 1]
+    assert sliding["window_start"].to_list()[5:7] == [midnight - timedelta(minutes=1), midnight]
+    # 23:55..23:59 are cut at midnight
+    ends = [midnight - timedelta(minutes=1), *[midnight] * 5, midnight + timedelta(minutes=5)]
+    assert sliding["window_end"].to_list()[:7] == ends
+    # 7-minute windows restart at each midnight: the last of day 1 starts 23:55 and ends at midnight
+    seven = build_conn_features(_frame(rows), window_seconds=420).collect().filter(pl.col("orig_h") == A)
+    assert seven["window_start"].to_list() == [midnight - timedelta(minutes=5), midnight]
+    assert seven["window_end"].to_list() == [midnight, midnight + timedelta(minutes=7)]
+    assert seven["n_conn"].to_list() == [4, 4] and seven["day"].to_list() == [T0.date(), midnight.date()]
+    # slot arithmetic: index and start agree, slots restart at midnight, also before the epoch
+    from vigia.features.conn_windows import window_index, window_start_us
+
+    for t in (0, 1_435 * 60 * 10**6, DAY_S * 10**6 - 1, DAY_S * 10**6, -1, -DAY_S * 10**6 + 5):
+        w = window_index(t, 420)
+        assert window_start_us(w, 420) <= t < window_start_us(w + 1, 420)
+    assert window_start_us(window_index(DAY_S * 10**6, 420), 420) == DAY_S * 10**6
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@pytest.mark.parametrize("window", [{"size": "5m", "step": "1m"}, {"size": "7m"}, {"size": "14m", "step": "7m"}])
+def test_materialize_day_by_day_equals_one_run(tmp_path: Any, engine: str, window: dict[str, str]) -> None:
+    import duckdb
+
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.features import load_features, materialize_features
+
+    rows = _midnight_rows() + _random_rows(200, seed=4)
+    frame = _frame(rows).with_columns(pl.col("ts").dt.date().alias("day")).collect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA ds")
+    con.register("f", frame.to_arrow())
+    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
+    cfg = DatasetConfig.model_validate(
+        {
+            "name": "ds",
+            "kind": "network_conn",
+            "source": {"type": "synthetic_zeek"},
+            "sql_models": "network",
+            "partitions": {"start": "2024-01-01"},
+            "window": {**window, "engine": engine},
+            "detectors": [{"name": "if", "type": "isolation_forest"}],
+            "consensus": {"k": 1},
+        }
+    )
+    keys = ["2024-01-01", "2024-01-02"]
+    materialize_features(con, cfg, keys, chunk_rows=7)
+    together = load_features(con, "ds").sort(["window_start", "orig_h"])
+    con.execute("DROP TABLE ds.window_features")
+    reports = [materialize_features(con, cfg, [key], chunk_rows=7) for key in keys]
+    daily = load_features(con, "ds").sort(["window_start", "orig_h"])
+    _assert_same(daily, together)
+    assert together["day"].cast(pl.String).unique().sort().to_list() == keys
+    for key, res in zip(keys, reports, strict=True):
+        day = together.filter(pl.col("day").cast(pl.String) == key)
+        # the report covers the requested day only: its stored windows and connections
+        assert res.windows == day.height and res.windows_by_day == {key: day.height}
+        assert res.connections == frame.filter(pl.col("day").cast(pl.String) == key).height
+        assert res.malicious_windows == int(day["label"].fill_null(0).sum()) > 0
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_materialize_report_covers_the_requested_days_only(tmp_path: Any, engine: str) -> None:
+    import duckdb
+
+    from vigia.config import DatasetConfig
+    from vigia.pipeline.features import load_features, materialize_features
+
+    # a connection filed under day 2 whose time is on day 1: its window starts on day 1, which is not stored
+    rows = [_conn(DAY_S - 100, A, "h1", 80, label=1), _conn(DAY_S + 100, B, "h1", 80)]
+    frame = _frame(rows).with_columns(pl.lit(T0.date() + timedelta(days=1)).alias("day")).collect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA ds")
+    con.register("f", frame.to_arrow())
+    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
+    cfg = DatasetConfig.model_validate(
+        {
+            "name": "ds",
+            "kind": "network_conn",
+            "source": {"type": "synthetic_zeek"},
+            "sql_models": "network",
+            "partitions": {"start": "2024-01-01"},
+            "window": {"engine": engine},
+            "detectors": [{"name": "if", "type": "isolation_forest"}],
+            "consensus": {"k": 1},
+        }
+    )
+    res = materialize_features(con, cfg, ["2024-01-02"])
+    assert load_features(con, "ds")["orig_h"].to_list() == [B]
+    assert res.windows == 1 and res.windows_by_day == {"2024-01-02": 1} and res.malicious_windows == 0

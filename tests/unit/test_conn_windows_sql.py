@@ -137,3 +137,45 @@ def test_a_failing_build_leaves_no_stage_tables(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(duckdb.Error, match="injected"):
         build_conn_features_duckdb(con, "conn", frame.columns, into="f")
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize(("window", "step"), [(300, 60), (420, None), (840, 420), (600, 300), (3600, 600)])
+def test_windows_cut_at_midnight_like_polars(window: int, step: int | None) -> None:
+    # connections every 37 s around both midnights of a three-day span, for two hosts
+    rows = [_conn(d * DAY + s, h, "h1", 443, ob=s % 7) for d in (1, 2) for s in range(-900, 900, 37) for h in (A, B)]
+    got = _assert_equal(_frame(rows + _random_rows(100, seed=6)), window_seconds=window, step_seconds=step)
+    # no window holds connections of two days, none ends after the midnight following its start
+    midnights = pl.col("window_start").dt.truncate("1d") + pl.duration(days=1)
+    assert got.filter(pl.col("window_end") > midnights).height == 0
+
+
+def test_null_is_failed_is_derived_from_conn_state() -> None:
+    # a null is_failed is derived from conn_state (S0 is a failed state), as when the column is absent
+    rows = [_conn(1, A, "h1", 80, state="S0"), _conn(2, A, "h1", 80)]
+    frame = _frame(rows).with_columns(is_failed=pl.Series([None, False], dtype=pl.Boolean))
+    assert _assert_equal(frame)["failed_share"].to_list() == [0.5]
+
+
+def test_nan_duration_counts_as_null() -> None:
+    # a NaN duration counts as a null one (0), instead of turning the window's duration stats into 0 or NaN
+    rows = [_conn(1, A, "h1", 80, duration=d) for d in (float("nan"), 5.0, 1.0)]
+    got = _assert_equal(_frame(rows))
+    assert got.select("dur_max", "dur_mean", "dur_median").row(0) == (5.0, 2.0, 1.0)
+
+
+def test_timestamptz_is_read_in_utc() -> None:
+    # a TIMESTAMPTZ time column is read as its UTC instant whatever the session time zone
+    frame = (
+        _frame([_conn(DAY - 30, A, "h1", 80), _conn(DAY + 30, A, "h1", 80)])
+        .with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+        .collect()
+    )
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    con.register("conn", frame.to_arrow())
+    build_conn_features_duckdb(con, "conn", frame.columns, into="features")
+    got = pl.from_arrow(con.sql("SELECT * FROM features").to_arrow_table())
+    assert isinstance(got, pl.DataFrame)
+    want = build_conn_features(frame.lazy()).collect()
+    assert want["window_start"].to_list() == [T0 + timedelta(seconds=DAY - 300), T0 + timedelta(days=1)]
+    _assert_same(got, want)

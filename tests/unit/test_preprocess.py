@@ -38,3 +38,12 @@ def test_fit_uses_normal_rows_and_imputes_with_their_median() -> None:
     sd = np.std([1.0, 3.0, 2.0])  # the scaler sees the imputed normal rows
     assert out[0, 0] == pytest.approx(0.0)
     assert out[1, 0] == pytest.approx(-1.0 / sd) and out[2, 0] == pytest.approx(1.0 / sd)
+
+
+def test_binary_is_decided_on_the_whole_column() -> None:
+    # constant for the first 10,000 rows (time order), heavy-tailed after: not binary, log-transformed
+    tail = np.random.default_rng(0).pareto(1.5, 5_000) * 100
+    late = np.r_[np.zeros(10_000), tail]
+    assert _heavy_tailed(late, 1.0) and _heavy_tailed(late[::-1].copy(), 1.0)
+    assert FeaturePreprocessor().fit(late[:, None]).log_mask_.tolist() == [True]
+    assert not _heavy_tailed(np.r_[np.zeros(20_000), np.full(50, 7.0)], 1.0)  # two values, however skewed

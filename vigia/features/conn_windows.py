@@ -1,11 +1,14 @@
 """Per-(entity, time window) features of Zeek connections, in the polars lazy API.
 
-Windows are aligned to multiples of ``step`` seconds since the epoch. With ``step == size``
-(default) they are tumbling; with ``step < size`` every connection belongs to ``size/step``
-sliding windows. A window exists only if it holds at least one connection of the entity;
-rows with a null timestamp or entity are ignored. Optional input columns: ``label_col``,
-``attack_type``, ``service``, ``history`` (treated as all-null when absent) and ``is_failed``
-(derived from ``schema.FAILED_CONN_STATES`` when absent).
+Windows start every ``step`` seconds from each UTC midnight (multiples of ``step`` since the epoch
+when ``step`` divides 24 h). With ``step == size`` (default) they are tumbling; with ``step < size``
+every connection belongs to up to ``size/step`` sliding windows. Windows are cut at midnight UTC: a
+window holds only connections of the day it starts on, and its ``window_end`` is at most the next
+midnight, so features computed one day at a time equal those computed over many days. A window exists
+only if it holds at least one connection of the entity; rows with a null timestamp or entity are
+ignored. Optional input columns: ``label_col``, ``attack_type``, ``service``, ``history`` (treated as
+all-null when absent) and ``is_failed`` (derived from ``schema.FAILED_CONN_STATES`` where absent or
+null). A null or NaN ``duration`` counts as 0.
 
 Feature definitions (all Float64, never null/NaN):
 
@@ -140,6 +143,50 @@ def window_sizes(window_seconds: int, step_seconds: int | None) -> tuple[int, in
     return step, window_seconds // step
 
 
+def slots_per_day(step: int) -> int:
+    """Number of window start slots in one UTC day (the last one is shorter unless ``step`` divides 24 h)."""
+    return -(-_DAY_SECONDS // step)
+
+
+def crosses_midnight(step: int, n_win: int) -> bool:
+    """Whether a window of this grid can reach past midnight (then it is cut there)."""
+    return n_win > 1 or _DAY_SECONDS % step != 0
+
+
+def window_index(t_us: int, step: int) -> int:
+    """Index of the ``step`` slot holding the epoch time ``t_us`` (microseconds); slots restart at midnight UTC."""
+    day, in_day = divmod(t_us, _DAY_SECONDS * _US)
+    return day * slots_per_day(step) + in_day // (step * _US)
+
+
+def window_start_us(index: int, step: int) -> int:
+    """Epoch start (microseconds) of the slot ``index``; increasing, ``window_index`` of it is ``index``."""
+    day, slot = divmod(index, slots_per_day(step))
+    return (day * _DAY_SECONDS + slot * step) * _US
+
+
+def _slot_expr(t_us: pl.Expr, step: int) -> pl.Expr:
+    """:func:`window_index` as a polars expression."""
+    if _DAY_SECONDS % step == 0:
+        return t_us // (step * _US)
+    return (t_us // (_DAY_SECONDS * _US)) * slots_per_day(step) + (t_us % (_DAY_SECONDS * _US)) // (step * _US)
+
+
+def _start_us_expr(w: pl.Expr, step: int) -> pl.Expr:
+    """:func:`window_start_us` as a polars expression."""
+    if _DAY_SECONDS % step == 0:
+        return w * (step * _US)
+    per_day = slots_per_day(step)
+    return (w // per_day) * (_DAY_SECONDS * _US) + (w % per_day) * (step * _US)
+
+
+def _day_expr(w: pl.Expr, step: int) -> pl.Expr:
+    """UTC day number (since the epoch) of the start of window ``w``."""
+    if _DAY_SECONDS % step == 0:
+        return (w * step) // _DAY_SECONDS
+    return w // slots_per_day(step)
+
+
 def _base(lf: pl.LazyFrame, entity: str, time_col: str, label_col: str | None, step: int, n_win: int) -> pl.LazyFrame:
     """Project the needed columns and add the window index (exploded over the windows of each row)."""
     names = set(lf.collect_schema().names())
@@ -151,12 +198,13 @@ def _base(lf: pl.LazyFrame, entity: str, time_col: str, label_col: str | None, s
 
     label = optional(label_col, pl.Int8)
     attack = optional("attack_type", pl.String)
-    failed = optional("is_failed", pl.Boolean, pl.col("conn_state").is_in(sorted(FAILED_CONN_STATES)))
-    t_us = pl.col(time_col).cast(pl.Datetime("us")).dt.epoch("us")
+    derived = pl.col("conn_state").is_in(sorted(FAILED_CONN_STATES))
+    failed = pl.coalesce(pl.col("is_failed").cast(pl.Boolean), derived) if "is_failed" in names else derived
+    t_us = pl.col(time_col).cast(pl.Datetime("us")).dt.epoch("us")  # tz-aware times: their UTC instant
     base = lf.select(
         pl.col(entity).cast(pl.String).cast(pl.Categorical).alias(_E),
         t_us.alias(_T),
-        (t_us // (step * _US)).alias(_W),
+        _slot_expr(t_us, step).alias(_W),
         pl.col("resp_h").cast(pl.String).cast(pl.Categorical),
         "resp_p",
         "orig_p",
@@ -164,7 +212,7 @@ def _base(lf: pl.LazyFrame, entity: str, time_col: str, label_col: str | None, s
         pl.col("resp_bytes").fill_null(0),
         pl.col("orig_pkts").fill_null(0),
         pl.col("resp_pkts").fill_null(0),
-        pl.col("duration").fill_null(0.0),
+        pl.col("duration").cast(pl.Float64).fill_nan(None).fill_null(0.0),
         failed.fill_null(False).alias("is_failed"),
         pl.col("conn_state").is_in(sorted(REJECTED_CONN_STATES)).fill_null(False).alias("_rej"),
         (pl.col("conn_state") == "S0").fill_null(False).alias("_s0"),
@@ -178,6 +226,8 @@ def _base(lf: pl.LazyFrame, entity: str, time_col: str, label_col: str | None, s
     ).filter(pl.col(_T).is_not_null() & pl.col(_E).is_not_null())
     if n_win > 1:
         base = base.with_columns(pl.col(_W) - pl.int_ranges(0, n_win, dtype=pl.Int64)).explode(_W)
+        # cut at midnight: a connection is in no window that starts on the day before its own
+        base = base.filter(_day_expr(pl.col(_W), step) == pl.col(_T) // (_DAY_SECONDS * _US))
     # One Int64 group key per (entity, window): entity code in the high 32 bits, window index
     # modulo 2**32 in the low ones (distinct unless windows are 2**32 steps apart, >= 136 years).
     key = (pl.col(_E).to_physical().cast(pl.Int64) * (_LOW32 + 1)) + (pl.col(_W) & _LOW32)
@@ -297,7 +347,7 @@ def _pair_day_aggs(base: pl.LazyFrame, step: int) -> tuple[pl.LazyFrame, pl.Lazy
     Counted over the original connections (one per connection even with sliding windows: the
     membership whose window index is the connection's own ``step`` slot), by UTC day of ``ts``.
     """
-    own_slot = pl.col(_W) == pl.col(_T) // (step * _US)
+    own_slot = pl.col(_W) == _slot_expr(pl.col(_T), step)
     rows = base.filter(own_slot).select(_E, "resp_h", _W, (pl.col(_T) // (_DAY_SECONDS * _US)).alias(_D))
     pairs = rows.group_by([_D, _E, "resp_h"]).agg(
         pl.len().alias("_pd_n"),
@@ -338,16 +388,28 @@ def _window_aggs(base: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _finish(
-    out: pl.LazyFrame, pairs: pl.LazyFrame, dests: pl.LazyFrame, *, entity: str, step: int, window_seconds: int
+    out: pl.LazyFrame,
+    pairs: pl.LazyFrame,
+    dests: pl.LazyFrame,
+    *,
+    entity: str,
+    step: int,
+    window_seconds: int,
+    n_win: int,
 ) -> pl.LazyFrame:
     """Join the day-level context of each window's top pair, derive the ratios, cast and sort the output."""
     out = (
-        out.with_columns(((pl.col(_W) * step) // _DAY_SECONDS).alias(_D), pl.col("_top_h").alias("resp_h"))
+        out.with_columns(_day_expr(pl.col(_W), step).alias(_D), pl.col("_top_h").alias("resp_h"))
         .join(pairs, on=[_D, _E, "resp_h"], how="left")
         .join(dests, on=[_D, "resp_h"], how="left")
     )
     pd_n = pl.col("_pd_n").cast(pl.Float64)
-    window_start = (pl.col(_W) * (step * _US)).cast(pl.Datetime("us"))
+    start_us = _start_us_expr(pl.col(_W), step)
+    window_start = start_us.cast(pl.Datetime("us"))
+    window_end = window_start + pl.duration(seconds=window_seconds)
+    if crosses_midnight(step, n_win):  # cut at the next midnight
+        end_us = pl.min_horizontal(start_us + window_seconds * _US, (pl.col(_D) + 1) * (_DAY_SECONDS * _US))
+        window_end = end_us.cast(pl.Datetime("us"))
     features = [pl.col(name).cast(pl.Float64).fill_nan(0.0).fill_null(0.0).alias(name) for name in CONN_FEATURE_COLUMNS]
     out = out.with_columns(
         (pl.col("_top_n").cast(pl.Float64) / pl.col("n_conn").cast(pl.Float64)).alias("top_pair_share"),
@@ -365,7 +427,7 @@ def _finish(
     return out.select(
         pl.col(_E).cast(pl.String).alias(entity),
         window_start.alias("window_start"),
-        (window_start + pl.duration(seconds=window_seconds)).alias("window_end"),
+        window_end.alias("window_end"),
         window_start.dt.date().alias("day"),
         *features,
         pl.col("label").cast(pl.Int8),
@@ -391,7 +453,9 @@ def build_conn_features(
     step, n_win = window_sizes(window_seconds, step_seconds)
     base = _base(lf, entity, time_col, label_col, step, n_win)
     pairs, dests = _pair_day_aggs(base, step)
-    return _finish(_window_aggs(base), pairs, dests, entity=entity, step=step, window_seconds=window_seconds)
+    return _finish(
+        _window_aggs(base), pairs, dests, entity=entity, step=step, window_seconds=window_seconds, n_win=n_win
+    )
 
 
 def build_conn_features_chunked(
@@ -405,8 +469,8 @@ def build_conn_features_chunked(
     """:func:`build_conn_features` of the concatenated ``chunks``, computed one chunk at a time (tumbling windows).
 
     Peak memory follows the largest chunk instead of the whole input. The result is identical provided no
-    window holds connections of two chunks (split the input on multiples of ``window_seconds`` since the
-    epoch); chunks whose windows overlap raise ``ValueError``. Day-level pair counts are summed over chunks.
+    window holds connections of two chunks (split the input on window starts, :func:`window_start_us`);
+    chunks whose windows overlap raise ``ValueError``. Day-level pair counts are summed over chunks.
     """
     step, n_win = window_sizes(window_seconds, None)
     outs: list[pl.DataFrame] = []
@@ -425,7 +489,7 @@ def build_conn_features_chunked(
     spans.sort()
     for (_, prev_hi), (lo, _) in pairwise(spans):
         if lo <= prev_hi:
-            raise ValueError("chunks share a window: split the input on multiples of window_seconds since the epoch")
+            raise ValueError("chunks share a window: split the input on window starts (see window_start_us)")
     if first is None:
         raise ValueError("build_conn_features_chunked needs at least one chunk")
     if not outs:  # no usable rows: the (empty) result of the unchunked computation
@@ -439,7 +503,7 @@ def build_conn_features_chunked(
     )
     dests = _dest_aggs(pairs)
     return _finish(
-        pl.concat(outs).lazy(), pairs, dests, entity=entity, step=step, window_seconds=window_seconds
+        pl.concat(outs).lazy(), pairs, dests, entity=entity, step=step, window_seconds=window_seconds, n_win=n_win
     ).collect()
 
 

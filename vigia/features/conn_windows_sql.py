@@ -20,13 +20,14 @@ from collections.abc import Collection
 
 import duckdb
 
-from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, window_sizes
+from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, crosses_midnight, slots_per_day, window_sizes
 from vigia.features.robust_stats import BEACON_MIN_CONNECTIONS
 from vigia.schema import FAILED_CONN_STATES, REJECTED_CONN_STATES
 from vigia.warehouse.duck import quote_ident, sql_literal
 
 _US = 1_000_000
-_DAY_US = 86_400 * _US
+_DAY = 86_400
+_DAY_US = _DAY * _US
 
 
 def _in_list(values: Collection[str]) -> str:
@@ -68,6 +69,27 @@ def _temp(name: str) -> str:
     return f"temp.main.{_PREFIX}{name}"
 
 
+def _slot(t: str, step: int) -> str:
+    """Window index of the epoch microseconds ``t`` (as :func:`conn_windows.window_index`)."""
+    if _DAY % step == 0:
+        return _floor_div(t, step * _US)
+    day, in_day = _floor_div(t, _DAY_US), f"(({t}) % {_DAY_US} + {_DAY_US}) % {_DAY_US}"
+    return f"{day} * {slots_per_day(step)} + ({in_day}) // {step * _US}"
+
+
+def _day(w: str, step: int) -> str:
+    """UTC day number of the start of window ``w``."""
+    return _floor_div(f"{w} * {step}", _DAY) if _DAY % step == 0 else _floor_div(w, slots_per_day(step))
+
+
+def _start_us(w: str, step: int) -> str:
+    """Epoch microseconds of the start of window ``w`` (as :func:`conn_windows.window_start_us`)."""
+    if _DAY % step == 0:
+        return f"{w} * {step * _US}"
+    per_day = slots_per_day(step)
+    return f"{_floor_div(w, per_day)} * {_DAY_US} + (({w}) % {per_day} + {per_day}) % {per_day} * {step * _US}"
+
+
 def _projection_sql(
     relation: str,
     columns: Collection[str],
@@ -78,11 +100,13 @@ def _projection_sql(
     label_col: str | None,
     step: int,
     n_win: int,
+    time_zoned: bool = False,
 ) -> str:
     """One row per (connection, window it belongs to), normalised as :func:`conn_windows._base` does.
 
     ``w`` is the window index, ``own_slot`` marks the connection's own ``step`` slot (always true for
-    tumbling windows), so day-level counts take each connection once.
+    tumbling windows), so day-level counts take each connection once. ``time_zoned``: the time column is
+    a TIMESTAMPTZ, read as its UTC instant whatever the session time zone.
     """
     present = set(columns)
     q = quote_ident
@@ -92,9 +116,11 @@ def _projection_sql(
 
     failed_states = f"conn_state IN ({_in_list(FAILED_CONN_STATES)})"
     failed = f"coalesce({q('is_failed')}, {failed_states})" if "is_failed" in present else failed_states
-    t = f"epoch_us(CAST({q(time_col)} AS TIMESTAMP))"
-    slot = _floor_div(t, step * _US)
+    t = f"epoch_us({q(time_col)})" if time_zoned else f"epoch_us(CAST({q(time_col)} AS TIMESTAMP))"
+    slot = _slot(t, step)
     window, windows = (f"{slot} - s.k", f"CROSS JOIN range({n_win}) AS s(k)") if n_win > 1 else (slot, "")
+    # cut at midnight: a connection is in no window that starts on the day before its own
+    same_day = f" AND {_day(f'({window})', step)} = {_floor_div(t, _DAY_US)}" if n_win > 1 else ""
     return f"""
 SELECT
     CAST({q(entity)} AS VARCHAR) AS e,
@@ -108,7 +134,7 @@ SELECT
     coalesce(resp_bytes, 0) AS resp_bytes,
     coalesce(orig_pkts, 0) AS orig_pkts,
     coalesce(resp_pkts, 0) AS resp_pkts,
-    coalesce(CAST(duration AS DOUBLE), 0.0) AS duration,
+    coalesce(CASE WHEN isnan(CAST(duration AS DOUBLE)) THEN NULL ELSE CAST(duration AS DOUBLE) END, 0.0) AS duration,
     coalesce({failed}, FALSE) AS is_failed,
     coalesce(conn_state IN ({_in_list(REJECTED_CONN_STATES)}), FALSE) AS rej,
     coalesce(conn_state = 'S0', FALSE) AS s0,
@@ -120,7 +146,7 @@ SELECT
     {optional(label_col, "TINYINT")} AS label,
     {optional("attack_type", "VARCHAR")} AS attack
 FROM {relation} {windows}
-WHERE ({scope}) AND {q(time_col)} IS NOT NULL AND {q(entity)} IS NOT NULL
+WHERE ({scope}) AND {q(time_col)} IS NOT NULL AND {q(entity)} IS NOT NULL{same_day}
 """
 
 
@@ -256,7 +282,7 @@ def _pairs_sql(step: int, n_win: int) -> str:
     if n_win == 1 and _DAY_US % (step * _US) == 0:
         # Tumbling windows inside one day: the day of a window is its connections' day, so the
         # (entity, window, resp_h) counts add up to the day-level ones (one window = one slot).
-        day = _floor_div(f"w * {step}", 86_400)
+        day = _day("w", step)
         return (
             f"SELECT {day} AS d, e, resp_h, sum(c) AS pd_n, count(*) AS pd_win FROM {_temp('host_counts')} GROUP BY ALL"
         )
@@ -267,10 +293,9 @@ def _pairs_sql(step: int, n_win: int) -> str:
     )
 
 
-def _output_sql(entity: str, step: int, window_seconds: int) -> str:
+def _output_sql(entity: str, step: int, window_seconds: int, n_win: int) -> str:
     """The feature rows: per-window aggregates, beacons and day-level context, typed and ordered."""
     q = quote_ident
-    step_us = step * _US
     derived = {
         "top_pair_share": "top_n::DOUBLE / n_conn::DOUBLE",
         "bytes_ratio": "ln(1.0 + bytes_out::DOUBLE / (bytes_in::DOUBLE + 1.0))",
@@ -285,14 +310,17 @@ def _output_sql(entity: str, step: int, window_seconds: int) -> str:
         value = f"CAST({derived.get(name, name)} AS DOUBLE)"
         return f"coalesce(CASE WHEN isnan({value}) THEN 0.0 ELSE {value} END, 0.0) AS {q(name)}"
 
-    start = f"make_timestamp(x.w * {step_us})"
+    start = f"make_timestamp({_start_us('x.w', step)})"
+    end = f"{start} + INTERVAL {window_seconds} SECOND"
+    if crosses_midnight(step, n_win):  # cut at the next midnight
+        end = f"make_timestamp(least({_start_us('x.w', step)} + {window_seconds * _US}, (x.d + 1) * {_DAY_US}))"
     return f"""
 WITH dests AS (SELECT d, resp_h, count(*) AS dst_src, sum(pd_n) AS dst_n FROM {_temp("pairs")} GROUP BY d, resp_h),
-x AS (SELECT *, {_floor_div(f"w * {step}", 86_400)} AS d FROM {_temp("windows")})
+x AS (SELECT *, {_day("w", step)} AS d FROM {_temp("windows")})
 SELECT
     x.e AS {q(entity)},
     {start} AS window_start,
-    {start} + INTERVAL {window_seconds} SECOND AS window_end,
+    {end} AS window_end,
     CAST({start} AS DATE) AS day,
     {", ".join(feature(name) for name in CONN_FEATURE_COLUMNS)},
     CAST(x.label AS TINYINT) AS label,
@@ -326,11 +354,20 @@ def build_conn_features_duckdb(
     those of the polars version. ``relation`` is read once. Returns the number of windows.
     """
     step, n_win = window_sizes(window_seconds, step_seconds)
+    time_type = con.execute(f"DESCRIBE SELECT {quote_ident(time_col)} FROM {relation}").fetchall()[0][1]
     stages = [
         (
             "rows",
             _projection_sql(
-                relation, columns, scope, entity=entity, time_col=time_col, label_col=label_col, step=step, n_win=n_win
+                relation,
+                columns,
+                scope,
+                entity=entity,
+                time_col=time_col,
+                label_col=label_col,
+                step=step,
+                n_win=n_win,
+                time_zoned=time_type == "TIMESTAMP WITH TIME ZONE",
             ),
         ),
         ("host_counts", _host_counts_sql()),
@@ -341,7 +378,8 @@ def build_conn_features_duckdb(
     try:
         for name, sql in stages:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFIX}{name} AS {sql}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(into)} AS {_output_sql(entity, step, window_seconds)}")
+        output = _output_sql(entity, step, window_seconds, n_win)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(into)} AS {output}")
     finally:
         for name, _ in stages:
             con.execute(f"DROP TABLE IF EXISTS {_temp(name)}")

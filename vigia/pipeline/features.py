@@ -18,6 +18,8 @@ from vigia.features.conn_windows import (
     build_conn_features,
     build_conn_features_chunked,
     feature_input_columns,
+    window_index,
+    window_start_us,
 )
 from vigia.features.conn_windows_sql import build_conn_features_duckdb
 from vigia.warehouse.duck import (
@@ -39,7 +41,6 @@ FEATURES_TABLE = "window_features"
 # Tumbling windows are computed over time chunks of about this many connections (read from DuckDB one at a
 # time), so peak memory follows the chunk, not the partitions; sliding windows read everything at once.
 CHUNK_ROWS = 500_000
-_US = 1_000_000
 
 
 @dataclass
@@ -78,7 +79,7 @@ def _time_chunks(
     columns: list[str] | None,
     chunk_rows: int,
 ) -> tuple[int, Iterator[pl.DataFrame]]:
-    """(connections, frames): the scoped connections split on multiples of the window size since the epoch.
+    """(connections, frames): the scoped connections split on window starts (tumbling windows).
 
     Rows with a null time are left out (the features ignore them); the count includes them.
     """
@@ -86,18 +87,22 @@ def _time_chunks(
     n, lo, hi = con.execute(
         f"SELECT count(*), min(epoch_us({t})), max(epoch_us({t})) FROM {relation} WHERE {scope}"
     ).fetchall()[0]
-    size_us = cfg.window.size_seconds * _US
+    size = cfg.window.size_seconds
     in_chunk = f"{t} >= make_timestamp(CAST(? AS BIGINT)) AND {t} < make_timestamp(CAST(? AS BIGINT))"
 
     def frames() -> Iterator[pl.DataFrame]:
         if lo is None:
             return
-        first, last = lo // size_us, hi // size_us + 1  # window indexes [first, last)
+        first, last = window_index(lo, size), window_index(hi, size) + 1  # window indexes [first, last)
         parts = max(1, min(math.ceil(n / chunk_rows), last - first))
         bounds = [first + (last - first) * i // parts for i in range(parts + 1)]
         for a, b in pairwise(bounds):
             yield read_relation(
-                con, relation, columns=columns, conditions=[scope, in_chunk], params=[a * size_us, b * size_us]
+                con,
+                relation,
+                columns=columns,
+                conditions=[scope, in_chunk],
+                params=[window_start_us(a, size), window_start_us(b, size)],
             )
 
     return int(n), frames()
@@ -120,7 +125,8 @@ def _materialize_in_duckdb(
 ) -> FeatureResult:
     """The features computed by DuckDB into a TEMP table, then swapped into the partitions (nothing on failure).
 
-    ``connections``: those in windows (with a time and an entity), from the windows' ``n_conn``.
+    ``connections``: those in the requested days' windows (with a time and an entity), from the windows'
+    ``n_conn`` (counted in the scoped rows when sliding windows are cut at midnight).
     """
     days = partition_predicate("day", partition_keys, column_type(con, cfg.name, CLEAN_TABLE, "day"))
     columns = [name for name, _ in table_schema(con, cfg.name, CLEAN_TABLE)]
@@ -142,19 +148,28 @@ def _materialize_in_duckdb(
             raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
         relation = f"temp.main.{quote_ident(into)}"
         written = replace_partitions(con, cfg.name, FEATURES_TABLE, "day", partition_keys, f"SELECT * FROM {relation}")
+        kept = partition_predicate("day", partition_keys, "DATE")
         by_day = con.execute(
             f"SELECT CAST(day AS VARCHAR), count(*), sum(n_conn), count(label), count(*) FILTER (WHERE label = 1) "
-            f"FROM {relation} GROUP BY day ORDER BY day"
+            f"FROM {relation} WHERE {kept} GROUP BY day ORDER BY day"
         ).fetchall()
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(into)}")
     n_win = cfg.window.size_seconds // cfg.window.step_seconds
-    days, windows, n_conn, labelled, malicious = zip(*by_day, strict=True)  # n >= 1 windows: never empty
+    connections = sum(int(row[2]) for row in by_day)
+    if n_win > 1:  # a connection is in n_win windows, fewer near midnight
+        entity, t = quote_ident(cfg.entity_key), quote_ident(cfg.time_column)
+        connections = int(
+            con.execute(
+                f"SELECT count(*) FROM {qualified(cfg.name, CLEAN_TABLE)} "
+                f"WHERE {days} AND {t} IS NOT NULL AND {entity} IS NOT NULL"
+            ).fetchall()[0][0]
+        )
     return FeatureResult(
         windows=written,
-        connections=int(sum(n_conn)) // n_win,
-        windows_by_day={d: int(n) for d, n in zip(days, windows, strict=True)},
-        malicious_windows=int(sum(malicious)) if sum(labelled) else None,
+        connections=connections,
+        windows_by_day={row[0]: int(row[1]) for row in by_day},
+        malicious_windows=sum(int(row[4]) for row in by_day) if sum(int(row[3]) for row in by_day) else None,
         seconds=time.perf_counter() - start,
         engine="duckdb",
     )
@@ -201,6 +216,7 @@ def materialize_features(
         features = compute_features(conn, cfg)
         del conn
     written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, features, partition_keys)
+    features = features.filter(pl.col("day").cast(pl.String).is_in(partition_keys))  # the report: stored rows
     by_day = features.group_by("day").len().sort("day")
     malicious = int(features["label"].fill_null(0).sum()) if features["label"].null_count() < features.height else None
     return FeatureResult(
