@@ -19,6 +19,14 @@ DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
 RANGE = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
 
 
+def _run(instance: dg.DagsterInstance, defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
+    keys = [dg.AssetKey(["nettest", n]) for n in names]
+    result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
+        instance=instance, asset_selection=keys, **kwargs
+    )
+    assert result.success
+
+
 def test_scoring_after_a_detector_is_added(
     tmp_path: Path, small_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -29,23 +37,16 @@ def test_scoring_after_a_detector_is_added(
     monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
 
-    def run(defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
-        keys = [dg.AssetKey(["nettest", n]) for n in names]
-        result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
-            instance=instance, asset_selection=keys, **kwargs
-        )
-        assert result.success
-
     with dg.instance_for_test() as instance:
         defs = build_definitions()
-        run(defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
-        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        run(defs, "daily", ["window_scores", "alerts"], tags=RANGE)
+        _run(instance, defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
+        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        _run(instance, defs, "daily", ["window_scores", "alerts"], tags=RANGE)
 
         yaml_path.write_text(full)  # a third detector, then retrain: the champion now has score_ocsvm
         defs = build_definitions()
-        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        run(defs, "daily", ["window_scores", "alerts"], partition_key=DAYS[-1])
+        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        _run(instance, defs, "daily", ["window_scores", "alerts"], partition_key=DAYS[-1])
 
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     try:
@@ -66,8 +67,8 @@ def test_retraining_after_one_detector_becomes_two_with_k_unset(
     tmp_path: Path, small_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One detector (k defaults to 1), then a second with consensus.k still unset (the default becomes 2): the
-    champion asset measures the one-detector champion at the k it was trained with (1), so retraining succeeds,
-    and the old version still scores when chosen by run config."""
+    champion asset measures the one-detector champion at the file's k capped at its detectors (1), so retraining
+    succeeds, and the old version still scores when chosen by run config."""
     from vigia.pipeline.model_store import CHAMPION, pointer
 
     yaml_path = small_dataset_dir / "nettest.yaml"
@@ -78,22 +79,15 @@ def test_retraining_after_one_detector_becomes_two_with_k_unset(
     monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
 
-    def run(defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
-        keys = [dg.AssetKey(["nettest", n]) for n in names]
-        result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
-            instance=instance, asset_selection=keys, **kwargs
-        )
-        assert result.success
-
     with dg.instance_for_test() as instance:
         defs = build_definitions()
-        run(defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
-        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        _run(instance, defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
+        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
         old = pointer(tmp_path / "data" / "models" / "nettest", CHAMPION)["version"]
 
         yaml_path.write_text(full.replace(OCSVM, ""))  # iforest + lof, consensus.k unset: 2
         defs = build_definitions()
-        run(defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        run(defs, "daily", ["window_scores"], partition_key=DAYS[-1])
+        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        _run(instance, defs, "daily", ["window_scores"], partition_key=DAYS[-1])
         config = {"ops": {"nettest__window_scores": {"config": {"model_version": old}}}}
-        run(defs, "daily", ["window_scores"], partition_key=DAYS[-1], run_config=config)
+        _run(instance, defs, "daily", ["window_scores"], partition_key=DAYS[-1], run_config=config)

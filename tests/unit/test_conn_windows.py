@@ -448,29 +448,43 @@ def test_feature_input_columns_suffice() -> None:
     )
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb"])
-def test_materialize_features_chunked_equals_one_piece(tmp_path: Any, engine: str) -> None:
+def _warehouse_with(tmp_path: Any, frame: pl.DataFrame) -> Any:
+    """A DuckDB file whose ``ds.stg_conn`` holds ``frame``."""
     import duckdb
 
-    from vigia.config import DatasetConfig
-    from vigia.pipeline.features import load_features, materialize_features
-
-    frame = _frame(_two_day_rows()).collect()
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("CREATE SCHEMA ds")
     con.register("f", frame.to_arrow())
     con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
-    cfg = DatasetConfig.model_validate(
+    return con
+
+
+def _ds_config(window: dict[str, str] | None = None) -> Any:
+    """Network dataset ``ds`` (one detector) with ``window`` settings."""
+    from vigia.config import DatasetConfig
+
+    return DatasetConfig.model_validate(
         {
             "name": "ds",
             "kind": "network_conn",
             "source": {"type": "synthetic_zeek"},
             "sql_models": "network",
             "partitions": {"start": "2024-01-01"},
+            **({"window": window} if window else {}),
             "detectors": [{"name": "if", "type": "isolation_forest"}],
             "consensus": {"k": 1},
         }
     )
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_materialize_features_chunked_equals_one_piece(tmp_path: Any, engine: str) -> None:
+
+    from vigia.pipeline.features import load_features, materialize_features
+
+    frame = _frame(_two_day_rows()).collect()
+    con = _warehouse_with(tmp_path, frame)
+    cfg = _ds_config()
     keys = ["2024-01-01", "2024-01-02"]
     expected = build_conn_features(_frame(_two_day_rows())).collect()
     for chunk_rows in (10**9, 50):  # the DuckDB engine reads no chunks: the same run twice
@@ -489,31 +503,16 @@ def test_materialize_features_chunked_equals_one_piece(tmp_path: Any, engine: st
 
 
 def test_materialize_sliding_windows_both_engines(tmp_path: Any) -> None:
-    import duckdb
 
-    from vigia.config import DatasetConfig
     from vigia.pipeline.features import load_features, materialize_features
 
     frame = _frame(_two_day_rows()).collect()
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE SCHEMA ds")
-    con.register("f", frame.to_arrow())
-    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
-    base = {
-        "name": "ds",
-        "kind": "network_conn",
-        "source": {"type": "synthetic_zeek"},
-        "sql_models": "network",
-        "partitions": {"start": "2024-01-01"},
-        "window": {"size": "5m", "step": "1m"},
-        "detectors": [{"name": "if", "type": "isolation_forest"}],
-        "consensus": {"k": 1},
-    }
+    con = _warehouse_with(tmp_path, frame)
     expected = build_conn_features(_frame(_two_day_rows()), step_seconds=60).collect()
     # windows starting on the day before the first connection belong to that (unrequested) day
     expected = expected.filter(pl.col("day").cast(pl.String).is_in(["2024-01-01", "2024-01-02"]))
     for engine in ("polars", "duckdb"):
-        cfg = DatasetConfig.model_validate({**base, "window": {**base["window"], "engine": engine}})
+        cfg = _ds_config({"size": "5m", "step": "1m", "engine": engine})
         res = materialize_features(con, cfg, ["2024-01-01", "2024-01-02"])
         assert res.connections == frame.height and res.windows == expected.height
         got = load_features(con, "ds").sort(["window_start", "orig_h"])
@@ -558,29 +557,13 @@ def test_windows_are_cut_at_midnight() -> None:
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])
 @pytest.mark.parametrize("window", [{"size": "5m", "step": "1m"}, {"size": "7m"}, {"size": "14m", "step": "7m"}])
 def test_materialize_day_by_day_equals_one_run(tmp_path: Any, engine: str, window: dict[str, str]) -> None:
-    import duckdb
 
-    from vigia.config import DatasetConfig
     from vigia.pipeline.features import load_features, materialize_features
 
     rows = _midnight_rows() + _random_rows(200, seed=4)
     frame = _frame(rows).with_columns(pl.col("ts").dt.date().alias("day")).collect()
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE SCHEMA ds")
-    con.register("f", frame.to_arrow())
-    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
-    cfg = DatasetConfig.model_validate(
-        {
-            "name": "ds",
-            "kind": "network_conn",
-            "source": {"type": "synthetic_zeek"},
-            "sql_models": "network",
-            "partitions": {"start": "2024-01-01"},
-            "window": {**window, "engine": engine},
-            "detectors": [{"name": "if", "type": "isolation_forest"}],
-            "consensus": {"k": 1},
-        }
-    )
+    con = _warehouse_with(tmp_path, frame)
+    cfg = _ds_config({**window, "engine": engine})
     keys = ["2024-01-01", "2024-01-02"]
     materialize_features(con, cfg, keys, chunk_rows=7)
     together = load_features(con, "ds").sort(["window_start", "orig_h"])
@@ -599,30 +582,14 @@ def test_materialize_day_by_day_equals_one_run(tmp_path: Any, engine: str, windo
 
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])
 def test_materialize_report_covers_the_requested_days_only(tmp_path: Any, engine: str) -> None:
-    import duckdb
 
-    from vigia.config import DatasetConfig
     from vigia.pipeline.features import load_features, materialize_features
 
     # a connection filed under day 2 whose time is on day 1: its window starts on day 1, which is not stored
     rows = [_conn(DAY_S - 100, A, "h1", 80, label=1), _conn(DAY_S + 100, B, "h1", 80)]
     frame = _frame(rows).with_columns(pl.lit(T0.date() + timedelta(days=1)).alias("day")).collect()
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE SCHEMA ds")
-    con.register("f", frame.to_arrow())
-    con.execute("CREATE TABLE ds.stg_conn AS SELECT * FROM f")
-    cfg = DatasetConfig.model_validate(
-        {
-            "name": "ds",
-            "kind": "network_conn",
-            "source": {"type": "synthetic_zeek"},
-            "sql_models": "network",
-            "partitions": {"start": "2024-01-01"},
-            "window": {"engine": engine},
-            "detectors": [{"name": "if", "type": "isolation_forest"}],
-            "consensus": {"k": 1},
-        }
-    )
+    con = _warehouse_with(tmp_path, frame)
+    cfg = _ds_config({"engine": engine})
     res = materialize_features(con, cfg, ["2024-01-02"])
     assert load_features(con, "ds")["orig_h"].to_list() == [B]
     assert res.windows == 1 and res.windows_by_day == {"2024-01-02": 1} and res.malicious_windows == 0

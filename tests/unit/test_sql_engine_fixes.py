@@ -13,6 +13,7 @@ import duckdb
 import pytest
 import yaml
 
+from tests.unit.test_sql_models import _group
 from vigia.warehouse import duck
 from vigia.warehouse.data_tests import DataTestSpecError, parse_tests
 from vigia.warehouse.sql_models import (
@@ -27,16 +28,6 @@ from vigia.warehouse.sql_models import (
 
 REPO = Path(__file__).resolve().parents[2]
 SQL_ROOT = REPO / "dbt_like_sql"
-
-
-def _group(root: Path, files: dict[str, str], yml: str | None = None, group: str = "g") -> Path:
-    directory = root / group
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, sql in files.items():
-        (directory / f"{name}.sql").write_text(sql)
-    if yml is not None:
-        (directory / "models.yml").write_text(yml)
-    return root
 
 
 def _models(root: Path, group: str = "g") -> dict[str, SqlModel]:
