@@ -6,7 +6,7 @@ import polars as pl
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
 from resources import AlertSink, ArtifactStore, DuckDBWarehouse
-from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts, select_alerts
+from vigia.pipeline.alerts import alert_records, attach_evidence, export_alerts_by_day, select_alerts
 from vigia.pipeline.features import FEATURES_TABLE, load_features
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
 from vigia.warehouse.duck import preview, read_frame, to_markdown, write_frame_partitions
@@ -97,7 +97,6 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             spec = kind_spec(cfg)
             ranked = attach_evidence(con, select_alerts(scores, cfg), cfg, spec.clean_table, spec.evidence_columns)
             written = write_frame_partitions(con, cfg.name, ALERTS_TABLE, ranked, keys, evolve_columns=True)
-            tag = keys[0] if len(keys) == 1 else f"{keys[0]}_{keys[-1]}"
             extra = {}
             if cfg.kind == "api_events":
                 # Every anomalous event with its original record (also with evidence_records: 0) and per-detector
@@ -107,9 +106,10 @@ def build_scoring_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                     limit=max(1, cfg.alerts.evidence_records),
                 )  # fmt: skip
                 write_frame_partitions(con, cfg.name, "anomalies", anomalies, keys, evolve_columns=True)
-                exported = export_alerts(anomalies, artifacts.reports_dir(cfg.name), tag, prefix="anomalies")
-                extra = {"anomalies": anomalies.height, "anomalies_json": dg.MetadataValue.path(str(exported["json"]))}
-        paths = export_alerts(ranked, artifacts.reports_dir(cfg.name), tag)
+                exported = export_alerts_by_day(anomalies, artifacts.reports_dir(cfg.name), keys, prefix="anomalies")
+                extra = {"anomalies": anomalies.height,
+                         "anomalies_json": dg.MetadataValue.path(str(exported[keys[-1]]["json"]))}  # fmt: skip
+        paths = export_alerts_by_day(ranked, artifacts.reports_dir(cfg.name), keys)[keys[-1]]
         delivery = alert_sink.deliver(cfg.name, alert_records(ranked, cfg), cfg.alert_step_seconds)
         if not delivery.webhook_ok:
             context.log.warning(f"webhook delivery failed: {delivery.webhook_error}; alerts kept in NDJSON")

@@ -186,6 +186,11 @@ class SweepConfig(_Strict):
     max_trials: int = 16
     apply_best: bool = True
 
+    @field_validator("max_trials")
+    @classmethod
+    def _max_trials(cls, v: int) -> int:
+        return _at_least_one("sweep.max_trials", v)
+
 
 class DetectorConfig(_Strict):
     name: str
@@ -366,6 +371,20 @@ def _check_synthetic_api_params(params: dict[str, Any]) -> None:
 DEFAULT_INDEX_TEMPLATE = "events-{day:%Y%m%d}"
 
 
+OPENSEARCH_PARAMS = ("index_template",)  # the connection comes from VIGIA_OPENSEARCH_* variables
+PARAMLESS_SOURCES = ("zeek_files", "sensor_files", "event_files")
+
+
+def _check_known_params(source: SourceConfig) -> None:
+    """``opensearch`` reads ``source.params.index_template`` only and the other file sources no params: another key
+    (a typo) fails at load."""
+    known = OPENSEARCH_PARAMS if source.type == "opensearch" else ()
+    unknown = sorted(set(source.params) - set(known))
+    if unknown and source.type in ("opensearch", *PARAMLESS_SOURCES):
+        takes = f"takes {list(known)}" if known else "takes no keys"
+        raise ValueError(f"source.params of {source.type} {takes}, not {unknown}")
+
+
 def _check_index_template(params: dict[str, Any]) -> None:
     """``source.params.index_template`` of ``opensearch``: formats with ``day=<date>`` alone and gives each day its
     own index (a daily template), else a ValueError naming the key and the problem."""
@@ -486,6 +505,13 @@ class DatasetConfig(_Strict):
                 raise ValueError(f"label_windows is for the kinds {list(LABEL_WINDOW_KINDS)}, not {self.kind!r}")
             if Path(self.label_windows).suffix.lower() not in (".csv", ".json"):
                 raise ValueError(f"label_windows must be a .csv or .json file, got {self.label_windows!r}")
+        autoencoder = next((d for d in self.detectors if d.type.endswith("_autoencoder")), None)
+        if autoencoder is not None and self.kind != "sensor_timeseries":
+            raise ValueError(
+                f"detector {autoencoder.name!r} is a {autoencoder.type}: autoencoders read windows of consecutive "
+                f"samples and are for kind 'sensor_timeseries' only, not {self.kind!r}"
+            )
+        _check_known_params(self.source)
         if self.source.type == "tabular_files":
             _check_csv_params(self.source.params)
         if self.source.type == "opensearch":

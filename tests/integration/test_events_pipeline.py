@@ -86,8 +86,14 @@ def test_events_from_opensearch_end_to_end(tmp_path: Path, monkeypatch: pytest.M
             assert scores.asset_materialization.metadata["model_choice"].value == "chosen by run config"
         assert "s3cret-pw" not in json.dumps(fake.requests)
 
-    export = tmp_path / "data" / "reports" / "apitest" / f"anomalies_{DAYS[0]}_{DAYS[-1]}.json"
-    anomalies = json.loads(export.read_text())
+    reports = tmp_path / "data" / "reports" / "apitest"
+    assert not list(reports.glob("*_*_*.json"))  # one export per day, never per run's range of days
+    anomalies = []
+    for day in DAYS:  # one file per day, holding that day's anomalies only
+        day_anomalies = json.loads((reports / f"anomalies_{day}.json").read_text())
+        assert all(a["day"].startswith(day) for a in day_anomalies)
+        assert all(a["day"].startswith(day) for a in json.loads((reports / f"alerts_{day}.json").read_text()))
+        anomalies += day_anomalies
     assert anomalies and "score_iforest" in anomalies[0] and anomalies[0]["evidence"][0]["raw_record"]
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     assert con.sql("SELECT count(*) FROM apitest.anomalies").fetchall()[0][0] == len(anomalies)

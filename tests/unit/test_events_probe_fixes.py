@@ -342,3 +342,32 @@ def test_encoders_fit_on_the_label_windows_labels(events_env: Path) -> None:
     n_train = encoders_for(con, cfg).n_train
     assert n_train == outside[0] and n_train < _normal_count(con, ["2026-01-05"])
 
+
+
+def test_open_ended_encoders_keep_the_training_days_of_their_first_fit(
+    events_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``partitions.end`` the configured days grow daily: the daily runs must not refit the encoders."""
+    import vigia.config
+    from vigia.pipeline.event_features import materialize_event_features, training_days
+
+    class Clock(datetime):
+        today: datetime = datetime(2026, 1, 10, 12)
+
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return cls.today
+
+    monkeypatch.setattr(vigia.config, "datetime", Clock)
+    cfg = _events_cfg(partitions={"start": "2026-01-05"})
+    con = duckdb.connect()
+    backfill = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
+    _stage(con, cfg, backfill)
+    first = materialize_event_features(con, cfg, backfill).encoders
+    assert first["fitted_days"] == backfill[:3] and first["fitted_now"]
+    for today, day in ((11, "2026-01-10"), (12, "2026-01-11")):
+        Clock.today = datetime(2026, 1, today, 1)
+        assert training_days(cfg) != backfill[:3]  # the configured training share moved on
+        _stage(con, cfg, [day])
+        meta = materialize_event_features(con, cfg, [day]).encoders
+        assert not meta["fitted_now"] and not meta["refitted"] and meta["fitted_days"] == backfill[:3]

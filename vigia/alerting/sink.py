@@ -87,7 +87,9 @@ def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState)
 
     Alerts are marked in ``state`` only after the NDJSON append; those whose webhook batch failed are marked
     ``webhook_pending`` and POSTed again (not re-appended) when a later run sees them. An alert already delivered
-    (same ``alert_id``) counts as suppressed. ``delivered`` counts the alerts sent by this call.
+    (same ``alert_id``) counts as suppressed. ``delivered`` counts the alerts sent by this call. The alerts
+    already in the NDJSON log count as delivered too (read back by entity, so neither a rerun's dedup nor the
+    snooze depends on the state's per-entity cap).
     """
     t0 = time.perf_counter()
     report = DeliveryReport(
@@ -100,9 +102,10 @@ def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState)
     fresh: list[dict] = []  # to append to NDJSON (and POST)
     retry: list[dict] = []  # already in NDJSON, webhook still pending
     chosen: dict[tuple[str, str], list[AlertMark]] = {}
+    logged = _logged_marks(cfg.ndjson_path, {(m.dataset, m.entity) for m in map(_mark, alerts)})
     for alert in sorted(alerts, key=_sort_key):
         mark = _mark(alert)
-        known = state.marks(mark.dataset, mark.entity)
+        known = logged.get((mark.dataset, mark.entity), []) + state.marks(mark.dataset, mark.entity)
         earlier = chosen.setdefault((mark.dataset, mark.entity), [])
         previous = [m for m in known if same_alert(m, mark)]
         if previous and previous[-1].webhook_pending and cfg.webhook_url:
@@ -136,13 +139,37 @@ def deliver_alerts(alerts: list[dict], cfg: AlertSinkConfig, state: SnoozeState)
 
 
 def append_ndjson(path: Path, records: Iterable[dict]) -> None:
-    """Append one JSON object per line (UTF-8), then flush and fsync."""
+    """Append one JSON object per line (UTF-8; after a line cut by a crash, on a new line), then flush and fsync."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in records)
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                lines = "\n" + lines
     with path.open("a", encoding="utf-8") as fh:
         fh.write(lines)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _logged_marks(path: Path, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[AlertMark]]:
+    """The marks of the alerts in the NDJSON log ``path`` whose (dataset, snooze key) is in ``keys``; unreadable
+    lines (one cut by a crash) are skipped."""
+    out: dict[tuple[str, str], list[AlertMark]] = {}
+    if not keys or not path.exists():
+        return out
+    with path.open("rb") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                mark = _mark(record)
+                if (mark.dataset, mark.entity) in keys:
+                    out.setdefault((mark.dataset, mark.entity), []).append(mark)
+    return out
 
 
 def webhook_host(url: str | None) -> str | None:

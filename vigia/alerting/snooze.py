@@ -2,7 +2,8 @@
 
 A mark is written only once its alert is in the NDJSON log; ``webhook_pending`` marks an alert whose webhook
 batch failed: a later run that sees the same alert POSTs it again (without appending it to the NDJSON twice).
-At most ``MAX_MARKS_PER_ENTITY`` marks are kept per entity (the most recently recorded ones).
+At most ``MAX_MARKS_PER_ENTITY`` marks are kept per entity (the most recently recorded ones); the delivery also
+reads the alerts already in the NDJSON log, so dedup and snooze do not depend on this cap.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class JsonFileSnoozeState(InMemorySnoozeState):
     Format (version 2): ``{"version": 2, "alerts": {dataset: {entity: [{"window_start", "alert_id",
     "webhook_pending"?}]}}, "last_alerted": {dataset: {entity: ts}}}``; version-1 files (``last_alerted`` only)
     are read as one mark per entity. A file that cannot be parsed raises ``SnoozeStateError`` naming it: delete
-    it to reset the snooze (entities may then be alerted once more).
+    it to reset the snooze (the alerts in the NDJSON log are still not delivered twice).
     """
 
     VERSION = 2
@@ -128,7 +129,7 @@ class JsonFileSnoozeState(InMemorySnoozeState):
                 self._marks = {}
                 raise SnoozeStateError(
                     f"snooze state file {self.path} is damaged ({type(exc).__name__}: {exc}); "
-                    "fix it or delete it to reset the snooze (recent entities may then be alerted again)"
+                    "fix it or delete it to reset the snooze (pending webhook retries are then lost)"
                 ) from None
 
     def _load(self, text: str) -> None:

@@ -90,6 +90,7 @@ class EventEncoders:
     shapes: dict[str, dict[str, float]] = field(default_factory=dict)
     window: str = "5m"
     fitted_days: list[str] | None = None  # the training days that had events at fitting time (None: not recorded)
+    training_days: list[str] | None = None  # the training days fixed at the first fit (None: not recorded)
 
     @property
     def unknown_freq(self) -> float:

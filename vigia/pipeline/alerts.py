@@ -148,6 +148,15 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def export_alerts_by_day(
+    alerts: pl.DataFrame, out_dir: Path, days: list[str], prefix: str = "alerts"
+) -> dict[str, dict[str, Path]]:
+    """One export per day (``<prefix>_<day>.json/.csv``, also for a day without alerts: a rerun replaces the
+    day's file), by day."""
+    day = pl.col("day").cast(pl.String).str.slice(0, 10)
+    return {key: export_alerts(alerts.filter(day == key), out_dir, key, prefix) for key in days}
+
+
 def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "alerts") -> dict[str, Path]:
     """Write alerts as JSON (evidence and drivers expanded, values as recorded) and CSV (formula-safe text)."""
     out_dir.mkdir(parents=True, exist_ok=True)

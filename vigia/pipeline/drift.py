@@ -15,9 +15,11 @@ HISTORY_TABLE = "drift_history"
 
 
 def _training_windows(features: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
+    """The training windows the detectors are fitted on, as :func:`vigia.pipeline.training.train_models` picks
+    them: those labelled 0 when any training label is known (unknown ones excluded), else all."""
     train = split_frame(features, cfg)["train"]
     if "label" in train.columns and train["label"].null_count() < train.height:
-        train = train.filter(pl.col("label").fill_null(0) == 0)
+        train = train.filter(pl.col("label").fill_null(-1) == 0)
     return train
 
 

@@ -5,10 +5,11 @@ Encoders (frequency of categories and string shapes) are fitted on the training 
 and kept in ``data/models/<dataset>/encoders.joblib`` with those days, so every partition is encoded the same
 way (delete the file to refit). When training days without rows at fitting time have rows later (a first run
 of one day, then the backfill), the encoders are refitted and the result says so: the partitions built with the
-older encoders should be re-materialized. Unknown categories fall in an "unknown" bucket. Each event is a row:
-entity = ``client_ip``, ``window_start`` = its timestamp. The feature columns are the same for every day: the
-client-window statistics are always computed (``stg_events`` always has ``ts`` and ``client_ip``); an event
-without a client IP is a client of its own.
+older encoders should be re-materialized. The training days are fixed at the first fit (kept in the file): with an
+open-ended ``partitions`` the configured days grow daily, and the new days never join the training set. Unknown
+categories fall in an "unknown" bucket. Each event is a row: entity = ``client_ip``, ``window_start`` = its
+timestamp. The feature columns are the same for every day: the client-window statistics are always computed
+(``stg_events`` always has ``ts`` and ``client_ip``); an event without a client IP is a client of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ ENCODERS_FILE = "encoders.joblib"
 
 
 def training_days(cfg: DatasetConfig) -> list[str]:
+    """The first ``split.train`` share of the configured days (as of today when ``partitions`` has no end)."""
     days = cfg.partitions.days()
     return [d.isoformat() for d in days[: max(1, math.ceil(len(days) * cfg.split.train))]]
 
@@ -86,11 +88,18 @@ def _normal_training_events(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, 
 
 def encoders_fit(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, models_dir: Path | None = None) -> EncoderFit:
     """The dataset's encoders: the saved ones while no training day without rows at their fit has rows now, else
-    (re)fitted on the normal events of the training days with rows, and saved."""
+    (re)fitted on the normal events of the training days with rows, and saved. The training days are those of the
+    first fit (files saved before they were recorded, open-ended partitions: the configured ones up to the last
+    fitted day)."""
     models_dir = models_dir or data_dir() / "models" / cfg.name
     path = models_dir / ENCODERS_FILE
-    present = _days_with_rows(con, cfg, training_days(cfg))
     previous = EventEncoders.load(path) if path.exists() else None
+    days = training_days(cfg)
+    if previous is not None and previous.training_days is not None:
+        days = previous.training_days
+    elif previous is not None and previous.fitted_days and cfg.partitions.end is None:
+        days = [d for d in days if d <= max(previous.fitted_days)]
+    present = _days_with_rows(con, cfg, days)
     train = None
     if previous is not None:
         if previous.fitted_days is not None:
@@ -100,14 +109,14 @@ def encoders_fit(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, models_dir:
             train = _normal_training_events(con, cfg, present)
             if train.height <= previous.n_train:
                 if present:  # the same events: record their days
-                    previous.fitted_days = present
+                    previous.fitted_days, previous.training_days = present, days
                     previous.save(path)
                 return EncoderFit(previous)
     if not present:
-        raise ValueError(f"no events of the training days {training_days(cfg)} to fit the encoders: ingest them first")
+        raise ValueError(f"no events of the training days {days} to fit the encoders: ingest them first")
     train = _normal_training_events(con, cfg, present) if train is None else train
     encoders = fit_event_encoders(train)
-    encoders.fitted_days = present
+    encoders.fitted_days, encoders.training_days = present, days
     encoders.save(path)
     return EncoderFit(
         encoders, fitted_now=True, previous_days=None if previous is None else list(previous.fitted_days or [])
