@@ -9,8 +9,8 @@ from typing import Any
 import dagster as dg
 
 from vigia.config import DatasetConfig
+from vigia.dagster_home import WAREHOUSE_POOL as WAREHOUSE_POOL
 
-WAREHOUSE_POOL = "duckdb_warehouse"
 STAGE_TAG = "vigia/stage"
 
 

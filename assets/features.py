@@ -3,13 +3,14 @@
 from dataclasses import asdict
 
 import dagster as dg
+import duckdb
 
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys, table_schema_metadata
 from resources import DuckDBWarehouse
 from vigia.pipeline.features import FEATURES_TABLE
 from vigia.pipeline.kinds import CLEAN_TABLES, kind_spec
-from vigia.pipeline.label_windows import apply_label_windows, read_label_windows
-from vigia.warehouse.duck import preview, quote_ident, table_schema
+from vigia.pipeline.label_windows import LabelStats, apply_label_windows, read_label_windows
+from vigia.warehouse.duck import BeforeCommit, preview, quote_ident, table_schema
 
 
 def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
@@ -37,13 +38,19 @@ def build_features_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
         keys = partition_keys(context)
         intervals = read_label_windows(cfg.label_windows) if cfg.label_windows else None  # fail before writing
         extra: dict[str, dg.MetadataValue] = {}  # label-file counts
-        with warehouse.connect() as con:
-            result = kind_spec(cfg).materialize_features(con, cfg, keys)
+        labelled: list[LabelStats] = []
+
+        def label(con: duckdb.DuckDBPyConnection) -> None:  # inside the write's transaction: labels or nothing
             if intervals is not None:
-                table = f'"{cfg.name}"."{FEATURES_TABLE}"'
-                stats = apply_label_windows(con, table, intervals, entity_column=str(cfg.entity_key), days=keys)
-                result.malicious_windows = stats.positive_rows
-                extra["label_windows"] = dg.MetadataValue.json({"file": cfg.label_windows, **asdict(stats)})
+                table, entity = f'"{cfg.name}"."{FEATURES_TABLE}"', str(cfg.entity_key)
+                labelled.append(apply_label_windows(con, table, intervals, entity_column=entity, days=keys))
+
+        before_commit: BeforeCommit | None = label if intervals is not None else None
+        with warehouse.connect() as con:
+            result = kind_spec(cfg).materialize_features(con, cfg, keys, before_commit=before_commit)
+            if labelled:
+                result.malicious_windows = labelled[0].positive_rows
+                extra["label_windows"] = dg.MetadataValue.json({"file": cfg.label_windows, **asdict(labelled[0])})
             schema = table_schema(con, cfg.name, FEATURES_TABLE)
             bad = _non_finite_count(con, cfg.name, [n for n, t in schema if t == "DOUBLE"], keys)
             table_preview = preview(con, cfg.name, FEATURES_TABLE, limit=10)

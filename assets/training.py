@@ -21,6 +21,16 @@ METRIC_COLUMNS = [
 def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
     cfg = dctx.cfg
 
+    def own_candidate(context: dg.AssetExecutionContext) -> str | None:
+        """This run's id when it also trains (runs the ``detectors`` step): its later steps must use that model. A
+        re-execution of only the later steps uses the current candidate."""
+        key, steps = dctx.key("detectors"), context.run.step_keys_to_execute
+        if steps is not None:
+            trains = key.to_python_identifier() in steps
+        else:
+            trains = key in (context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys)
+        return context.run.run_id if trains else None
+
     sweep_dep = [dctx.key("ae_sweep")] if cfg.kind == "sensor_timeseries" and cfg.sweep.grid else []
 
     @dg.asset(
@@ -48,7 +58,11 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         model_set = train_models(features, train_cfg, columns)
         version = new_version_id(context.run.run_id)
         manifest = save_model_set(
-            model_set, artifacts.models_dir(cfg.name), version, training_reference(features, cfg, columns)
+            model_set,
+            artifacts.models_dir(cfg.name),
+            version,
+            training_reference(features, cfg, columns),
+            run_id=context.run.run_id,
         )
         calibration = {}
         if cfg.drift.calibrate:
@@ -80,13 +94,15 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         description=f"Per-detector thresholds of the candidate, calibrated on the validation period "
         f"({cfg.calibration.strategy}); records the rule, its value and the whole sweep.",
     )
-    def thresholds(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+    def thresholds(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
         from vigia.pipeline.model_store import CANDIDATE, load_model_set, save_thresholds
         from vigia.pipeline.training import calibrate_models
         from vigia.reporting.reports import metrics_markdown_table
 
         models_dir = artifacts.models_dir(cfg.name)
-        model_set, version = load_model_set(models_dir, CANDIDATE)
+        model_set, version = load_model_set(models_dir, CANDIDATE, run_id=own_candidate(context))
         with warehouse.connect() as con:
             features = load_features(con, cfg.name)
         results = calibrate_models(features, model_set, cfg)
@@ -114,14 +130,16 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
         description=f"Test-period metrics of the candidate's detectors and of the {cfg.consensus.k}-of-"
         f"{len(cfg.detectors)} consensus; JSON, Markdown and PNG plots under data/reports/{cfg.name}/.",
     )
-    def evaluation(warehouse: DuckDBWarehouse, artifacts: ArtifactStore) -> dg.MaterializeResult:
+    def evaluation(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, artifacts: ArtifactStore
+    ) -> dg.MaterializeResult:
         from vigia.pipeline.model_store import CANDIDATE, load_model_set, load_threshold_details
         from vigia.pipeline.training import CONSENSUS, consensus_k, evaluate_models
         from vigia.reporting.plots import pr_plot, roc_plot, score_distribution_plot
         from vigia.reporting.reports import metrics_markdown_table, write_evaluation_report
 
         models_dir = artifacts.models_dir(cfg.name)
-        model_set, version = load_model_set(models_dir, CANDIDATE)
+        model_set, version = load_model_set(models_dir, CANDIDATE, run_id=own_candidate(context))
         details = load_threshold_details(models_dir, version)
         thresholds_by_detector = {n: float(t["threshold"]) for n, t in details.items()}
         with warehouse.connect() as con:
@@ -210,6 +228,7 @@ def build_training_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition
                 artifacts.reports_dir(cfg.name),
                 tags,
                 mlflow_tracking.run_url,
+                run_id=own_candidate(context),
             )
         context.log.info(outcome.decision.reason)
         pruned = prune_versions(artifacts.models_dir(cfg.name), cfg.promotion.keep_versions)

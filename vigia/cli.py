@@ -24,6 +24,7 @@ def _materialize(args: argparse.Namespace) -> int:
 
     env = dict(os.environ)
     env["DAGSTER_HOME"] = str(ensure_dagster_home(Path(env.get("DAGSTER_HOME", ".dagster_home"))))
+    _free_dead_slots(env["DAGSTER_HOME"])
     defs = build_definitions()
     assets = list(defs.assets or [])
     datasets = sorted({a.key.path[0] for a in assets})
@@ -52,6 +53,37 @@ def _materialize(args: argparse.Namespace) -> int:
             if code:
                 print(f"dagster asset materialize failed for {name} (exit {code})", file=sys.stderr)
                 return code
+    return 0
+
+
+def _free_dead_slots(home: str) -> int:
+    """Free the warehouse pool slots held by killed or finished runs in ``home``, saying which; returns how many
+    runs held some."""
+    import dagster as dg
+
+    from vigia.dagster_home import free_dead_run_slots
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = home
+    try:
+        with dg.DagsterInstance.get() as instance:
+            freed = free_dead_run_slots(instance)
+            for line in freed:
+                print(line, flush=True)
+            return len(freed)
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    """Free the warehouse pool slots of dead runs (for runs started with the ``dagster`` CLI or UI)."""
+    from vigia.dagster_home import ensure_dagster_home
+
+    if not _free_dead_slots(str(ensure_dagster_home(Path(os.environ.get("DAGSTER_HOME", ".dagster_home"))))):
+        print("no dead run holds a duckdb_warehouse slot")
     return 0
 
 
@@ -181,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     mat.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     mat.add_argument("--log-level", default="INFO", help="console log level of the runs (DEBUG shows every event)")
     mat.set_defaults(func=_materialize)
+
+    unlock = sub.add_parser(
+        "unlock", help="free the duckdb_warehouse pool slots of killed or finished runs (runs waiting on the pool)"
+    )
+    unlock.set_defaults(func=_unlock)
 
     check = sub.add_parser("check", help="validate dataset files (default: the configured datasets folder)")
     check.add_argument("paths", nargs="*", help="dataset files or folders of them")

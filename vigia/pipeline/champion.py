@@ -11,6 +11,7 @@ registered model and ``champion.json`` on disk move together, or not at all.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,16 @@ from vigia.config import DatasetConfig
 from vigia.pipeline import model_store
 from vigia.pipeline.promotion import METRIC_NAME, validation_metric
 from vigia.tracking.mlflow_runs import log_detector_run
-from vigia.tracking.registry import PromotionDecision, decide_promotion, promote, register_version
+from vigia.tracking.registry import (
+    PromotionDecision,
+    champion_version,
+    decide_promotion,
+    promote,
+    register_version,
+    restore_champion,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,11 +90,13 @@ def promote_candidate(
     reports_dir: Path,
     tags: dict[str, str],
     run_url: Any,
+    run_id: str | None = None,
 ) -> PromotionOutcome:
-    """Log the candidate's detectors, register them, and promote the candidate if the rule allows."""
+    """Log the candidate's detectors, register them, and promote the candidate if the rule allows; with
+    ``run_id``, only a candidate that run trained (see ``model_store.load_model_set``)."""
     import mlflow
 
-    candidate, cand_version = model_store.load_model_set(models_dir, model_store.CANDIDATE)
+    candidate, cand_version = model_store.load_model_set(models_dir, model_store.CANDIDATE, run_id=run_id)
     details = model_store.load_threshold_details(models_dir, cand_version)
     cand_thresholds = {n: float(t["threshold"]) for n, t in details.items()}
     cand_metric = validation_metric(features, candidate, cand_thresholds, cfg)
@@ -152,15 +164,33 @@ def promote_candidate(
         outcome.runs[name] = {"run_id": info.run_id, "url": run_url(info.experiment_id, info.run_id)}
         outcome.registered[reg_name] = register_version(info.model_uri, reg_name, run_tags)
     if decision.promote:
-        for reg_name, version in outcome.registered.items():
-            promote(reg_name, version, METRIC_NAME, cand_metric)
-        outcome.champion_record = model_store.set_champion(
-            models_dir,
-            cand_version,
-            {"metric_name": METRIC_NAME, "metric_value": cand_metric, "registered_versions": outcome.registered,
-             "reason": decision.reason},
-        )  # fmt: skip
+        outcome.champion_record = _promote_together(models_dir, cand_version, outcome.registered, {
+            "metric_name": METRIC_NAME, "metric_value": cand_metric, "registered_versions": outcome.registered,
+            "reason": decision.reason,
+        })  # fmt: skip
         outcome.champion_version = cand_version
     else:
         outcome.champion_record = model_store.pointer(models_dir, model_store.CHAMPION)
     return outcome
+
+
+def _promote_together(
+    models_dir: Path, version: str, registered: dict[str, str], details: dict[str, Any]
+) -> dict[str, Any]:
+    """Move every registered model's ``champion`` alias, then ``champion.json``; on any failure the aliases go back
+    to where they were (removed where there was none) and the error is raised."""
+    before = {}
+    for name in registered:
+        info = champion_version(name)
+        before[name] = info.version if info else None
+    try:
+        for name, reg_version in registered.items():
+            promote(name, reg_version, METRIC_NAME, details["metric_value"])
+        return model_store.set_champion(models_dir, version, details)
+    except BaseException:
+        for name, previous in before.items():
+            try:
+                restore_champion(name, previous)
+            except Exception as exc:  # keep the original error; say which alias is left wrong
+                log.error("could not restore the champion alias of %s to %s: %s", name, previous, exc)
+        raise

@@ -31,6 +31,7 @@ from vigia.paths import data_dir
 from vigia.pipeline.features import FEATURES_TABLE, FeatureResult
 from vigia.pipeline.label_windows import label_frame, read_label_windows
 from vigia.warehouse.duck import (
+    BeforeCommit,
     column_type,
     partition_predicate,
     qualified,
@@ -148,7 +149,10 @@ def _encoder_metadata(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, fit: E
 
 
 def materialize_event_features(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str]
+    con: duckdb.DuckDBPyConnection,
+    cfg: DatasetConfig,
+    partition_keys: list[str],
+    before_commit: BeforeCommit | None = None,
 ) -> FeatureResult:
     start = time.perf_counter()
     events = read_frame(con, cfg.name, CLEAN_TABLE, partition_column="day", keys=partition_keys)
@@ -165,7 +169,9 @@ def materialize_event_features(
         pl.col("ts").dt.date().alias("day"),
     ).drop("ts")
     meta = _encoder_metadata(con, cfg, fit, partition_keys)  # before writing: which days the older encoders built
-    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, table, partition_keys)
+    written = write_frame_partitions(
+        con, cfg.name, FEATURES_TABLE, table, partition_keys, before_commit=before_commit
+    )
     labelled = "label" in table.columns and table["label"].null_count() < table.height
     return EventFeatureResult(
         windows=written,

@@ -23,6 +23,7 @@ from vigia.features.conn_windows import (
 )
 from vigia.features.conn_windows_sql import build_conn_features_duckdb
 from vigia.warehouse.duck import (
+    BeforeCommit,
     column_type,
     partition_predicate,
     qualified,
@@ -121,7 +122,11 @@ def compute_features(conn: pl.DataFrame, cfg: DatasetConfig) -> pl.DataFrame:
 
 
 def _materialize_in_duckdb(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], start: float
+    con: duckdb.DuckDBPyConnection,
+    cfg: DatasetConfig,
+    partition_keys: list[str],
+    start: float,
+    before_commit: BeforeCommit | None = None,
 ) -> FeatureResult:
     """The features computed by DuckDB into a TEMP table, then swapped into the partitions (nothing on failure).
 
@@ -147,7 +152,10 @@ def _materialize_in_duckdb(
         if n == 0:
             raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
         relation = f"temp.main.{quote_ident(into)}"
-        written = replace_partitions(con, cfg.name, FEATURES_TABLE, "day", partition_keys, f"SELECT * FROM {relation}")
+        written = replace_partitions(
+            con, cfg.name, FEATURES_TABLE, "day", partition_keys, f"SELECT * FROM {relation}",
+            before_commit=before_commit,
+        )  # fmt: skip
         kept = partition_predicate("day", partition_keys, "DATE")
         by_day = con.execute(
             f"SELECT CAST(day AS VARCHAR), count(*), sum(n_conn), count(label), count(*) FILTER (WHERE label = 1) "
@@ -181,16 +189,17 @@ def materialize_features(
     partition_keys: list[str],
     chunk_rows: int = CHUNK_ROWS,
     engine: Literal["duckdb", "polars"] | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> FeatureResult:
     """Compute features for the given days and swap them into ``window_features`` atomically.
 
     ``engine`` (default: the dataset's ``window.engine``): ``duckdb`` computes them in the warehouse;
     ``polars`` computes tumbling windows chunk by chunk (see :data:`CHUNK_ROWS`; same values as in one
-    piece). Both give the same rows.
+    piece). Both give the same rows. ``before_commit``: see ``replace_partitions``.
     """
     start = time.perf_counter()
     if (engine or cfg.window.engine) == "duckdb":
-        return _materialize_in_duckdb(con, cfg, partition_keys, start)
+        return _materialize_in_duckdb(con, cfg, partition_keys, start, before_commit)
     if cfg.window.step_seconds == cfg.window.size_seconds:
         columns = _input_columns(con, cfg.name, cfg)
         # A view (stg_conn's default) is evaluated once into a TEMP snapshot, not once per chunk.
@@ -215,7 +224,9 @@ def materialize_features(
             raise ValueError(f"no cleaned connections in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
         features = compute_features(conn, cfg)
         del conn
-    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, features, partition_keys)
+    written = write_frame_partitions(
+        con, cfg.name, FEATURES_TABLE, features, partition_keys, before_commit=before_commit
+    )
     features = features.filter(pl.col("day").cast(pl.String).is_in(partition_keys))  # the report: stored rows
     by_day = features.group_by("day").len().sort("day")
     malicious = int(features["label"].fill_null(0).sum()) if features["label"].null_count() < features.height else None

@@ -26,7 +26,7 @@ class KindSpec:
     raw_table: str
     clean_table: str
     ingest: Callable[[duckdb.DuckDBPyConnection, DatasetConfig, list[str], str], Any]
-    materialize_features: Callable[[duckdb.DuckDBPyConnection, DatasetConfig, list[str]], Any]
+    materialize_features: Callable[..., Any]  # (con, cfg, days, before_commit=None): see replace_partitions
     evidence_columns: tuple[str, ...]
 
 

@@ -6,7 +6,7 @@ Layout under ``data/models/<dataset>/``::
     versions/<version>/manifest.json      sha256 of the model file, split, rows, features
     versions/<version>/thresholds.json    calibrated thresholds (rule, value, sweep) per detector
     versions/<version>/reference.parquet  the training windows: the drift reference
-    candidate.json                        the newest trained version
+    candidate.json                        the newest trained version (and the Dagster run that trained it)
     champion.json                         the version scoring uses (promoted by the champion rule)
 
 ``prune_versions`` keeps the newest versions (and always the champion's and the candidate's).
@@ -51,8 +51,11 @@ def new_version_id(run_id: str | None = None) -> str:
     return f"{stamp}-{(run_id or 'local')[:8]}"
 
 
-def save_model_set(model_set: ModelSet, models_dir: Path, version: str, reference: pl.DataFrame) -> dict[str, Any]:
-    """Write a new version (model, manifest with its SHA-256, drift reference) and mark it the candidate."""
+def save_model_set(
+    model_set: ModelSet, models_dir: Path, version: str, reference: pl.DataFrame, run_id: str | None = None
+) -> dict[str, Any]:
+    """Write a new version (model, manifest with its SHA-256, drift reference) and mark it the candidate of the
+    run ``run_id``."""
     directory = version_dir(models_dir, version)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / MODEL_FILE
@@ -73,7 +76,7 @@ def save_model_set(model_set: ModelSet, models_dir: Path, version: str, referenc
         "labelled": model_set.labelled,
     }
     _write_json(directory / MANIFEST_FILE, manifest)
-    _write_json(models_dir / f"{CANDIDATE}.json", {"version": version, "sha256": digest})
+    _write_json(models_dir / f"{CANDIDATE}.json", {"version": version, "sha256": digest, "run_id": run_id})
     return manifest
 
 
@@ -126,10 +129,14 @@ def set_champion(models_dir: Path, version: str, details: dict[str, Any]) -> dic
 VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one folder name: no separator, never "." or ".."
 
 
-def load_model_set(models_dir: Path, which: str = CHAMPION, version: str | None = None) -> tuple[ModelSet, str]:
+def load_model_set(
+    models_dir: Path, which: str = CHAMPION, version: str | None = None, run_id: str | None = None
+) -> tuple[ModelSet, str]:
     """Load the ``candidate`` / ``champion`` model set, or an explicit ``version``, after checking its SHA-256.
 
-    Returns (model set, version). An explicit version is checked against its own manifest.
+    Returns (model set, version). An explicit version is checked against its own manifest. With ``run_id``, the
+    pointer must have been written by that run (a run that trained the candidate uses its own model, never one
+    that an overlapping run trained meanwhile): RuntimeError otherwise.
     """
     if version:
         if not VERSION_ID.fullmatch(version):
@@ -145,6 +152,11 @@ def load_model_set(models_dir: Path, which: str = CHAMPION, version: str | None 
         manifest = json.loads((directory / MANIFEST_FILE).read_text())
         return load_bundle(directory / MODEL_FILE, manifest["sha256"]), version
     ref = pointer(models_dir, which)
+    if run_id is not None and ref.get("run_id") != run_id:
+        raise RuntimeError(
+            f"{which} replaced by run {ref.get('run_id') or '(unknown)'} (version {ref['version']}) while this run "
+            f"({run_id}) trained; rerun"
+        )
     directory = version_dir(models_dir, ref["version"])
     if not (directory / MANIFEST_FILE).exists():
         raise FileNotFoundError(

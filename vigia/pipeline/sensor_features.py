@@ -22,7 +22,7 @@ from vigia.timeseries.regularize import regularize
 from vigia.timeseries.segments import segment_windows
 from vigia.timeseries.sensor_files import RESERVED_COLUMNS
 from vigia.timeseries.windows import known_window_labels
-from vigia.warehouse.duck import read_frame, write_frame_partitions
+from vigia.warehouse.duck import BeforeCommit, read_frame, write_frame_partitions
 
 CLEAN_TABLE = "stg_sensor"
 NON_VALUE_COLUMNS = RESERVED_COLUMNS  # ts, station, label, event_type, day, source_file, segment
@@ -103,15 +103,21 @@ def sensor_windows(clean: pl.DataFrame, cfg: DatasetConfig) -> SensorWindows:
 
 
 def materialize_sensor_windows(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str]
+    con: duckdb.DuckDBPyConnection,
+    cfg: DatasetConfig,
+    partition_keys: list[str],
+    before_commit: BeforeCommit | None = None,
 ) -> FeatureResult:
-    """Compute the windows of the given days and swap them into ``window_features`` atomically."""
+    """Compute the windows of the given days and swap them into ``window_features`` atomically
+    (``before_commit``: see ``replace_partitions``)."""
     start = time.perf_counter()
     clean = read_frame(con, cfg.name, CLEAN_TABLE, partition_column="day", keys=partition_keys)
     if clean.height == 0:
         raise ValueError(f"no sensor readings in {cfg.name}.{CLEAN_TABLE} for partitions {partition_keys}")
     windows, _, without = sensor_windows(clean, cfg)
-    written = write_frame_partitions(con, cfg.name, FEATURES_TABLE, windows, partition_keys)
+    written = write_frame_partitions(
+        con, cfg.name, FEATURES_TABLE, windows, partition_keys, before_commit=before_commit
+    )
     by_day = windows.group_by("day").len().sort("day")
     labelled = windows["label"].null_count() < windows.height
     return FeatureResult(

@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
+from vigia.reporting.reports import atomic_path
+
 Curves = Mapping[str, tuple[np.ndarray, np.ndarray]]
 
 
@@ -35,8 +37,11 @@ def _save(fig: plt.Figure, path: str | Path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # a failed save leaves the previous plot whole
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return str(path)
 
 

@@ -159,6 +159,15 @@ def promote(name: str, version: str, metric_name: str, metric_value: float | Non
     client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
 
 
+def restore_champion(name: str, version: str | None) -> None:
+    """Point the ``champion`` alias of ``name`` back at ``version``, or remove it when ``version`` is None."""
+    client = _client()
+    if version is None:
+        client.delete_registered_model_alias(name, CHAMPION_ALIAS)
+    else:
+        client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
+
+
 def load_champion_sklearn(name: str) -> tuple[Any, ChampionInfo]:
     """Load the ``champion`` version of ``name`` with the sklearn flavour; ``LookupError`` when there is none.
 

@@ -10,12 +10,14 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+
+BeforeCommit = Callable[[duckdb.DuckDBPyConnection], None]  # more writes inside a partition write's transaction
 
 log = logging.getLogger(__name__)
 
@@ -357,6 +359,7 @@ def replace_partitions(
     params: Params = None,
     compression: Mapping[str, str] | None = None,
     evolve_columns: bool = False,
+    before_commit: BeforeCommit | None = None,
 ) -> int:
     """Replace the rows of the given partitions with the select's rows for those partitions.
 
@@ -370,6 +373,9 @@ def replace_partitions(
     detector), the select's new columns are added to the table (NULL in the other rows) in the same
     transaction, and the table's columns the select lacks are NULL in the new rows. A column whose type
     changed fails in both cases, unless its new values are stored unchanged (see :func:`lossless_cast`).
+
+    ``before_commit(con)`` runs inside the transaction after the insert (e.g. labelling the new rows): if it fails,
+    nothing is written.
     """
     ensure_schema(con, schema)
     target = qualified(schema, table)
@@ -405,6 +411,8 @@ def replace_partitions(
         row = con.execute(
             f"INSERT INTO {target} BY NAME SELECT * FROM ({select_sql}) AS __src WHERE {predicate}", params
         ).fetchall()[0]
+        if before_commit is not None:
+            before_commit(con)
         con.commit()
     except BaseException:
         _rollback_quietly(con)
@@ -495,13 +503,15 @@ def write_frame_partitions(
     keys: Sequence[str],
     partition_column: str = "day",
     evolve_columns: bool = False,
+    before_commit: BeforeCommit | None = None,
 ) -> int:
     """``replace_partitions`` from a polars frame (registered through Arrow for the statement)."""
     name = f"__vigia_frame_{table}"
     con.register(name, frame.to_arrow())
     try:
         return replace_partitions(
-            con, schema, table, partition_column, keys, f"SELECT * FROM {name}", evolve_columns=evolve_columns
+            con, schema, table, partition_column, keys, f"SELECT * FROM {name}", evolve_columns=evolve_columns,
+            before_commit=before_commit,
         )
     finally:
         con.unregister(name)

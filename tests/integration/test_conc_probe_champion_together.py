@@ -1,0 +1,52 @@
+"""The MLflow ``champion`` aliases and ``champion.json`` move together: when champion.json cannot be written, the
+aliases go back to the previous champion's versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import mlflow
+import pytest
+
+from orchestration.definitions import build_definitions
+from tests.conftest import SMALL_DATASET_YAML
+
+RANGE = {"dagster/asset_partition_range_start": "2026-01-05", "dagster/asset_partition_range_end": "2026-01-07"}
+TRAIN = ["detectors", "thresholds", "evaluation", "champion"]
+
+
+def _keys(*names: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(["nettest", n]) for n in names]
+
+
+def test_aliases_go_back_when_champion_json_fails(
+    tmp_path: Path, small_dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vigia.pipeline.model_store as model_store
+
+    (small_dataset_dir / "nettest.yaml").write_text(SMALL_DATASET_YAML.format(rows=3_000))
+    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+    with dg.instance_for_test() as instance:
+        defs = build_definitions()
+        daily, train = defs.resolve_job_def("nettest_daily"), defs.resolve_job_def("nettest_train")
+        keys = _keys("raw_conn", "stg_conn", "window_features")
+        assert daily.execute_in_process(instance=instance, asset_selection=keys, tags=RANGE).success
+        assert train.execute_in_process(instance=instance, asset_selection=_keys(*TRAIN)).success
+
+        def disk_full(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(model_store, "set_champion", disk_full)
+        failed = train.execute_in_process(instance=instance, asset_selection=_keys(*TRAIN), raise_on_error=False)
+        assert not failed.success
+
+    champion = json.loads((tmp_path / "data" / "models" / "nettest" / "champion.json").read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{(tmp_path / 'data' / 'mlflow.db').resolve()}")
+    client = mlflow.MlflowClient()
+    for name, version in champion["registered_versions"].items():
+        assert len(client.search_model_versions(f"name = '{name}'")) == 2  # the second run registered its own
+        assert str(client.get_registered_model(name).aliases["champion"]) == str(version), name
