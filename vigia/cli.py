@@ -63,19 +63,11 @@ def _free_dead_slots(home: str) -> int:
 
     from vigia.dagster_home import free_dead_run_slots
 
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = home
-    try:
-        with dg.DagsterInstance.get() as instance:
-            freed = free_dead_run_slots(instance)
-            for line in freed:
-                print(line, flush=True)
-            return len(freed)
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+    with dg.DagsterInstance.from_config(home) as instance:
+        freed = free_dead_run_slots(instance)
+    for line in freed:
+        print(line, flush=True)
+    return len(freed)
 
 
 def _unlock(args: argparse.Namespace) -> int:
