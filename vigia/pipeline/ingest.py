@@ -3,12 +3,21 @@
 Synthetic sources generate each day deterministically; file sources are parsed once (DuckDB),
 malformed lines go to ``<dataset>.raw_conn_rejects`` with their reason, and only rows whose event
 day is one of the requested partitions are written. The partition swap is one transaction.
+
+File sources first try the direct path (:mod:`vigia.sources.zeek_direct`): clean files whose rows all
+fall in the requested days are validated on their way into ``raw_conn``, in one pass. Any other source,
+or a direct attempt that meets a row it cannot take, goes through the staged path (parse into a TEMP
+table, then copy the requested days); both give the same rows, rejects and counts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,9 +27,13 @@ import polars as pl
 from vigia.config import DatasetConfig
 from vigia.pipeline.file_manifest import FileManifest, table_day_ranges
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
-from vigia.sources.zeek_files import parse_conn_files
+from vigia.sources.zeek_direct import MISS, DirectPlan, plan_direct
+from vigia.sources.zeek_files import has_later_header, parse_conn_files
+from vigia.sources.zeek_sniff import discover_files
 from vigia.sources.zeek_synth import generate_conn_day
-from vigia.warehouse.duck import append_frame, ensure_schema, qualified, replace_partitions
+from vigia.warehouse.duck import append_frame, ensure_schema, partition_predicate, qualified, replace_partitions
+
+log = logging.getLogger(__name__)
 
 RAW_TABLE = "raw_conn"
 REJECTS_TABLE = "raw_conn_rejects"
@@ -138,6 +151,130 @@ def _stage_files(
     )
 
 
+class _NotDirect(Exception):
+    """The direct path cannot take this source; the staged path will."""
+
+
+@contextmanager
+def _insertion_order_relaxed(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB write the rows in the order its threads produce them (a raw table's row order means nothing:
+    every reader orders or groups), which makes a large insert about 10 % cheaper."""
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
+@dataclass
+class _FileCounts:
+    """One file of a direct ingest: accepted rows by day, reader rejects by reason code."""
+
+    format: str
+    days: dict[date, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def _direct_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, plan: DirectPlan, keys: list[str],
+                  run_id: str) -> dict[str, _FileCounts]:
+    """Inside the write's transaction: the reader's rejects of each file replace that file's earlier rejects; per
+    file, the accepted rows by day and the rejects by reason. Raises ``_NotDirect`` where the staged path must
+    read (a second ``#fields`` header; no data rows, which it reports)."""
+    rejects = qualified(cfg.name, REJECTS_TABLE)
+    con.execute(f"DELETE FROM {rejects} WHERE dataset = ? AND list_contains(?, source_file)", [cfg.name, plan.files])
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    files: dict[str, _FileCounts] = {}
+    for read in plan.reads:
+        src = str(read.spec.path)
+        con.execute(
+            f"INSERT INTO {rejects} SELECT ?, ?, line_number, reason, left(raw, 2000), ?, ? "
+            f"FROM ({read.rejects_select()}) ORDER BY line_number",
+            [cfg.name, src, run_id, now],
+        )
+        counts = _FileCounts(read.spec.format)
+        counts.reasons = {
+            str(code): int(n)
+            for code, n in con.execute(
+                f"SELECT trim(split_part(reason, ':', 1)), count(*) FROM {rejects} "
+                "WHERE dataset = ? AND source_file = ? GROUP BY ALL ORDER BY 1",
+                [cfg.name, src],
+            ).fetchall()
+        }
+        if read.tsv and has_later_header(read.spec, sum(counts.reasons.values())):
+            raise _NotDirect(f"{src}: a second #fields header")
+        files[src] = counts
+    predicate = partition_predicate("day", keys, "DATE")
+    for src, day, n in con.execute(
+        f"SELECT source_file, day, count(*) FROM {qualified(cfg.name, RAW_TABLE)} WHERE {predicate} GROUP BY ALL"
+    ).fetchall():
+        files[src].days[day] = int(n)
+    if not any(f.days or f.reasons for f in files.values()):
+        raise _NotDirect("no data rows")
+    return files
+
+
+def _ingest_direct(
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str], run_id: str
+) -> IngestResult | None:
+    """The direct path (module docstring); None, with nothing written, when the source needs the staged path."""
+    assert cfg.source.path is not None
+    manifest = FileManifest(con, cfg.name, RAW_TABLE, keys)
+    to_read = [f for f in discover_files(cfg.source.path) if not manifest.skip(f)]
+    plan = plan_direct(to_read, keys)
+    if plan is None:
+        return None
+    con.execute("SET TimeZone = 'UTC'")  # as the staged path
+    found: dict[str, _FileCounts] = {}
+
+    def before_commit(c: duckdb.DuckDBPyConnection) -> None:
+        found.update(_direct_files(c, cfg, plan, keys, run_id))
+
+    try:
+        with _insertion_order_relaxed(con):
+            written = replace_partitions(
+                con, cfg.name, RAW_TABLE, "day", keys, plan.select, compression=RAW_CONN_COMPRESSION,
+                before_commit=before_commit,
+            )
+    except _NotDirect as exc:
+        log.info("conn ingest of %s: staged path (%s)", cfg.source.path, exc)
+        return None
+    except duckdb.Error as exc:  # the guard (a row the SQL checks reject, a day not requested) or a reader failure
+        why = "a row outside the requested days or rejected by the SQL checks" if MISS in str(exc) else str(exc)
+        log.info("conn ingest of %s: staged path (%s)", cfg.source.path, why)
+        return None
+    finally:
+        for table in plan.reader_tables():
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    ranges = {src: (min(f.days), max(f.days), sum(f.days.values())) for src, f in found.items() if f.days}
+    manifest.record(plan.files, ranges, run_id)  # after the write: an entry never claims days the raw table lacks
+    rows_by_day: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    stats: list[dict[str, object]] = []
+    for src, f in found.items():
+        accepted, rejected = sum(f.days.values()), sum(f.reasons.values())
+        for day, n in f.days.items():
+            rows_by_day[day.isoformat()] = rows_by_day.get(day.isoformat(), 0) + n
+        for reason, n in f.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        stats.append({"path": src, "format": f.format, "read": accepted + rejected, "accepted": accepted,
+                      "rejected": rejected})
+    accepted = sum(sum(f.days.values()) for f in found.values())
+    rejected = sum(sum(f.reasons.values()) for f in found.values())
+    return IngestResult(
+        read=accepted + rejected,
+        accepted=accepted,
+        rejected=rejected,
+        written=written,
+        out_of_range=0,
+        rows_by_day=dict(sorted(rows_by_day.items())),
+        rejects_by_reason=dict(sorted(reasons.items())),
+        ignored_fields=list(dict.fromkeys(f for r in plan.reads for f in r.ignored)),
+        files=stats,
+        files_unchanged=manifest.not_read(plan.files),
+    )
+
+
 def ingest_conn(
     con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, partition_keys: list[str], run_id: str
 ) -> IngestResult:
@@ -151,6 +288,10 @@ def ingest_conn(
     if cfg.source.type == "synthetic_zeek":
         result = _stage_synthetic(con, cfg, partition_keys)
     else:
+        direct = _ingest_direct(con, cfg, partition_keys, run_id)
+        if direct is not None:
+            direct.seconds = time.perf_counter() - start
+            return direct
         manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
         result = _stage_files(con, cfg, manifest, run_id)
     columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])

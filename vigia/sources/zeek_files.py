@@ -27,7 +27,8 @@ from vigia.sources.zeek_pyparse import TextRows, iter_lines, map_fields, parse_c
 from vigia.sources.zeek_sniff import FileSpec, discover_files, sniff
 from vigia.sources.zeek_sql import READER_TYPES, qcol, qident, qstr, reader_rejects_select, validated_select
 
-__all__ = ["FileStats", "ParseResult", "SourceError", "parse_conn_files"]
+__all__ = ["FastRead", "FileStats", "ParseResult", "SourceError", "fast_read", "has_later_header", "needs_utf8_copy",
+           "parse_conn_files"]
 
 _EXTRA_COLUMNS = {"_reason": "VARCHAR", "_ln": "BIGINT", "_raw": "VARCHAR"}
 _BUFFER = "_vigia_reader_rejects"
@@ -154,14 +155,32 @@ def _load_parquet(ctx: _Ctx, spec: FileSpec) -> None:
                                   extra=extra))
 
 
-def _load_fast(ctx: _Ctx, spec: FileSpec) -> None:
-    """Typed DuckDB read_csv + store_rejects for Zeek TSV and CSV; falls back to Python on reader failure."""
+@dataclass
+class FastRead:
+    """DuckDB's typed reader of one Zeek TSV / CSV file, and the validated SELECT over it."""
+
+    spec: FileSpec
+    select: str  # validated_select over the reader: CONN_COLUMNS + day + source_file + (_reason, _ln, _raw)
+    rejects: str  # the reader's store_rejects table
+    scan: str  # the reader's rejects_scan table
+    field_names: dict[str, str]  # canonical column -> the file's field name
+    ignored: list[str]  # the file's fields that map to no column
+    expected: int  # fields per line
+
+    @property
+    def tsv(self) -> bool:
+        return self.spec.format == "zeek_tsv"
+
+    def rejects_select(self) -> str:
+        """One (line_number, raw, reason) row per line the reader rejected (comment lines of a TSV dropped)."""
+        return reader_rejects_select(self.rejects, self.expected, self.field_names, comment=self.tsv)
+
+
+def fast_read(spec: FileSpec, rejects: str = _RJ, scan: str = _RS) -> FastRead | None:
+    """The typed reader of a Zeek TSV or a CSV with a header; None when the file lacks a required field."""
     positions, seen, ignored = map_fields(spec.fields)
-    ctx.ignored.update(dict.fromkeys(ignored))
-    missing = _missing(set(seen))
-    if missing:
-        _reject_whole_file(ctx, spec, missing)
-        return
+    if _missing(set(seen)):
+        return None
     tsv = spec.format == "zeek_tsv"
     names = [col or f"_x{i}" for i, col in enumerate(positions)]
     types = {n: READER_TYPES.get(n, "VARCHAR") for n in names}
@@ -174,39 +193,48 @@ def _load_fast(ctx: _Ctx, spec: FileSpec) -> None:
     reader = (
         f"read_csv({qstr(src)}, columns={struct}, delim={qstr(spec.separator)}, header={'false' if tsv else 'true'}, "
         f"quote={quote}, escape={quote}, auto_detect=false, nullstr={nulls}, store_rejects=true, "
-        f"rejects_table={qstr(_RJ)}, rejects_scan={qstr(_RS)}, rejects_limit=0)"
+        f"rejects_table={qstr(rejects)}, rejects_scan={qstr(scan)}, rejects_limit=0)"
     )
-    ctx.con.execute(f"DROP TABLE IF EXISTS {_RJ}; DROP TABLE IF EXISTS {_RS}")
     select = validated_select(reader, {c: qident(c) for c in seen}, text=False, source_file=src,
                               field_names=seen, empty=spec.empty if tsv else None)
+    return FastRead(spec, select, rejects, scan, seen, list(ignored), len(positions))
+
+
+def _load_fast(ctx: _Ctx, spec: FileSpec) -> None:
+    """Typed DuckDB read_csv + store_rejects for Zeek TSV and CSV; falls back to Python on reader failure."""
+    read = fast_read(spec)
+    if read is None:
+        _, seen, ignored = map_fields(spec.fields)
+        ctx.ignored.update(dict.fromkeys(ignored))
+        _reject_whole_file(ctx, spec, _missing(set(seen)))
+        return
+    ctx.ignored.update(dict.fromkeys(read.ignored))
+    src = str(spec.path)
+    ctx.con.execute(f"DROP TABLE IF EXISTS {_RJ}; DROP TABLE IF EXISTS {_RS}")
     try:
-        start, end = _insert(ctx, select)
+        start, end = _insert(ctx, read.select)
     except duckdb.Error:
         _load_python(ctx, spec)
         return
-    expected = len(positions)
     ctx.con.execute(
-        f"INSERT INTO {_BUFFER} SELECT ?, line_number, reason, left(raw, 2000) "
-        f"FROM ({reader_rejects_select(_RJ, expected, seen, comment=tsv)})",
-        [src],
+        f"INSERT INTO {_BUFFER} SELECT ?, line_number, reason, left(raw, 2000) FROM ({read.rejects_select()})", [src]
     )
     ctx.con.execute(f"DROP TABLE IF EXISTS {_RJ}; DROP TABLE IF EXISTS {_RS}")
-    if tsv and _has_later_header(ctx, spec):  # the reader mapped every line with the first header
-        ctx.con.execute(f"DELETE FROM {ctx.staging} WHERE rowid >= ? AND rowid < ?", [start, end])
-        ctx.con.execute(f"DELETE FROM {_BUFFER} WHERE source_file = ?", [src])
-        _load_python(ctx, spec)
-        return
-    _locate_sql_rejects(ctx, spec, start, end, tsv)
+    if read.tsv:
+        rejected = ctx.con.execute(f"SELECT count(*) FROM {_BUFFER} WHERE source_file = ?", [src]).fetchall()[0][0]
+        if has_later_header(spec, rejected):  # the reader mapped every line with the first header
+            ctx.con.execute(f"DELETE FROM {ctx.staging} WHERE rowid >= ? AND rowid < ?", [start, end])
+            ctx.con.execute(f"DELETE FROM {_BUFFER} WHERE source_file = ?", [src])
+            _load_python(ctx, spec)
+            return
+    _locate_sql_rejects(ctx, spec, start, end, read.tsv)
 
 
-def _has_later_header(ctx: _Ctx, spec: FileSpec) -> bool:
-    """Whether a file whose lines the fast reader rejected holds a second, different ``#fields`` header (logs
+def has_later_header(spec: FileSpec, rejected: int) -> bool:
+    """Whether a Zeek TSV whose lines the fast reader rejected holds a second, different ``#fields`` header (logs
     concatenated across a Zeek upgrade: the lines under it have another field count, or, where the reader
     met it first, a value of the wrong type). Scanned only when the reader rejected at least two lines (one
     is the usual partial last line of a log still being written)."""
-    rejected = ctx.con.execute(
-        f"SELECT count(*) FROM {_BUFFER} WHERE source_file = ?", [str(spec.path)]
-    ).fetchall()[0][0]
     if rejected < 2:
         return False
     prefix = "#fields" + spec.separator
@@ -262,29 +290,33 @@ def _load(ctx: _Ctx, spec: FileSpec) -> None:
         _load_python(ctx, spec)
 
 
-def _utf8_copy(path: Path, folder: Path, truncated: list[str]) -> Path:
-    """``path`` itself, or, for a file whose byte-order mark says UTF-16 or UTF-32 (Windows exports; Zeek
-    writes UTF-8), a UTF-8 copy in ``folder``, which the readers then parse. A gzipped one is decompressed
-    into the copy (named without ``.gz``); when its stream was cut short the copy is appended to ``truncated``."""
+def needs_utf8_copy(path: Path) -> bool:
+    """Whether ``path`` (gzipped or not) starts with a UTF-16 or UTF-32 byte-order mark, which the readers
+    cannot parse: :func:`parse_conn_files` reads a UTF-8 copy of such a file."""
     if path.name.endswith(".gz"):
         try:
             head = next(GzipStream(path).chunks(), b"")
         except SourceError:
-            return path  # not readable as gzip: the normal read reports it
-        if marked_encoding(head[:4]) not in ("utf-16", "utf-32"):
-            return path
+            return False  # not readable as gzip: the normal read reports it
+        return marked_encoding(head[:4]) in ("utf-16", "utf-32")
+    return file_encoding(path) in ("utf-16", "utf-32")
+
+
+def _utf8_copy(path: Path, folder: Path, truncated: list[str]) -> Path:
+    """``path`` itself, or, for a file whose byte-order mark says UTF-16 or UTF-32 (Windows exports; Zeek
+    writes UTF-8), a UTF-8 copy in ``folder``, which the readers then parse. A gzipped one is decompressed
+    into the copy (named without ``.gz``); when its stream was cut short the copy is appended to ``truncated``."""
+    if not needs_utf8_copy(path):
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".gz"):
         data, cut = read_gzip(path)
         copy = folder / path.name.removesuffix(".gz")
-        folder.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(as_utf8(data))
         if cut:
             truncated.append(str(copy))
         return copy
-    encoding = file_encoding(path)
-    if encoding not in ("utf-16", "utf-32"):
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    with path.open(encoding=encoding, errors="replace", newline="") as src, (folder / path.name).open(
+    with path.open(encoding=file_encoding(path), errors="replace", newline="") as src, (folder / path.name).open(
         "w", encoding="utf-8", newline=""
     ) as dst:
         shutil.copyfileobj(src, dst)
