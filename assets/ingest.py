@@ -67,7 +67,8 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
                 "seconds": round(result.seconds, 3),
                 "preview": dg.MetadataValue.md(table_preview),
                 "table": f"{cfg.name}.{raw_table}",
-            },
+            }
+            | ({"ingest_method": result.method} if result.method else {}),
             check_results=[
                 dg.AssetCheckResult(
                     check_name=accounting.name,

@@ -67,7 +67,7 @@ def _ingest(tmp_path: Path, name: str, source: Path, keys: list[str], monkeypatc
 
 
 def _summary(result: IngestResult) -> dict[str, Any]:
-    out = {k: v for k, v in vars(result).items() if k not in ("seconds", "files")}
+    out = {k: v for k, v in vars(result).items() if k not in ("seconds", "files", "method")}
     out["files"] = sorted((Path(str(f["path"])).name, f["format"], f["read"], f["accepted"], f["rejected"])
                           for f in result.files)
     out["files_unchanged"] = sorted(Path(p).name for p in result.files_unchanged)
@@ -104,7 +104,7 @@ def test_clean_files_go_straight_into_the_raw_table(tmp_path: Path, monkeypatch:
     (src / "conn.2026-01-06.log").write_text("\n".join(lines) + "\n")
 
     result, paths, con = _compare(tmp_path, src, ["2026-01-05", "2026-01-06"], monkeypatch)
-    assert paths == ["direct"]
+    assert paths == ["direct"] and result.method == "direct"
     assert result.read == 601 and result.rejected == 3 and result.accepted == result.written == 598
     assert result.rows_by_day == {"2026-01-05": 300, "2026-01-06": 298}
     assert result.rejects_by_reason == {"bad_port": 1, "wrong_field_count": 2}
@@ -124,7 +124,7 @@ def test_a_row_the_sql_checks_reject_sends_the_source_through_the_staged_path(
     other = tmp_path / "other.log"
     _write_day(other, 6, rows=50)
     result, paths, con = _compare(tmp_path, tmp_path / "conn.log", ["2026-01-05"], monkeypatch)
-    assert paths == ["staged"]
+    assert paths == ["staged"] and result.method == "staged"
     assert result.rejects_by_reason == {"bad_timestamp": 1, "missing_value": 1} and result.accepted == 298
     assert con.execute(f"SELECT count(*) FROM {DS}.raw_conn").fetchall()[0][0] == 298
     found = con.execute(f"SELECT line_number, reason FROM {DS}.raw_conn_rejects ORDER BY 1").fetchall()

@@ -58,6 +58,7 @@ class IngestResult:
     truncated_files: list[str] = field(default_factory=list)  # gzip cut short: only the lines before the cut
     other_log_records: dict[str, int] = field(default_factory=dict)  # records of other Zeek logs, not read
     unknown_labels: int = 0  # accepted records whose label is outside the vocabulary: stored as unknown (null)
+    method: str = ""  # conn ingest: "generated", or for files "direct" / "staged" (module docstring)
     seconds: float = 0.0
 
 
@@ -272,6 +273,7 @@ def _ingest_direct(
         ignored_fields=list(dict.fromkeys(f for r in plan.reads for f in r.ignored)),
         files=stats,
         files_unchanged=manifest.not_read(plan.files),
+        method="direct",
     )
 
 
@@ -307,6 +309,7 @@ def ingest_conn(
     ]
     keyset = set(partition_keys)
     result.rows_by_day = {d: int(n) for d, n in by_day if d in keyset}
+    result.method = "generated" if manifest is None else "staged"
     result.out_of_range = int(sum(n for d, n in by_day if d not in keyset))
     con.execute(f"DROP TABLE IF EXISTS {_STAGING}")
     result.seconds = time.perf_counter() - start
