@@ -69,6 +69,8 @@ def test_files_that_land_start_their_days_once(tmp_path: Path, monkeypatch: pyte
         second = _tick(defs, instance, waiting.cursor)
         assert _ranges(second) == [("2026-01-08", "2026-01-08")]
         assert _ingest(defs, instance, second.run_requests[0]) == ["2026-01-08"]
+        eighth = instance.get_latest_materialization_event(dg.AssetKey(["arr", "raw_conn"]))
+        assert eighth.asset_materialization.metadata["ingest_method"].value == "direct"  # one clean file, its day
 
         # Turned on afresh (no cursor) over the processed archive: every file is read, nothing is requested.
         fresh = _tick(defs, instance, None)
@@ -85,5 +87,6 @@ def test_files_that_land_start_their_days_once(tmp_path: Path, monkeypatch: pyte
         read = [Path(f["path"]).name for f in raw.asset_materialization.metadata["files"].value]
         assert read == ["conn.2026-01-05.log", "conn.late.log"]  # the manifest: the 8th's file is not read
         assert raw.asset_materialization.metadata["files_unchanged_not_read"].value == 1
+        assert raw.asset_materialization.metadata["ingest_method"].value == "staged"  # the 5th's rows: not requested
         after = _tick(defs, instance, late.cursor)
         assert not after.run_requests and after.skip_message == "no new or changed files"
