@@ -18,7 +18,7 @@ from vigia.pipeline import ingest as ingest_module
 from vigia.pipeline.ingest import FILES_TABLE, IngestResult, ingest_conn
 from vigia.sources.errors import SourceError
 from vigia.sources.zeek_synth import generate_conn_day
-from vigia.sources.zeek_writers import write_zeek_tsv
+from vigia.sources.zeek_writers import _zeek_frame, write_zeek_tsv
 
 DS = "direct"
 
@@ -179,3 +179,20 @@ def test_a_source_without_data_rows_fails_as_before(tmp_path: Path, monkeypatch:
     (tmp_path / "conn.log").write_text("\n".join(line for line in lines if line.startswith("#")) + "\n")
     with pytest.raises(SourceError, match="no data rows in conn source"):
         _ingest(tmp_path, "d", tmp_path / "conn.log", ["2026-01-05"], monkeypatch, direct=True)
+    # The rolled-back direct attempt leaves no empty raw table behind (the staged path creates none either).
+    con = duckdb.connect(str(tmp_path / "d.duckdb"))
+    assert con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = '{DS}' AND table_name = 'raw_conn'"
+                       ).fetchall()[0][0] == 0
+
+
+def test_a_csv_with_a_header_goes_straight_into_the_raw_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = _zeek_frame(generate_conn_day(date(2026, 1, 5), 200, seed=3), labels=True, ts_as_text=True)
+    frame.write_csv(tmp_path / "conn.csv", null_value="-")
+    lines = (tmp_path / "conn.csv").read_text().splitlines()
+    lines[5] = lines[5].replace(",", ",,", 1)  # one field too many: the reader rejects the line itself
+    (tmp_path / "conn.csv").write_text("\n".join(lines) + "\n")
+    result, paths, _ = _compare(tmp_path, tmp_path / "conn.csv", ["2026-01-05"], monkeypatch)
+    assert paths == ["direct"]
+    assert result.rejects_by_reason == {"wrong_field_count": 1} and result.accepted == len(lines) - 2

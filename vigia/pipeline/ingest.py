@@ -31,7 +31,14 @@ from vigia.sources.zeek_direct import MISS, DirectPlan, plan_direct
 from vigia.sources.zeek_files import has_later_header, parse_conn_files
 from vigia.sources.zeek_sniff import discover_files
 from vigia.sources.zeek_synth import generate_conn_day
-from vigia.warehouse.duck import append_frame, ensure_schema, partition_predicate, qualified, replace_partitions
+from vigia.warehouse.duck import (
+    append_frame,
+    ensure_schema,
+    partition_predicate,
+    qualified,
+    relation_type,
+    replace_partitions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +233,7 @@ def _ingest_direct(
     if plan is None:
         return None
     con.execute("SET TimeZone = 'UTC'")  # as the staged path
+    existed = relation_type(con, cfg.name, RAW_TABLE) is not None
     found: dict[str, _FileCounts] = {}
 
     def before_commit(c: duckdb.DuckDBPyConnection) -> None:
@@ -237,12 +245,11 @@ def _ingest_direct(
                 con, cfg.name, RAW_TABLE, "day", keys, plan.select, compression=RAW_CONN_COMPRESSION,
                 before_commit=before_commit,
             )
-    except _NotDirect as exc:
-        log.info("conn ingest of %s: staged path (%s)", cfg.source.path, exc)
-        return None
-    except duckdb.Error as exc:  # the guard (a row the SQL checks reject, a day not requested) or a reader failure
+    except (_NotDirect, duckdb.Error) as exc:  # duckdb.Error: the guard (module docstring) or a reader failure
         why = "a row outside the requested days or rejected by the SQL checks" if MISS in str(exc) else str(exc)
         log.info("conn ingest of %s: staged path (%s)", cfg.source.path, why)
+        if not existed:  # created empty before the rolled-back write: the staged path decides whether it exists
+            con.execute(f"DROP TABLE IF EXISTS {qualified(cfg.name, RAW_TABLE)}")
         return None
     finally:
         for table in plan.reader_tables():

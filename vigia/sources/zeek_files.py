@@ -196,7 +196,7 @@ def fast_read(spec: FileSpec, rejects: str = _RJ, scan: str = _RS) -> FastRead |
         f"rejects_table={qstr(rejects)}, rejects_scan={qstr(scan)}, rejects_limit=0)"
     )
     select = validated_select(reader, {c: qident(c) for c in seen}, text=False, source_file=src,
-                              field_names=seen, empty=spec.empty if tsv else None)
+                              field_names=seen, empty=spec.empty if tsv else None, ts_text=not tsv)
     return FastRead(spec, select, rejects, scan, seen, list(ignored), len(positions))
 
 
