@@ -237,6 +237,7 @@ def _ingest_direct(
     found: dict[str, _FileCounts] = {}
 
     def before_commit(c: duckdb.DuckDBPyConnection) -> None:
+        c.execute("RESET preserve_insertion_order")  # the rejects keep their line order
         found.update(_direct_files(c, cfg, plan, keys, run_id))
 
     try:
