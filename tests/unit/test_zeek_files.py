@@ -417,3 +417,55 @@ def test_a_later_header_may_add_a_known_field(con: duckdb.DuckDBPyConnection, tm
     assert (r.read, r.accepted, r.rejected) == (6, 6, 0)
     histories = sorted(con.execute("SELECT history FROM stg").fetchall(), key=str)
     assert histories.count((None,)) == 3 and ("Dd",) in histories
+
+
+_CSV_HEADER = ("ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,service,duration,orig_bytes,resp_bytes,"
+               "conn_state,history,orig_pkts,resp_pkts,label")
+_CSV_LINES = [
+    "1540469303,C1,192.168.1.2,58687,10.0.0.1,123,udp,,0.114184,48,48,SF,Dd,1,1,benign",
+    "1540469304.5,C2,192.168.1.2,58688.0,10.0.0.1,53.0,udp,dns,-,48.0,,SF,Dd,1,1,Malicious",  # pandas-style floats
+    "2018-10-25T12:08:25+00:00,C3,192.168.1.2,1,10.0.0.1,80,tcp,http,1.5,1,2,S0,S,1,0,-",  # ISO time
+    '1540469305,"C4",192.168.1.2,2,10.0.0.1,"443",tcp,ssl,0.1,1,2,SF,"ShADad",3,3,benign',  # quoted cells
+    "1540469306,C5,192.168.1.2,3,10.0.0.1,70000,tcp,,0.1,1,2,SF,S,1,1,benign",  # port out of range
+    "1540469307,C6,192.168.1.2,4,10.0.0.1,22,tcp,,-1,1,2,SF,S,1,1,benign",  # negative duration
+    "1540469308,C7,192.168.1.2,5,,22,tcp,,0.1,1,2,SF,S,1,1,benign",  # no responder
+    "100.5,C8,192.168.1.2,6,10.0.0.1,22,tcp,,0.1,1,2,SF,S,1,1,benign",  # 1970
+    "1540469309,C9,192.168.1.2,7,10.0.0.1,22,tcp,,0.1,x,2,SF,S,1,1,benign",  # text count
+    "1540469310,C10,192.168.1.2,8,10.0.0.1,22,tcp",  # too few fields
+    "1540469311,C11,192.168.1.2,9,10.0.0.1,22,tcp,,0.1,1,2,SF,S,1,1,benign,extra",  # too many
+    "abc,C12,192.168.1.2,10,10.0.0.1,22,tcp,,0.1,1,2,SF,S,1,1,benign",  # not a time
+]
+
+
+def test_a_csv_read_by_duckdb_gives_the_line_parsers_rows_and_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vigia.sources.zeek_files as zeek_files
+
+    path = tmp_path / "conn.csv"
+    path.write_text("\n".join([_CSV_HEADER, *_CSV_LINES]) + "\n")
+
+    def read(python: bool) -> tuple[ParseResult, list[tuple], list[tuple]]:
+        c = duckdb.connect()
+        line_parser, loaded = zeek_files._load_python, []
+
+        def by_line(ctx: object, spec: object) -> None:
+            loaded.append(spec)
+            line_parser(ctx, spec)
+
+        with monkeypatch.context() as m:
+            m.setattr(zeek_files, "_load_python", by_line)
+            if python:
+                m.setattr(zeek_files, "_load_fast", by_line)
+            result = parse(c, path)
+            assert bool(loaded) == python  # DuckDB's reader took the file, without falling back to the line parser
+        rows = c.execute(f"SELECT {', '.join(CONN_COLUMNS)} FROM stg ORDER BY uid").fetchall()
+        return result, rows, rejects(c)
+
+    fast, rows, found = read(python=False)
+    assert (fast.accepted, fast.rejected) == (4, 8)
+    assert read(python=True)[1:] == (rows, found)
+    assert [(ln, reason.split(":")[0]) for ln, reason, _ in found] == [
+        (6, "bad_port"), (7, "bad_number"), (8, "missing_value"), (9, "bad_timestamp"), (10, "bad_number"),
+        (11, "wrong_field_count"), (12, "wrong_field_count"), (13, "bad_timestamp"),
+    ]

@@ -183,7 +183,9 @@ def fast_read(spec: FileSpec, rejects: str = _RJ, scan: str = _RS) -> FastRead |
         return None
     tsv = spec.format == "zeek_tsv"
     names = [col or f"_x{i}" for i, col in enumerate(positions)]
-    types = {n: READER_TYPES.get(n, "VARCHAR") for n in names}
+    # A Zeek TSV is typed by the reader (its values are Zeek's own). A CSV comes from anywhere (a pandas export
+    # writes 80.0 for a port, a time may be ISO text): its values stay text and get the line parser's rules.
+    types = {n: READER_TYPES.get(n, "VARCHAR") if tsv else "VARCHAR" for n in names}
     if tsv and "ts" in types:
         types["ts"] = "DOUBLE"
     struct = "{" + ", ".join(f"{qstr(n)}: {qstr(t)}" for n, t in types.items()) + "}"
@@ -195,8 +197,8 @@ def fast_read(spec: FileSpec, rejects: str = _RJ, scan: str = _RS) -> FastRead |
         f"quote={quote}, escape={quote}, auto_detect=false, nullstr={nulls}, store_rejects=true, "
         f"rejects_table={qstr(rejects)}, rejects_scan={qstr(scan)}, rejects_limit=0)"
     )
-    select = validated_select(reader, {c: qident(c) for c in seen}, text=False, source_file=src,
-                              field_names=seen, empty=spec.empty if tsv else None, ts_text=not tsv)
+    select = validated_select(reader, {c: qident(c) for c in seen}, text=not tsv, source_file=src,
+                              field_names=seen, empty=spec.empty if tsv else None)
     return FastRead(spec, select, rejects, scan, seen, list(ignored), len(positions))
 
 

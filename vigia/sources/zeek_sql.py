@@ -91,13 +91,11 @@ def validated_select(
     empty: str | None = None,
     extra: str = "NULL::BIGINT AS _ln, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _pre",
     where: str = "",
-    ts_text: bool = False,
 ) -> str:
     """SELECT producing CONN_COLUMNS + day + source_file + (_reason, _ln, _raw) from ``source``.
 
     ``columns`` maps canonical column -> raw SQL expression (absent columns become NULL). ``text`` says the
     raw values are strings (else already typed by the reader). ``field_names`` gives original names for messages.
-    ``ts_text``: the reader left ``ts`` a string (a CSV's time: epoch seconds or an ISO timestamp), read as text.
     """
     raw = [f"{expr} AS r_{col}" for col, expr in columns.items()]
     typed, checks = [], []
@@ -105,7 +103,7 @@ def validated_select(
         if col not in columns:
             typed.append(f"CAST(NULL AS {sql_type}) AS v_{col}")
             continue
-        value, bad = _typed(col, f"r_{col}", text or (ts_text and col == "ts"), empty)
+        value, bad = _typed(col, f"r_{col}", text, empty)
         typed.append(f"{value} AS v_{col}")
         if bad:
             checks.append((col, bad))
