@@ -1,8 +1,9 @@
 """Parse Zeek conn logs (TSV, JSON, CSV, Parquet, IoT-23 labelled) into a DuckDB staging table, with rejects.
 
-Heavy lifting happens in DuckDB: Zeek TSV and CSV go through a typed ``read_csv`` with ``store_rejects`` (the
-reader itself rejects wrong field counts and non-numeric / out-of-range ports and counts, with line numbers),
-then one SQL pass types, normalises and validates the rest. JSON, IoT-23's space-packed label fields and files
+Heavy lifting happens in DuckDB: Zeek TSV and CSV go through ``read_csv`` with ``store_rejects`` (the reader
+itself rejects wrong field counts and, in a TSV, which it types, non-numeric / out-of-range ports and counts,
+with line numbers), then one SQL pass types, normalises and validates the rest (a CSV's cells as text, by the
+line parser's rules). JSON, IoT-23's space-packed label fields and files
 the fast reader refuses are split line by line in Python and validated by the same SQL.
 Invariant per file: ``read`` (data lines, not header/comment/blank lines) = ``accepted`` + ``rejected``.
 """
