@@ -196,3 +196,19 @@ def test_a_csv_with_a_header_goes_straight_into_the_raw_table(
     result, paths, _ = _compare(tmp_path, tmp_path / "conn.csv", ["2026-01-05"], monkeypatch)
     assert paths == ["direct"]
     assert result.rejects_by_reason == {"wrong_field_count": 1} and result.accepted == len(lines) - 2
+
+
+def test_a_failed_write_leaves_the_rejects_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _write_day(tmp_path / "conn.log", 5, rows=20)
+    lines[_data_line(lines, 0)] += "\textra"  # a reader reject
+    _set_field(lines, 1, "ts", "100.5")  # an SQL-level reject: the direct attempt rolls back, the staged path reads
+    (tmp_path / "conn.log").write_text("\n".join(lines) + "\n")
+    for direct in (True, False):
+        con = duckdb.connect(str(tmp_path / f"{direct}.duckdb"))
+        con.execute(f"CREATE SCHEMA {DS}; CREATE TABLE {DS}.raw_conn AS SELECT 1 AS old_col, DATE '2026-01-05' AS day")
+        con.close()
+        with pytest.raises(ValueError, match="differ from the existing table"):
+            _ingest(tmp_path, str(direct), tmp_path / "conn.log", ["2026-01-05"], monkeypatch, direct=direct)
+        con = duckdb.connect(str(tmp_path / f"{direct}.duckdb"))
+        assert con.execute(f"SELECT count(*) FROM {DS}.raw_conn_rejects").fetchall()[0][0] == 0
+        assert con.execute(f"SELECT * FROM {DS}.raw_conn").fetchall() == [(1, date(2026, 1, 5))]

@@ -46,6 +46,7 @@ RAW_TABLE = "raw_conn"
 REJECTS_TABLE = "raw_conn_rejects"
 FILES_TABLE = f"{RAW_TABLE}_files"  # the file manifest (vigia.pipeline.file_manifest)
 _STAGING = "__vigia_staging_conn"
+_NEW_REJECTS = "temp.main.__vigia_staging_conn_rejects"  # a staged read's rejects, moved in the write's transaction
 
 
 @dataclass
@@ -131,13 +132,14 @@ def _stage_files(
     con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, manifest: FileManifest, run_id: str
 ) -> IngestResult:
     assert cfg.source.path is not None
+    con.execute(f"DROP TABLE IF EXISTS {_NEW_REJECTS}")
     parsed = parse_conn_files(
         con,
         cfg.source.path,
         dataset=cfg.name,
         run_id=run_id,
         staging_table=_STAGING,
-        rejects_table=f"{cfg.name}.{REJECTS_TABLE}",
+        rejects_table=_NEW_REJECTS,
         skip=manifest.skip,
     )
     return IngestResult(
@@ -305,10 +307,21 @@ def ingest_conn(
         manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
         result = _stage_files(con, cfg, manifest, run_id)
     columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])
-    result.written = replace_partitions(
-        con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}",
-        compression=RAW_CONN_COMPRESSION,
-    )
+    read_files = [str(f["path"]) for f in result.files]
+
+    def move_rejects(c: duckdb.DuckDBPyConnection) -> None:
+        """The read files' rejects replace their earlier ones in the write's transaction (none if it fails)."""
+        target = qualified(cfg.name, REJECTS_TABLE)
+        c.execute(f"DELETE FROM {target} WHERE dataset = ? AND list_contains(?, source_file)", [cfg.name, read_files])
+        c.execute(f"INSERT INTO {target} SELECT * FROM {_NEW_REJECTS} ORDER BY source_file, line_number")
+
+    try:
+        result.written = replace_partitions(
+            con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}",
+            compression=RAW_CONN_COMPRESSION, before_commit=None if manifest is None else move_rejects,
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_NEW_REJECTS}")
     if manifest is not None:  # after the write: an entry never claims days the raw table lacks
         manifest.record([str(f["path"]) for f in result.files], table_day_ranges(con, _STAGING), run_id)
     by_day = [

@@ -340,7 +340,8 @@ def parse_conn_files(
     rejects_table: str,
     skip: Callable[[Path], bool] | None = None,
 ) -> ParseResult:
-    """Parse every conn log under ``path`` into TEMP table ``staging_table``; rejects go to ``rejects_table``.
+    """Parse every conn log under ``path`` into TEMP table ``staging_table``; rejects go to ``rejects_table``
+    (created if missing; a TEMP table when named ``temp.main.<name>``).
 
     The rejects of each file read replace that file's earlier rejects, so re-running an ingest does not
     duplicate them. The connection's time zone is set to UTC.
@@ -352,7 +353,9 @@ def parse_conn_files(
     files = discover_files(path)
     staging, rejects = qident(staging_table), qident(rejects_table)
     con.execute("SET TimeZone = 'UTC'")  # a Parquet TIMESTAMPTZ column is read as text in the session's zone
-    con.execute(f"CREATE TABLE IF NOT EXISTS {rejects} ({_columns_sql(REJECT_COLUMNS)})")
+    temp = rejects_table.removeprefix("temp.main.")
+    create = f"TEMP TABLE IF NOT EXISTS {qident(temp)}" if temp != rejects_table else f"TABLE IF NOT EXISTS {rejects}"
+    con.execute(f"CREATE {create} ({_columns_sql(REJECT_COLUMNS)})")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {staging} "
         f"({_columns_sql({**CONN_COLUMNS, **PROVENANCE_COLUMNS, **_EXTRA_COLUMNS})})"
