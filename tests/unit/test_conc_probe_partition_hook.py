@@ -27,3 +27,10 @@ def test_before_commit_failure_rolls_the_partition_write_back() -> None:
 
     replace_partitions(con, "s", "t", "day", ["2026-01-05"], select.format(v=3), before_commit=label)
     assert con.execute("SELECT v, label FROM s.t").fetchall() == [(3, 7)]
+
+
+def test_a_failed_first_write_leaves_no_table() -> None:
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error):
+        replace_partitions(con, "s", "t", "day", ["2026-01-05"], "SELECT DATE '2026-01-05' AS day, error('bad') AS v")
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 't'").fetchall() == [(0,)]

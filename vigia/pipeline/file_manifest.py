@@ -45,7 +45,8 @@ class FileManifest:
             return False
         first, last = entry[2], entry[3]
         if first is None or not any(first <= d <= last for d in self.days):
-            self.skipped.append(str(path))
+            if str(path) not in self.skipped:  # asked again when a conn ingest falls back to its staged path
+                self.skipped.append(str(path))
             return True
         return False
 

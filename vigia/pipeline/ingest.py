@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from vigia.config import DatasetConfig
-from vigia.pipeline.file_manifest import FileManifest, table_day_ranges
+from vigia.pipeline.file_manifest import DayRange, FileManifest, table_day_ranges
 from vigia.schema import CONN_COLUMNS, PROVENANCE_COLUMNS, RAW_CONN_COMPRESSION, REJECT_COLUMNS
 from vigia.sources.zeek_direct import MISS, DirectPlan, plan_direct
 from vigia.sources.zeek_files import has_later_header, parse_conn_files
@@ -36,7 +36,6 @@ from vigia.warehouse.duck import (
     ensure_schema,
     partition_predicate,
     qualified,
-    relation_type,
     replace_partitions,
 )
 
@@ -177,114 +176,110 @@ def _insertion_order_relaxed(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
-@dataclass
-class _FileCounts:
-    """One file of a direct ingest: accepted rows by day, reader rejects by reason code."""
+def _replace_file_rejects(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, files: list[str]) -> None:
+    """Inside the raw write's transaction: the rejects of ``files`` found now (in ``_NEW_REJECTS``) replace their
+    earlier ones, so a failed write changes no rejects and a re-read does not duplicate them."""
+    target = qualified(cfg.name, REJECTS_TABLE)
+    con.execute(f"DELETE FROM {target} WHERE dataset = ? AND list_contains(?, source_file)", [cfg.name, files])
+    con.execute(f"INSERT INTO {target} SELECT * FROM {_NEW_REJECTS} ORDER BY source_file, line_number")
 
-    format: str
-    days: dict[date, int] = field(default_factory=dict)
-    reasons: dict[str, int] = field(default_factory=dict)
 
-
-def _direct_files(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, plan: DirectPlan, keys: list[str],
-                  run_id: str) -> dict[str, _FileCounts]:
-    """Inside the write's transaction: the reader's rejects of each file replace that file's earlier rejects; per
-    file, the accepted rows by day and the rejects by reason. Raises ``_NotDirect`` where the staged path must
-    read (a second ``#fields`` header; no data rows, which it reports)."""
-    rejects = qualified(cfg.name, REJECTS_TABLE)
-    con.execute(f"DELETE FROM {rejects} WHERE dataset = ? AND list_contains(?, source_file)", [cfg.name, plan.files])
+def _direct_rejects(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, plan: DirectPlan, run_id: str) -> None:
+    """Inside the write's transaction: the reader's rejects of every file into ``_NEW_REJECTS``, then into the
+    rejects table. Raises ``_NotDirect`` for a TSV with a second ``#fields`` header (the staged path reads it)."""
+    con.execute("RESET preserve_insertion_order")  # the rejects keep their line order
+    columns = ", ".join(f"{name} {typ}" for name, typ in REJECT_COLUMNS.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW_REJECTS.removeprefix('temp.main.')} ({columns})")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    files: dict[str, _FileCounts] = {}
     for read in plan.reads:
         src = str(read.spec.path)
-        con.execute(
-            f"INSERT INTO {rejects} SELECT ?, ?, line_number, reason, left(raw, 2000), ?, ? "
+        n = con.execute(
+            f"INSERT INTO {_NEW_REJECTS} SELECT ?, ?, line_number, reason, left(raw, 2000), ?, ? "
             f"FROM ({read.rejects_select()}) ORDER BY line_number",
             [cfg.name, src, run_id, now],
-        )
-        counts = _FileCounts(read.spec.format)
-        counts.reasons = {
-            str(code): int(n)
-            for code, n in con.execute(
-                f"SELECT trim(split_part(reason, ':', 1)), count(*) FROM {rejects} "
-                "WHERE dataset = ? AND source_file = ? GROUP BY ALL ORDER BY 1",
-                [cfg.name, src],
-            ).fetchall()
-        }
-        if read.tsv and has_later_header(read.spec, sum(counts.reasons.values())):
+        ).fetchall()[0][0]
+        if read.tsv and has_later_header(read.spec, int(n)):
             raise _NotDirect(f"{src}: a second #fields header")
-        files[src] = counts
-    predicate = partition_predicate("day", keys, "DATE")
-    for src, day, n in con.execute(
-        f"SELECT source_file, day, count(*) FROM {qualified(cfg.name, RAW_TABLE)} WHERE {predicate} GROUP BY ALL"
-    ).fetchall():
-        files[src].days[day] = int(n)
-    if not any(f.days or f.reasons for f in files.values()):
+    _replace_file_rejects(con, cfg, plan.files)
+
+
+def _direct_result(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, plan: DirectPlan,
+                   keys: list[str]) -> tuple[IngestResult, dict[str, DayRange]]:
+    """Inside the write's transaction: the counts of a direct ingest (accepted rows from ``raw_conn``, whose requested
+    days hold this read's rows only; rejects from ``_NEW_REJECTS``) and each file's day range. Raises ``_NotDirect``
+    when there are no data rows (the staged path reports it)."""
+    days = con.execute(
+        f"SELECT source_file, day, count(*) FROM {qualified(cfg.name, RAW_TABLE)} "
+        f"WHERE {partition_predicate('day', keys, 'DATE')} GROUP BY ALL"
+    ).fetchall()
+    reasons = con.execute(
+        f"SELECT source_file, trim(split_part(reason, ':', 1)), count(*) FROM {_NEW_REJECTS} GROUP BY ALL"
+    ).fetchall()
+    if not days and not reasons:
         raise _NotDirect("no data rows")
-    return files
+    rows_by_day: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    ranges: dict[str, DayRange] = {}
+    files = {f: {"path": f, "format": r.spec.format, "read": 0, "accepted": 0, "rejected": 0}
+             for f, r in zip(plan.files, plan.reads, strict=True)}  # fmt: skip
+    for src, day, n in days:
+        rows_by_day[day.isoformat()] = rows_by_day.get(day.isoformat(), 0) + n
+        files[src]["accepted"] += n
+        first, last, total = ranges.get(src, (day, day, 0))
+        ranges[src] = (min(first, day), max(last, day), total + n)
+    for src, code, n in reasons:
+        by_reason[code] = by_reason.get(code, 0) + n
+        files[src]["rejected"] += n
+    for f in files.values():
+        f["read"] = f["accepted"] + f["rejected"]
+    accepted, rejected = sum(rows_by_day.values()), sum(by_reason.values())
+    result = IngestResult(
+        read=accepted + rejected,
+        accepted=accepted,
+        rejected=rejected,
+        written=accepted,
+        out_of_range=0,
+        rows_by_day=dict(sorted(rows_by_day.items())),
+        rejects_by_reason=dict(sorted(by_reason.items())),
+        ignored_fields=list(dict.fromkeys(f for r in plan.reads for f in r.ignored)),
+        files=list(files.values()),
+        method="direct",
+    )
+    return result, ranges
 
 
 def _ingest_direct(
-    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str], run_id: str
+    con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, keys: list[str], manifest: FileManifest, run_id: str
 ) -> IngestResult | None:
     """The direct path (module docstring); None, with nothing written, when the source needs the staged path."""
     assert cfg.source.path is not None
-    manifest = FileManifest(con, cfg.name, RAW_TABLE, keys)
-    to_read = [f for f in discover_files(cfg.source.path) if not manifest.skip(f)]
-    plan = plan_direct(to_read, keys)
+    plan = plan_direct([f for f in discover_files(cfg.source.path) if not manifest.skip(f)], keys)
     if plan is None:
         return None
     con.execute("SET TimeZone = 'UTC'")  # as the staged path
-    existed = relation_type(con, cfg.name, RAW_TABLE) is not None
-    found: dict[str, _FileCounts] = {}
+    found: list[tuple[IngestResult, dict[str, DayRange]]] = []
 
     def before_commit(c: duckdb.DuckDBPyConnection) -> None:
-        c.execute("RESET preserve_insertion_order")  # the rejects keep their line order
-        found.update(_direct_files(c, cfg, plan, keys, run_id))
+        _direct_rejects(c, cfg, plan, run_id)
+        found.append(_direct_result(c, cfg, plan, keys))
 
     try:
         with _insertion_order_relaxed(con):
-            written = replace_partitions(
+            replace_partitions(
                 con, cfg.name, RAW_TABLE, "day", keys, plan.select, compression=RAW_CONN_COMPRESSION,
                 before_commit=before_commit,
             )
     except (_NotDirect, duckdb.Error) as exc:  # duckdb.Error: the guard (module docstring) or a reader failure
         why = "a row outside the requested days or rejected by the SQL checks" if MISS in str(exc) else str(exc)
         log.info("conn ingest of %s: staged path (%s)", cfg.source.path, why)
-        if not existed:  # created empty before the rolled-back write: the staged path decides whether it exists
-            con.execute(f"DROP TABLE IF EXISTS {qualified(cfg.name, RAW_TABLE)}")
         return None
     finally:
-        for table in plan.reader_tables():
+        for table in [*plan.reader_tables(), _NEW_REJECTS]:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    ranges = {src: (min(f.days), max(f.days), sum(f.days.values())) for src, f in found.items() if f.days}
+    result, ranges = found[0]
     manifest.record(plan.files, ranges, run_id)  # after the write: an entry never claims days the raw table lacks
-    rows_by_day: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    stats: list[dict[str, object]] = []
-    for src, f in found.items():
-        accepted, rejected = sum(f.days.values()), sum(f.reasons.values())
-        for day, n in f.days.items():
-            rows_by_day[day.isoformat()] = rows_by_day.get(day.isoformat(), 0) + n
-        for reason, n in f.reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-        stats.append({"path": src, "format": f.format, "read": accepted + rejected, "accepted": accepted,
-                      "rejected": rejected})
-    accepted = sum(sum(f.days.values()) for f in found.values())
-    rejected = sum(sum(f.reasons.values()) for f in found.values())
-    return IngestResult(
-        read=accepted + rejected,
-        accepted=accepted,
-        rejected=rejected,
-        written=written,
-        out_of_range=0,
-        rows_by_day=dict(sorted(rows_by_day.items())),
-        rejects_by_reason=dict(sorted(reasons.items())),
-        ignored_fields=list(dict.fromkeys(f for r in plan.reads for f in r.ignored)),
-        files=stats,
-        files_unchanged=manifest.not_read(plan.files),
-        method="direct",
-    )
+    result.files_unchanged = manifest.not_read(plan.files)
+    return result
 
 
 def ingest_conn(
@@ -297,41 +292,36 @@ def ingest_conn(
     ensure_schema(con, cfg.name)
     ensure_rejects_table(con, cfg.name)
     manifest = None
-    if cfg.source.type == "synthetic_zeek":
-        result = _stage_synthetic(con, cfg, partition_keys)
-    else:
-        direct = _ingest_direct(con, cfg, partition_keys, run_id)
+    if cfg.source.type != "synthetic_zeek":
+        manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
+        direct = _ingest_direct(con, cfg, partition_keys, manifest, run_id)
         if direct is not None:
             direct.seconds = time.perf_counter() - start
             return direct
-        manifest = FileManifest(con, cfg.name, RAW_TABLE, partition_keys)
-        result = _stage_files(con, cfg, manifest, run_id)
-    columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])
-    read_files = [str(f["path"]) for f in result.files]
-
-    def move_rejects(c: duckdb.DuckDBPyConnection) -> None:
-        """The read files' rejects replace their earlier ones in the write's transaction (none if it fails)."""
-        target = qualified(cfg.name, REJECTS_TABLE)
-        c.execute(f"DELETE FROM {target} WHERE dataset = ? AND list_contains(?, source_file)", [cfg.name, read_files])
-        c.execute(f"INSERT INTO {target} SELECT * FROM {_NEW_REJECTS} ORDER BY source_file, line_number")
-
     try:
+        if manifest is None:
+            result = _stage_synthetic(con, cfg, partition_keys)
+        else:
+            result = _stage_files(con, cfg, manifest, run_id)
+        columns = ", ".join([*CONN_COLUMNS, *PROVENANCE_COLUMNS])
+        read_files = [str(f["path"]) for f in result.files]
         result.written = replace_partitions(
             con, cfg.name, RAW_TABLE, "day", partition_keys, f"SELECT {columns} FROM {_STAGING}",
-            compression=RAW_CONN_COMPRESSION, before_commit=None if manifest is None else move_rejects,
+            compression=RAW_CONN_COMPRESSION,
+            before_commit=None if manifest is None else lambda c: _replace_file_rejects(c, cfg, read_files),
         )
+        if manifest is not None:  # after the write: an entry never claims days the raw table lacks
+            manifest.record(read_files, table_day_ranges(con, _STAGING), run_id)
+        by_day = [
+            (None if d is None else d.isoformat(), n)
+            for d, n in con.execute(f"SELECT day, count(*) FROM {_STAGING} GROUP BY day ORDER BY day").fetchall()
+        ]
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_NEW_REJECTS}")
-    if manifest is not None:  # after the write: an entry never claims days the raw table lacks
-        manifest.record([str(f["path"]) for f in result.files], table_day_ranges(con, _STAGING), run_id)
-    by_day = [
-        (None if d is None else d.isoformat(), n)
-        for d, n in con.execute(f"SELECT day, count(*) FROM {_STAGING} GROUP BY day ORDER BY day").fetchall()
-    ]
+        for table in (_STAGING, _NEW_REJECTS):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     keyset = set(partition_keys)
     result.rows_by_day = {d: int(n) for d, n in by_day if d in keyset}
     result.method = "generated" if manifest is None else "staged"
     result.out_of_range = int(sum(n for d, n in by_day if d not in keyset))
-    con.execute(f"DROP TABLE IF EXISTS {_STAGING}")
     result.seconds = time.perf_counter() - start
     return result

@@ -65,7 +65,7 @@ def plan_direct(files: Sequence[Path], keys: Sequence[str]) -> DirectPlan | None
         if read is None:
             return None
         reads.append(read)
-    if not reads or not keys:
+    if not reads:
         return None
     days = ", ".join(f"DATE {qstr(k)}" for k in keys)
     # The guard is the value of ``day``, not a WHERE clause: DuckDB would push the partition filter of the

@@ -380,31 +380,26 @@ def replace_partitions(
     ensure_schema(con, schema)
     target = qualified(schema, table)
     kind = relation_type(con, schema, table)
-    if kind != "BASE TABLE":
-        con.begin()
-        try:
+    con.begin()  # the table's creation too: a first write that fails leaves no empty table behind
+    try:
+        if kind != "BASE TABLE":
             _drop(con, schema, table, kind)  # a view (the model was declared one before) stores nothing
             _create_empty_table(con, target, select_sql, params, compression or {})
+        if not keys:
             con.commit()
-        except BaseException:
-            _rollback_quietly(con)
-            raise
-    if not keys:
-        return 0
-    selected = select_columns(con, select_sql, params)
-    existing = dict(table_schema(con, schema, table))
-    added = [(name, typ) for name, typ in selected if name not in existing]
-    missing = sorted(set(existing) - {name for name, _ in selected})
-    retyped = [
-        (name, existing[name], typ)
-        for name, typ in selected
-        if name in existing and not lossless_cast(typ, existing[name])
-    ]
-    if retyped or ((added or missing) and not evolve_columns):
-        raise _changed_columns_error(con, schema, table, [name for name, _ in added], missing, retyped)
-    predicate = partition_predicate(partition_column, keys, column_type(con, schema, table, partition_column))
-    con.begin()
-    try:
+            return 0
+        selected = select_columns(con, select_sql, params)
+        existing = dict(table_schema(con, schema, table))
+        added = [(name, typ) for name, typ in selected if name not in existing]
+        missing = sorted(set(existing) - {name for name, _ in selected})
+        retyped = [
+            (name, existing[name], typ)
+            for name, typ in selected
+            if name in existing and not lossless_cast(typ, existing[name])
+        ]
+        if retyped or ((added or missing) and not evolve_columns):
+            raise _changed_columns_error(con, schema, table, [name for name, _ in added], missing, retyped)
+        predicate = partition_predicate(partition_column, keys, column_type(con, schema, table, partition_column))
         for name, typ in added:
             con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(name)} {typ}")
         con.execute(f"DELETE FROM {target} WHERE {predicate}")
