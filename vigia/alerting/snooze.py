@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from vigia.atomic_files import write_text_atomic
 
 MAX_MARKS_PER_ENTITY = 100
 
@@ -164,17 +165,7 @@ class JsonFileSnoozeState(InMemorySnoozeState):
         }
         doc = {"version": self.VERSION, "alerts": alerts, "last_alerted": self.as_dict()}
         payload = json.dumps(doc, indent=1, sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.path, payload, mode=0o600, durable=True)
 
 
 def _mapping(value: Any) -> dict:

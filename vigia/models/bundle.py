@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import joblib
+
+from vigia.atomic_files import atomic_path
 
 
 class TamperedModelError(RuntimeError):
@@ -39,20 +39,9 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
 
 def save_bundle(obj: Any, path: str | Path, compress: int = 3) -> str:
     """Dump ``obj`` with joblib to a temp file beside ``path``, fsync, rename atomically; return its SHA-256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            joblib.dump(obj, fh, compress=compress)
-            fh.flush()
-            os.fsync(fh.fileno())
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+    with atomic_path(path, mode=0o600, durable=True) as tmp:  # owner-only, as before
+        joblib.dump(obj, tmp, compress=compress)
+        return sha256_file(tmp)
 
 
 def load_bundle(path: str | Path, expected_sha256: str) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from vigia.atomic_files import atomic_path, write_text_atomic
 from vigia.config import DatasetConfig
 from vigia.warehouse.duck import column_type, partition_predicate, qualified
 
@@ -160,8 +161,6 @@ def export_alerts_by_day(
 def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "alerts") -> dict[str, Path]:
     """Write alerts as JSON (evidence and drivers expanded, values as recorded) and CSV (formula-safe text), each
     to a temporary file then renamed: a failed export leaves the previous files whole."""
-    from vigia.reporting.reports import _atomic_write_text, atomic_path
-
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_dir / f"{prefix}_{tag}.json", out_dir / f"{prefix}_{tag}.csv"
     records = []
@@ -170,7 +169,7 @@ def export_alerts(alerts: pl.DataFrame, out_dir: Path, tag: str, prefix: str = "
         row["top_features"] = json.loads(row["top_features"])
         row["evidence"] = json.loads(row["evidence"])
         records.append(row)
-    _atomic_write_text(json_path, json.dumps(records, indent=2, default=str))
+    write_text_atomic(json_path, json.dumps(records, indent=2, default=str))
     with atomic_path(csv_path) as tmp:
         csv_safe(alerts).write_csv(tmp)
     return {"json": json_path, "csv": csv_path}

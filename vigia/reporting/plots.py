@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-from vigia.reporting.reports import atomic_path
+from vigia.atomic_files import atomic_path
 
 Curves = Mapping[str, tuple[np.ndarray, np.ndarray]]
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vigia.atomic_files import write_text_atomic
 
 DEFAULT_METRIC_COLUMNS = [
     "detector", "precision", "recall", "f1", "roc_auc", "average_precision", "n_flagged", "support", "n"
@@ -45,36 +45,10 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-_UMASK = os.umask(0o022)  # the process umask, read once (and set back at once)
-os.umask(_UMASK)
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path in ``path``'s folder to write to; it replaces ``path`` when the block succeeds and is
-    removed when it fails (the previous file stays whole, e.g. on a full disk). The file gets the permissions a
-    plain ``open`` would give it (``mkstemp`` alone makes it 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def write_json(obj: Any, path: str | Path) -> str:
     """Write ``obj`` as indented, strict JSON (numpy converted, NaN -> null); return the path."""
     path = Path(path)
-    _atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, allow_nan=False, default=str) + "\n")
+    write_text_atomic(path, json.dumps(to_jsonable(obj), indent=2, allow_nan=False, default=str) + "\n")
     return str(path)
 
 
@@ -174,5 +148,5 @@ def write_evaluation_report(
         md += ["## Details", "", "```json", json.dumps(payload["extra"], indent=2, default=str), "```", ""]
 
     md_path = out / "evaluation.md"
-    _atomic_write_text(md_path, "\n".join(md))
+    write_text_atomic(md_path, "\n".join(md))
     return {"json": json_path, "markdown": str(md_path)}
