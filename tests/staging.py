@@ -40,12 +40,29 @@ def zeek_files_dataset(name: str, path: Path, start: str, end: str) -> str:
 def declare_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, yaml_text: str) -> Path:
     """Write ``<tmp>/datasets/<name>.yaml``, point Vigia's dataset and data folders at ``tmp_path``; returns
     the data folder."""
-    datasets, data = tmp_path / "datasets", tmp_path / "data"
+    datasets = tmp_path / "datasets"
     datasets.mkdir(exist_ok=True)
     (datasets / f"{name}.yaml").write_text(yaml_text)
+    return use_folders(monkeypatch, datasets, tmp_path / "data")
+
+
+def use_folders(monkeypatch: pytest.MonkeyPatch, datasets: Path, data: Path) -> Path:
+    """Point Vigia's dataset folder at ``datasets`` and its data folder at ``data``; returns ``data``."""
     monkeypatch.setenv("VIGIA_DATASETS_DIR", str(datasets))
     monkeypatch.setenv("VIGIA_DATA_DIR", str(data))
     return data
+
+
+def run_job(
+    instance: dg.DagsterInstance, defs: dg.Definitions, dataset: str, job: str, names: Sequence[str] | None = None,
+    **kwargs: object,
+) -> dg.ExecuteInProcessResult:
+    """Execute ``<dataset>_<job>`` in process on ``dataset``'s assets ``names`` (None: the whole job); a failed run
+    is returned, not raised."""
+    keys = None if names is None else [dg.AssetKey([dataset, n]) for n in names]
+    return defs.resolve_job_def(f"{dataset}_{job}").execute_in_process(
+        instance=instance, asset_selection=keys, raise_on_error=False, **kwargs
+    )
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -53,6 +70,7 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
+FEATURE_ASSETS = ("raw_conn", "stg_conn", "window_features")  # a network dataset's daily chain to features
 TRAIN_ASSETS = ("detectors", "thresholds", "evaluation", "champion")
 SCORE_ASSETS = ("window_scores", "alerts", "drift_report")
 

@@ -13,13 +13,9 @@ import pytest
 
 from orchestration.definitions import build_definitions
 from tests.conftest import SMALL_DATASET_YAML
+from tests.staging import FEATURE_ASSETS, TRAIN_ASSETS, range_tags, run_job, use_folders
 
-RANGE = {"dagster/asset_partition_range_start": "2026-01-05", "dagster/asset_partition_range_end": "2026-01-07"}
-TRAIN = ["detectors", "thresholds", "evaluation", "champion"]
-
-
-def _keys(*names: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey(["nettest", n]) for n in names]
+RANGE = range_tags("2026-01-05", "2026-01-07")
 
 
 def test_aliases_go_back_when_champion_json_fails(
@@ -28,20 +24,17 @@ def test_aliases_go_back_when_champion_json_fails(
     import vigia.pipeline.model_store as model_store
 
     (small_dataset_dir / "nettest.yaml").write_text(SMALL_DATASET_YAML.format(rows=3_000))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+    use_folders(monkeypatch, small_dataset_dir, tmp_path / "data")
     with dg.instance_for_test() as instance:
         defs = build_definitions()
-        daily, train = defs.resolve_job_def("nettest_daily"), defs.resolve_job_def("nettest_train")
-        keys = _keys("raw_conn", "stg_conn", "window_features")
-        assert daily.execute_in_process(instance=instance, asset_selection=keys, tags=RANGE).success
-        assert train.execute_in_process(instance=instance, asset_selection=_keys(*TRAIN)).success
+        assert run_job(instance, defs, "nettest", "daily", FEATURE_ASSETS, tags=RANGE).success
+        assert run_job(instance, defs, "nettest", "train", TRAIN_ASSETS).success
 
         def disk_full(*args: Any, **kwargs: Any) -> dict[str, Any]:
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(model_store, "set_champion", disk_full)
-        failed = train.execute_in_process(instance=instance, asset_selection=_keys(*TRAIN), raise_on_error=False)
+        failed = run_job(instance, defs, "nettest", "train", TRAIN_ASSETS)
         assert not failed.success
 
     champion = json.loads((tmp_path / "data" / "models" / "nettest" / "champion.json").read_text())

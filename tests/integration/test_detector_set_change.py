@@ -11,20 +11,13 @@ import pytest
 
 from orchestration.definitions import build_definitions
 from tests.conftest import SMALL_DATASET_YAML
+from tests.staging import FEATURE_ASSETS, TRAIN_ASSETS, range_tags, run_job, use_folders
 
 pytestmark = pytest.mark.slow
 
 OCSVM = "  - {name: ocsvm, type: ocsvm, params: {nu: 0.02}}\n"
 DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
-RANGE = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
-
-
-def _run(instance: dg.DagsterInstance, defs: dg.Definitions, job: str, names: list[str], **kwargs: object) -> None:
-    keys = [dg.AssetKey(["nettest", n]) for n in names]
-    result = defs.resolve_job_def(f"nettest_{job}").execute_in_process(
-        instance=instance, asset_selection=keys, **kwargs
-    )
-    assert result.success
+RANGE = range_tags(DAYS[0], DAYS[-1])
 
 
 def test_scoring_after_a_detector_is_added(
@@ -34,19 +27,18 @@ def test_scoring_after_a_detector_is_added(
     full = SMALL_DATASET_YAML.format(rows=10_000)
     assert OCSVM in full
     yaml_path.write_text(full.replace(OCSVM, ""))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+    use_folders(monkeypatch, small_dataset_dir, tmp_path / "data")
 
     with dg.instance_for_test() as instance:
         defs = build_definitions()
-        _run(instance, defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
-        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        _run(instance, defs, "daily", ["window_scores", "alerts"], tags=RANGE)
+        assert run_job(instance, defs, "nettest", "daily", FEATURE_ASSETS, tags=RANGE).success
+        assert run_job(instance, defs, "nettest", "train", TRAIN_ASSETS).success
+        assert run_job(instance, defs, "nettest", "daily", ["window_scores", "alerts"], tags=RANGE).success
 
         yaml_path.write_text(full)  # a third detector, then retrain: the champion now has score_ocsvm
         defs = build_definitions()
-        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        _run(instance, defs, "daily", ["window_scores", "alerts"], partition_key=DAYS[-1])
+        assert run_job(instance, defs, "nettest", "train", TRAIN_ASSETS).success
+        assert run_job(instance, defs, "nettest", "daily", ["window_scores", "alerts"], partition_key=DAYS[-1]).success
 
     con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
     try:
@@ -76,18 +68,19 @@ def test_retraining_after_one_detector_becomes_two_with_k_unset(
     lof = "  - {name: lof, type: lof, params: {n_neighbors: 20}}\n"
     assert OCSVM in full and lof in full and "consensus" not in full
     yaml_path.write_text(full.replace(OCSVM, "").replace(lof, ""))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(small_dataset_dir))
+    use_folders(monkeypatch, small_dataset_dir, tmp_path / "data")
 
     with dg.instance_for_test() as instance:
         defs = build_definitions()
-        _run(instance, defs, "daily", ["raw_conn", "stg_conn", "window_features"], tags=RANGE)
-        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
+        assert run_job(instance, defs, "nettest", "daily", FEATURE_ASSETS, tags=RANGE).success
+        assert run_job(instance, defs, "nettest", "train", TRAIN_ASSETS).success
         old = pointer(tmp_path / "data" / "models" / "nettest", CHAMPION)["version"]
 
         yaml_path.write_text(full.replace(OCSVM, ""))  # iforest + lof, consensus.k unset: 2
         defs = build_definitions()
-        _run(instance, defs, "train", ["detectors", "thresholds", "evaluation", "champion"])
-        _run(instance, defs, "daily", ["window_scores"], partition_key=DAYS[-1])
+        assert run_job(instance, defs, "nettest", "train", TRAIN_ASSETS).success
+        assert run_job(instance, defs, "nettest", "daily", ["window_scores"], partition_key=DAYS[-1]).success
         config = {"ops": {"nettest__window_scores": {"config": {"model_version": old}}}}
-        _run(instance, defs, "daily", ["window_scores"], partition_key=DAYS[-1], run_config=config)
+        old_scores = run_job(instance, defs, "nettest", "daily", ["window_scores"], partition_key=DAYS[-1],
+                             run_config=config)
+        assert old_scores.success
