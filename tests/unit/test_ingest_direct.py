@@ -6,6 +6,7 @@ turned off, and records which path each took (the staged path calls ``parse_conn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ def _set_field(lines: list[str], k: int, field: str, value: str) -> None:
     lines[i] = "\t".join(parts)
 
 
-def _ingest(tmp_path: Path, name: str, source: Path, keys: list[str], monkeypatch: pytest.MonkeyPatch, *,
-            direct: bool, before: list[list[str]] = ()) -> tuple[duckdb.DuckDBPyConnection, IngestResult, list[str]]:
+def _ingest(
+    tmp_path: Path, name: str, source: Path, keys: list[str], monkeypatch: pytest.MonkeyPatch, *, direct: bool,
+    before: Sequence[list[str]] = (),
+) -> tuple[duckdb.DuckDBPyConnection, IngestResult, list[str]]:
     """Ingest ``source`` for ``keys`` (after the ingests of ``before``) into a fresh warehouse; returns the
     connection, the last result and the path each ingest took."""
     paths: list[str] = []
@@ -83,7 +86,7 @@ def _same_tables(a: duckdb.DuckDBPyConnection, b: duckdb.DuckDBPyConnection) -> 
 
 
 def _compare(tmp_path: Path, source: Path, keys: list[str], monkeypatch: pytest.MonkeyPatch,
-             before: list[list[str]] = ()) -> tuple[IngestResult, list[str], duckdb.DuckDBPyConnection]:
+             before: Sequence[list[str]] = ()) -> tuple[IngestResult, list[str], duckdb.DuckDBPyConnection]:
     con_d, res_d, paths = _ingest(tmp_path, "d", source, keys, monkeypatch, direct=True, before=before)
     con_s, res_s, staged_paths = _ingest(tmp_path, "s", source, keys, monkeypatch, direct=False, before=before)
     assert set(staged_paths) == {"staged"}
