@@ -215,3 +215,16 @@ def test_a_failed_write_leaves_the_rejects_as_they_were(tmp_path: Path, monkeypa
         con = duckdb.connect(str(tmp_path / f"{direct}.duckdb"))
         assert con.execute(f"SELECT count(*) FROM {DS}.raw_conn_rejects").fetchall()[0][0] == 0
         assert con.execute(f"SELECT * FROM {DS}.raw_conn").fetchall() == [(1, date(2026, 1, 5))]
+
+
+@pytest.mark.parametrize("name", ["conn?.log", "conn*.log", "conn[1].log"])
+def test_a_file_name_with_glob_characters_is_read_as_that_one_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    src = tmp_path / "zeek"
+    src.mkdir()
+    rows = sum(not line.startswith("#") for line in _write_day(src / name, 5, rows=40))
+    _write_day(src / "conn1.log", 5, rows=70)  # matched by every pattern above if the name were read as one
+    result, paths, con = _compare(tmp_path, src / name, ["2026-01-05"], monkeypatch)
+    assert paths == ["direct"] and (result.read, result.accepted) == (rows, rows)
+    assert con.execute(f"SELECT DISTINCT source_file FROM {DS}.raw_conn").fetchall() == [(str(src / name),)]

@@ -469,3 +469,26 @@ def test_a_csv_read_by_duckdb_gives_the_line_parsers_rows_and_rejects(
         (6, "bad_port"), (7, "bad_number"), (8, "missing_value"), (9, "bad_timestamp"), (10, "bad_number"),
         (11, "wrong_field_count"), (12, "wrong_field_count"), (13, "bad_timestamp"),
     ]
+
+
+@pytest.mark.parametrize("name", ["conn?", "conn*", "conn[1]", "[c]onn"])
+@pytest.mark.parametrize("kind", ["log", "log.gz", "csv", "parquet"])
+def test_a_file_name_with_glob_characters_is_read_as_that_one_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, name: str, kind: str
+) -> None:
+    """DuckDB's readers take a path as a glob pattern; a file is read alone whatever its name."""
+    tsv = (FIXTURES / "valid.log").read_bytes()
+    content = {"log": tsv, "log.gz": gzip.compress(tsv), "csv": (FIXTURES / "conn.csv").read_bytes()}
+    target, sibling = tmp_path / f"{name}.{kind}", tmp_path / f"conn1.{kind}"
+    if kind == "parquet":
+        frame = pl.DataFrame({"ts": [1709510400.25], "id.orig_h": ["10.0.0.1"], "id.resp_h": ["10.0.0.3"],
+                              "id.resp_p": [443], "proto": ["tcp"]})
+        frame.write_parquet(target)
+        pl.concat([frame] * 5).write_parquet(sibling)
+    else:
+        target.write_bytes(content[kind])
+        sibling.write_bytes(content[kind] * 2 if kind != "log.gz" else gzip.compress(tsv * 2))
+    expected = {"log": 3, "log.gz": 3, "csv": 3, "parquet": 1}[kind]
+    r = parse(con, target)
+    assert (r.read, r.accepted) == (expected, expected)
+    assert con.execute("SELECT DISTINCT source_file FROM stg").fetchall() == [(str(target),)]

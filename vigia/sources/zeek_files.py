@@ -26,7 +26,7 @@ from vigia.sources.errors import SourceError
 from vigia.sources.text_encoding import as_utf8, file_encoding, marked_encoding
 from vigia.sources.zeek_pyparse import TextRows, iter_lines, map_fields, parse_csv, parse_json, parse_tsv
 from vigia.sources.zeek_sniff import FileSpec, discover_files, sniff
-from vigia.sources.zeek_sql import READER_TYPES, qcol, qident, qstr, reader_rejects_select, validated_select
+from vigia.sources.zeek_sql import READER_TYPES, qcol, qident, qpath, qstr, reader_rejects_select, validated_select
 
 __all__ = ["FastRead", "FileStats", "ParseResult", "SourceError", "fast_read", "has_later_header", "needs_utf8_copy",
            "parse_conn_files"]
@@ -86,7 +86,7 @@ def _reject_whole_file(ctx: _Ctx, spec: FileSpec, missing: list[str]) -> None:
     if spec.format == "parquet":
         ctx.con.execute(
             f"INSERT INTO {_BUFFER} SELECT ?, NULL, ?, left(CAST(to_json(p) AS VARCHAR), 2000) "
-            f"FROM read_parquet({qstr(src)}) p",
+            f"FROM read_parquet({qpath(src)}) p",
             [src, reason],
         )
         return
@@ -141,7 +141,7 @@ def _load_python(ctx: _Ctx, spec: FileSpec) -> None:
 
 
 def _load_parquet(ctx: _Ctx, spec: FileSpec) -> None:
-    src = qstr(str(spec.path))
+    src = qpath(str(spec.path))
     names = [r[0] for r in ctx.con.execute(f"DESCRIBE SELECT * FROM read_parquet({src})").fetchall()]
     _, seen, ignored = map_fields(names)
     ctx.ignored.update(dict.fromkeys(ignored))
@@ -193,9 +193,12 @@ def fast_read(spec: FileSpec, rejects: str = _RJ, scan: str = _RS) -> FastRead |
     quote = "''" if tsv else "'\"'"
     nulls = f"[{qstr(spec.unset)}]" if tsv else "['', '-']"
     src = str(spec.path)
+    # Stated, not detected: DuckDB detects gzip from the name, and a "?" in it hides the ".gz".
+    compression = "'gzip'" if spec.gzipped else "'none'"
     reader = (
-        f"read_csv({qstr(src)}, columns={struct}, delim={qstr(spec.separator)}, header={'false' if tsv else 'true'}, "
-        f"quote={quote}, escape={quote}, auto_detect=false, nullstr={nulls}, store_rejects=true, "
+        f"read_csv({qpath(src)}, columns={struct}, delim={qstr(spec.separator)}, header={'false' if tsv else 'true'}, "
+        f"quote={quote}, escape={quote}, auto_detect=false, nullstr={nulls}, compression={compression}, "
+        "store_rejects=true, "
         f"rejects_table={qstr(rejects)}, rejects_scan={qstr(scan)}, rejects_limit=0)"
     )
     select = validated_select(reader, {c: qident(c) for c in seen}, text=not tsv, source_file=src,

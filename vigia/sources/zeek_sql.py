@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from vigia.schema import CONN_COLUMNS, REQUIRED_CONN_FIELDS, ZEEK_CONN_FIELD_MAP
 
 PORTS = ("orig_p", "resp_p")
@@ -29,6 +31,15 @@ def qcol(name: str) -> str:
 
 def qstr(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def qpath(path: str) -> str:
+    """A file path as the literal argument of DuckDB's ``read_csv`` / ``read_parquet``, read as that one file.
+
+    Those readers take their argument as a glob pattern: a file named ``conn?.log`` would also read
+    ``conn1.log``. Each pattern character becomes a one-character class (``[?]``), which matches only itself.
+    """
+    return qstr(re.sub(r"([*?\[])", r"[\1]", path))
 
 
 def canonical(name: str) -> str | None:
