@@ -257,17 +257,17 @@ def _beacons_sql() -> str:
         ") / 2.0 ELSE 0.0 END"
     )
     return f"""
-WITH pair_lists AS MATERIALIZED (
+WITH pair_lists AS (
     SELECT e, w, c AS pair_n, ts, list_sort(sizes) AS ss FROM {_temp("top_lists")}
 ),
-pair_iats AS MATERIALIZED (
+pair_iats AS (
     SELECT
         e, w, pair_n, ss,
         list_sort(list_transform(range(1, len(ts)), lambda i: (ts[i + 1] - ts[i])::DOUBLE / {_US})) AS ia
     FROM pair_lists
 ),
 pair_medians AS (SELECT *, {_quantile("ia", 0.5)} AS iat_med, {_quantile("ss", 0.5)} AS size_med FROM pair_iats),
-pair_deviations AS MATERIALIZED (
+pair_deviations AS (
     SELECT
         *,
         list_sort(list_transform(ia, lambda x: abs(x - iat_med))) AS ia_dev,
