@@ -8,8 +8,11 @@ Steps (each chain runs in its own fresh Python subprocess, so its peak RSS is it
 
 1. Generate ``rows`` synthetic conn records (``generate_conn_day(2026-01-05, rows, seed=7)``) and write them
    as a genuine Zeek TSV conn.log, cached in ``--workdir`` (default ``/tmp/vigia-bench``).
-2. Vigia chain, the path of the Dagster assets: ``ingest_conn`` (parse + transactional partition replace into
-   ``bench.raw_conn``, rejects accounted), the real ``stg_conn`` SQL model for the partition (clean),
+2. Vigia chain, the path of the Dagster assets, each stage on its own DuckDB connection, opened and closed
+   within the stage's time as each asset does with the warehouse resource (``--one-connection``: one
+   connection for the chain, as runs before 2026-11-30 14:00 UTC did): ``ingest_conn`` (parse +
+   transactional partition replace into ``bench.raw_conn``, rejects accounted), the real ``stg_conn`` SQL
+   model for the partition (clean),
    ``materialize_features`` over 5-minute windows (``--features-engine duckdb``, the default: the feature query
    inside DuckDB, ``build_conn_features_duckdb``; ``polars``: chunked read of the feature columns into
    ``build_conn_features_chunked``), write of ``window_features``, ``load_features`` + ``FeaturePreprocessor``
@@ -28,6 +31,7 @@ with it in the page cache.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -104,7 +108,8 @@ def stage_generate(rows: int, path: Path) -> dict[str, Any]:
 
 
 def stage_vigia(
-    path: Path, workdir: Path, memory_limit: str | None, threads: int | None, features_engine: str
+    path: Path, workdir: Path, memory_limit: str | None, threads: int | None, features_engine: str,
+    one_connection: bool = False,
 ) -> dict[str, Any]:
     """The pipeline path of the Dagster assets: ingest_conn -> stg_conn model -> materialize_features -> model."""
     t_start = time.perf_counter()
@@ -128,15 +133,28 @@ def stage_vigia(
     cfg = conn_dataset("bench", path, engine=features_engine, window_seconds=WINDOW_S, detectors=[detector])
     keys = [DAY.isoformat()]
 
+    def stage_connection() -> Any:
+        """A connection for one stage: by default opened and closed by the stage, as each Dagster asset does
+        with the warehouse resource (its time counts in the stage); ``one_connection``: one for the chain."""
+        if shared is not None:
+            return contextlib.nullcontext(shared)
+        return contextlib.closing(connect(db, memory_limit, threads, workdir / "duckdb_tmp"))
+
+    shared = None
     timer = _Timer()
-    con = connect(db, memory_limit, threads, workdir / "duckdb_tmp")
-    ingested = ingest_conn(con, cfg, keys, run_id="bench")
+    if one_connection:
+        shared = connect(db, memory_limit, threads, workdir / "duckdb_tmp")
+    with stage_connection() as con:
+        ingested = ingest_conn(con, cfg, keys, run_id="bench")
     timer.lap("ingest")
-    clean = materialize_model(con, stg, cfg.name, partition_keys=keys)
+    with stage_connection() as con:
+        clean = materialize_model(con, stg, cfg.name, partition_keys=keys)
     timer.lap("clean")
-    feats = materialize_features(con, cfg, keys)
+    with stage_connection() as con:
+        feats = materialize_features(con, cfg, keys)
     timer.lap("features")
-    windows = load_features(con, cfg.name, keys)
+    with stage_connection() as con:
+        windows = load_features(con, cfg.name, keys)
     x = features_to_matrix(windows)
     y = windows["label"].fill_null(0).to_numpy().astype(np.int64)
     prep = FeaturePreprocessor().fit(x, y)
@@ -147,18 +165,21 @@ def stage_vigia(
     timer.lap("score")
     peak = _maxrss_bytes()
     # The stg_conn asset also runs its data tests (asset checks); timed apart, not part of the chain.
-    t_checks, c_checks = time.perf_counter(), time.process_time()
-    checked = check_model(con, stg, cfg.name, keys)
-    checks = {
-        "seconds": round(time.perf_counter() - t_checks, 3),
-        "cpu_s": round(time.process_time() - c_checks, 3),
-        "rows": checked.rows_in_scope,
-        "failed": [t.name for t in checked.tests if not t.passed],
-    }
-    settings = dict(
-        con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'threads')").fetchall()
-    )
-    con.close()
+    with stage_connection() as con:
+        t_checks, c_checks = time.perf_counter(), time.process_time()
+        checked = check_model(con, stg, cfg.name, keys)
+        checks = {
+            "seconds": round(time.perf_counter() - t_checks, 3),
+            "cpu_s": round(time.process_time() - c_checks, 3),
+            "rows": checked.rows_in_scope,
+            "failed": [t.name for t in checked.tests if not t.passed],
+        }
+        settings = dict(
+            con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'threads')")
+            .fetchall()
+        )
+    if shared is not None:
+        shared.close()
     return {
         "stages_s": timer.stages,
         "stages_cpu_s": timer.cpu,
@@ -178,6 +199,7 @@ def stage_vigia(
         "train_windows": int((y == 0).sum()),
         "auc": _auc(y, scores),
         "duckdb_settings": settings,
+        "connection": "one for the chain" if one_connection else "one per stage",
         "duckdb_file_bytes": db.stat().st_size,
     }
 
@@ -451,6 +473,12 @@ def main(argv: list[str] | None = None) -> int:
         help="window.engine of the dataset (default: duckdb, the configuration default)",
     )
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument(
+        "--one-connection",
+        action="store_true",
+        help="one DuckDB connection for the whole Vigia chain (runs before 2026-11-30 14:00 UTC); default: each "
+        "stage opens and closes its own, as each Dagster asset does",
+    )
     ap.add_argument("--stage", choices=["generate", "vigia", "naive", "duckdb_alone"], help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -460,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "generate":
             res = stage_generate(args.rows, path)
         elif args.stage == "vigia":
-            res = stage_vigia(path, args.workdir, args.memory_limit, args.threads, args.features_engine)
+            res = stage_vigia(
+                path, args.workdir, args.memory_limit, args.threads, args.features_engine, args.one_connection
+            )
         elif args.stage == "duckdb_alone":
             res = stage_duckdb_alone(path, args.memory_limit, args.threads)
         else:
@@ -484,7 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     print("running DuckDB alone (parse into memory)", flush=True)
     alone = _run_child([*common, *extra, "--stage", "duckdb_alone"], "duckdb_alone")
     print("running vigia chain", flush=True)
-    vigia = _run_child([*common, *extra, "--features-engine", args.features_engine, "--stage", "vigia"], "vigia")
+    one = ["--one-connection"] if args.one_connection else []
+    vigia = _run_child(
+        [*common, *extra, *one, "--features-engine", args.features_engine, "--stage", "vigia"], "vigia"
+    )
     naive = None
     if not args.skip_naive:
         print("running naive chain", flush=True)
