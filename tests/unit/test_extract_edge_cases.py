@@ -157,3 +157,11 @@ def test_credit_single_class_after_drops_says_why(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("ID,x,Y\n" + "".join(f"{i},{i},{i % 2}\n" for i in range(1, 50)))
     with pytest.raises(ValueError, match=r"48 of 49 rows were dropped: 48 with a value of 'ID' that is not 1/0"):
         load_credit_table(tmp_path / "t.csv", target="ID")
+
+
+def test_extract_names_with_glob_characters_are_each_read_once(tmp_path: Path) -> None:
+    """Polars reads a path as a glob pattern unless told not to: ``p[1].parquet`` would read ``p1.parquet``."""
+    pl.DataFrame({"x": [1.0, 2.0], "y": [1, 0]}).write_parquet(tmp_path / "p[1].parquet")
+    pl.DataFrame({"x": [3.0, 4.0, 5.0], "y": [0, 1, 0]}).write_parquet(tmp_path / "p1.parquet")
+    res = _read(tmp_path, id_column=None)
+    assert res.rows_read == 5 and sorted(res.frame["x"].to_list()) == [1.0, 2.0, 3.0, 4.0, 5.0]

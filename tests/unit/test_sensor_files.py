@@ -262,3 +262,13 @@ def test_utf16_and_utf32_files(tmp_path: Path, encoding: str) -> None:
     r = read_sensor_files(tmp_path / "station.csv", time_column="datetime", value_columns=None,
                           label_column="anomaly", dataset="s", run_id="r")  # fmt: skip
     assert (r.read, r.frame.height, r.rejects.height) == (2, 1, 1) and r.frame["Pressure °C"].to_list() == [1.5]
+
+
+@pytest.mark.parametrize("name", ["s[1]", "s?"])
+def test_a_file_name_with_glob_characters_is_read_as_that_one_file(tmp_path: Path, name: str):
+    """Polars reads a path as a glob pattern unless told not to: ``s[1].parquet`` would read ``s1.parquet``."""
+    one = pl.DataFrame({"ts": ["2026-01-05 00:00:00"], "temp": [1.0], "pressure": [2.0]})
+    one.write_parquet(tmp_path / f"{name}.parquet")
+    pl.DataFrame({"ts": ["2026-01-05 00:00:01"] * 3, "other": [1, 2, 3]}).write_parquet(tmp_path / "s1.parquet")
+    r = _read(tmp_path / f"{name}.parquet", label_column=None)
+    assert (r.read, r.accepted) == (1, 1) and r.frame["temp"].to_list() == [1.0]

@@ -113,3 +113,9 @@ def test_no_test_label_leakage(tmp_path: Path) -> None:
     c = detect_file(x_train, x_test * 3.0 + 1.0, [spec], max_epochs=2)["conv_ae"]
     assert c["ucl"] == pytest.approx(a["ucl"], rel=1e-6)
     assert y_flipped.sum() == len(y_flipped) - 80
+
+
+def test_a_skab_file_name_with_glob_characters_is_read_as_that_one_file(tmp_path: Path) -> None:
+    _write_skab_csv(tmp_path / "0[1].csv", 40, slice(10, 20))
+    _write_skab_csv(tmp_path / "01.csv", 70, slice(10, 20))  # what the name would match as a pattern
+    assert len(read_skab_csv(tmp_path / "0[1].csv").y) == 40

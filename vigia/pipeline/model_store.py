@@ -170,7 +170,7 @@ def load_model_set(
 
 
 def load_reference(models_dir: Path, version: str) -> pl.DataFrame:
-    return pl.read_parquet(version_dir(models_dir, version) / REFERENCE_FILE)
+    return pl.read_parquet(version_dir(models_dir, version) / REFERENCE_FILE, glob=False)
 
 
 DRIFT_CALIBRATION_FILE = "drift_calibration.json"

@@ -198,7 +198,7 @@ def drift_reference(con: duckdb.DuckDBPyConnection, cfg: DatasetConfig, models_d
         version = model_store.pointer(models_dir, model_store.CHAMPION)["version"]
         path = model_store.version_dir(models_dir, version) / model_store.REFERENCE_FILE
         if path.exists():
-            return pl.read_parquet(path), f"model {version}"
+            return pl.read_parquet(path, glob=False), f"model {version}"
     return read_frame(con, cfg.name, TRAINING_TABLE), "training table"
 
 

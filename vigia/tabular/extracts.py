@@ -200,7 +200,7 @@ def read_text_table(
     dropped = dropped_columns if dropped_columns is not None else []
     first = len(dropped)
     if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
         names = _header_names(frame.columns, dropped)
         for i, (name, dtype) in enumerate(zip(names, frame.dtypes, strict=True)):
             if name is not None and dtype.is_nested():

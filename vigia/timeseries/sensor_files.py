@@ -172,7 +172,8 @@ def _file_header(path: Path, separator: str | None) -> list[str]:
     """The column names of a file, reading no more of it than the header needs."""
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            return list(pl.read_parquet_schema(path))
+            with path.open("rb") as fh:  # a path would be read as a glob pattern
+                return list(pl.read_parquet_schema(fh))
         except Exception as exc:  # any reader failure makes the file unusable
             raise SourceError(f"cannot read Parquet sensor file {path}: {exc}") from exc
     data = b""
@@ -266,7 +267,7 @@ def _text_rows(path: Path, separator: str | None) -> tuple[list[str], pl.DataFra
 
 def _parquet_rows(path: Path) -> tuple[list[str], pl.DataFrame]:
     try:
-        df = pl.read_parquet(path)
+        df = pl.read_parquet(path, glob=False)
     except Exception as exc:  # any reader failure makes the file unusable
         raise SourceError(f"cannot read Parquet sensor file {path}: {exc}") from exc
     header = df.columns

@@ -76,7 +76,7 @@ def discover_skab_files(path: str | Path, subsets: Iterable[str] | None = None) 
 def read_skab_csv(path: str | Path) -> SkabFile:
     """Read one SKAB CSV (``;``-separated); ``y`` is None when the file has no ``anomaly`` column."""
     path = Path(path)
-    df = pl.read_csv(path, separator=";", infer_schema_length=10_000)
+    df = pl.read_csv(path, separator=";", infer_schema_length=10_000, glob=False)
     missing = [c for c in FEATURE_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing SKAB columns {missing}")
