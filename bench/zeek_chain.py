@@ -10,7 +10,7 @@ Steps (each chain runs in its own fresh Python subprocess, so its peak RSS is it
    as a genuine Zeek TSV conn.log, cached in ``--workdir`` (default ``/tmp/vigia-bench``).
 2. Vigia chain, the path of the Dagster assets, each stage on its own DuckDB connection, opened and closed
    within the stage's time as each asset does with the warehouse resource (``--one-connection``: one
-   connection for the chain, as runs before 2026-11-30 14:00 UTC did): ``ingest_conn`` (parse +
+   connection for the chain, as runs before 2026-11-30 13:22 UTC did): ``ingest_conn`` (parse +
    transactional partition replace into ``bench.raw_conn``, rejects accounted), the real ``stg_conn`` SQL
    model for the partition (clean),
    ``materialize_features`` over 5-minute windows (``--features-engine duckdb``, the default: the feature query
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--one-connection",
         action="store_true",
-        help="one DuckDB connection for the whole Vigia chain (runs before 2026-11-30 14:00 UTC); default: each "
+        help="one DuckDB connection for the whole Vigia chain (runs before 2026-11-30 13:22 UTC); default: each "
         "stage opens and closes its own, as each Dagster asset does",
     )
     ap.add_argument("--stage", choices=["generate", "vigia", "naive", "duckdb_alone"], help=argparse.SUPPRESS)
