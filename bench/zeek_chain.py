@@ -133,6 +133,9 @@ def stage_vigia(
     cfg = conn_dataset("bench", path, engine=features_engine, window_seconds=WINDOW_S, detectors=[detector])
     keys = [DAY.isoformat()]
 
+    timer = _Timer()
+    shared = connect(db, memory_limit, threads, workdir / "duckdb_tmp") if one_connection else None
+
     def stage_connection() -> Any:
         """A connection for one stage: by default opened and closed by the stage, as each Dagster asset does
         with the warehouse resource (its time counts in the stage); ``one_connection``: one for the chain."""
@@ -140,10 +143,6 @@ def stage_vigia(
             return contextlib.nullcontext(shared)
         return contextlib.closing(connect(db, memory_limit, threads, workdir / "duckdb_tmp"))
 
-    shared = None
-    timer = _Timer()
-    if one_connection:
-        shared = connect(db, memory_limit, threads, workdir / "duckdb_tmp")
     with stage_connection() as con:
         ingested = ingest_conn(con, cfg, keys, run_id="bench")
     timer.lap("ingest")
