@@ -519,6 +519,36 @@ def test_materialize_sliding_windows_both_engines(tmp_path: Any) -> None:
         _assert_same(got.select(expected.columns), expected)
 
 
+def test_load_features_is_one_total_order_whatever_the_stored_order(tmp_path: Any) -> None:
+    """Windows of the same start come back in one order, however the table holds them (DuckDB's sort is not
+    stable: ordered by time alone, two reads of one table could differ, and so could the detectors fitted on them).
+    """
+    import duckdb
+
+    from vigia.pipeline.features import load_features
+
+    rng = np.random.default_rng(3)
+    starts, hosts = 40, 500
+    frame = pl.DataFrame(
+        {
+            "orig_h": [f"10.0.{h // 250}.{h % 250}" for _ in range(starts) for h in range(hosts)],
+            "window_start": [T0 + timedelta(minutes=5 * w) for w in range(starts) for _ in range(hosts)],
+            "n_conn": rng.integers(1, 4, starts * hosts).astype(np.float64),
+        }
+    ).with_columns(pl.col("window_start").dt.date().alias("day"))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    for schema, stored in (("a", frame), ("b", frame.reverse()), ("c", shuffled)):
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.register("stored", stored.to_arrow())
+        con.execute(f"CREATE TABLE {schema}.window_features AS SELECT * FROM stored")
+        con.unregister("stored")
+    want = frame.sort(["window_start", *(c for c in frame.columns if c != "window_start")])
+    for schema in ("a", "b", "c"):
+        for _ in range(3):
+            assert load_features(con, schema).equals(want)
+
+
 DAY_S = 86_400
 
 
