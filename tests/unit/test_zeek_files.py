@@ -92,6 +92,25 @@ def test_iot23_labeled(con: duckdb.DuckDBPyConnection) -> None:
     assert rows == [(0, None), (1, "C&C"), (1, "PartOfAHorizontalPortScan")]
 
 
+# (label as written, label stored): the usual spellings and the ones only the full rule (trim, case) recognises
+LABEL_SPELLINGS = [
+    ("Benign", 0), ("benign", 0), ("0", 0), ("  BENIGN ", 0), ("bEnIgN", 0),
+    ("Malicious", 1), ("malicious", 1), ("1", 1), (" Malicious   ", 1), ("MALICIOUS", 1), ("Malicious-C&C", 1),
+    ("unknown", None), ("2", None), ("benignish", None), ("", None),
+]  # fmt: skip
+
+
+def test_label_spellings(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    header = "ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto,label\n"
+    row = "{ts},C{i},10.0.0.1,{port},10.0.0.2,80,tcp,{label}"
+    lines = [row.format(ts=1540469303 + i, i=i, port=1000 + i, label=s) for i, (s, _) in enumerate(LABEL_SPELLINGS)]
+    path = tmp_path / "labels.csv"
+    path.write_text(header + "\n".join(lines) + "\n")
+    assert parse(con, path).accepted == len(LABEL_SPELLINGS)
+    got = [row[0] for row in con.execute("SELECT label FROM stg ORDER BY ts").fetchall()]
+    assert got == [want for _, want in LABEL_SPELLINGS]
+
+
 def test_json_both_ts_styles(con: duckdb.DuckDBPyConnection) -> None:
     r = parse(con, FIXTURES / "conn.json")
     assert (r.accepted, r.rejected) == (2, 0)

@@ -81,9 +81,12 @@ def _typed(col: str, r: str, text: bool, empty: str | None) -> tuple[str, str | 
         return v, f"({r} IS NOT NULL AND v_{col} IS NULL) OR v_{col} < 0 OR NOT isfinite(v_{col})"
     if col == "label":
         low = f"lower(trim({r}))"
+        spelled = f"CASE WHEN {low} IN ('benign', '0') THEN 0 WHEN {low} = '1' OR {low} LIKE 'malicious%' THEN 1 END"
+        # The usual spellings (IoT-23's, the generator's) first, compared as they are: lower(trim()) builds a
+        # new string per row (0.37 s against 0.11 s for 10M labels); the others get the full rule.
         return (
-            f"CAST(CASE WHEN {low} IN ('benign', '0') THEN 0 WHEN {low} = '1' OR {low} LIKE 'malicious%' THEN 1 END "
-            "AS TINYINT)"
+            f"CAST(CASE WHEN {r} IN ('Benign', 'benign', '0') THEN 0 "
+            f"WHEN {r} IN ('Malicious', 'malicious', '1') THEN 1 ELSE {spelled} END AS TINYINT)"
         ), None
     if col == "attack_type":
         return f"NULLIF(NULLIF(trim({r}), '-'), '')", None
