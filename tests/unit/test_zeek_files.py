@@ -107,7 +107,7 @@ def test_label_spellings(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None
     path = tmp_path / "labels.csv"
     path.write_text(header + "\n".join(lines) + "\n")
     assert parse(con, path).accepted == len(LABEL_SPELLINGS)
-    got = [row[0] for row in con.execute("SELECT label FROM stg ORDER BY ts").fetchall()]
+    got = [stored for (stored,) in con.execute("SELECT label FROM stg ORDER BY ts").fetchall()]
     assert got == [want for _, want in LABEL_SPELLINGS]
 
 
