@@ -373,26 +373,28 @@ def _git() -> dict[str, Any]:
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One result for repeated runs of a stage: each timing the median over the runs, the peak the highest.
+    """One result for repeated runs: each timing the median over the runs, the peaks the highest.
 
-    The first run's other fields (row counts, windows, AUC: the same in every run) are kept; ``spread`` holds
-    each timing's (min, median, max). One run is returned as it is.
+    ``spread`` holds each timing's (min, median, max); the fields that are no timing (row counts, windows,
+    AUC, load averages) are the first run's. One run is returned as it is.
     """
     if len(runs) == 1:
         return runs[0]
+
+    def spread_of(values: list[float]) -> list[float]:
+        return [min(values), round(statistics.median(values), 3), max(values)]
+
     out = dict(runs[0])
     spread: dict[str, list[float]] = {}
     for key in ("stages_s", "stages_cpu_s"):
         if key in out:
-            out[key] = {st: round(statistics.median(r[key][st] for r in runs), 3) for st in runs[0][key]}
             for st in runs[0][key]:
-                values = [r[key][st] for r in runs]
-                spread[f"{key}.{st}"] = [min(values), round(statistics.median(values), 3), max(values)]
-    for key in ("seconds", "cpu_s", "records_per_s"):
+                spread[f"{key}.{st}"] = spread_of([r[key][st] for r in runs])
+            out[key] = {st: spread[f"{key}.{st}"][1] for st in runs[0][key]}
+    for key in ("seconds", "cpu_s", "records_per_s", "import_s", "process_wall_s"):
         if key in out:
-            values = [r[key] for r in runs]
-            out[key] = round(statistics.median(values), 3)
-            spread[key] = [min(values), out[key], max(values)]
+            spread[key] = spread_of([r[key] for r in runs])
+            out[key] = spread[key][1]
     for key in ("peak_rss_bytes", "polled_peak_rss_bytes"):
         if key in out:
             out[key] = max(r[key] for r in runs)

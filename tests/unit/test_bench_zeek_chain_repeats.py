@@ -33,6 +33,7 @@ def _run(ingest: float, features: float, peak: int) -> dict[str, Any]:
         "stages_cpu_s": {k: 2 * v for k, v in stages.items()},
         "peak_rss_bytes": peak,
         "polled_peak_rss_bytes": peak + 1,
+        "process_wall_s": 20.0 + features,
         "windows": 401_837,
         "auc": 0.994,
     }
@@ -50,6 +51,7 @@ def test_each_stage_is_the_median_and_the_peak_the_highest(chain: ModuleType) ->
     assert got["stages_cpu_s"]["features"] == 20.4
     assert got["peak_rss_bytes"] == 300 and got["polled_peak_rss_bytes"] == 301
     assert got["spread"]["stages_s.features"] == [9.6, 10.2, 11.9]
+    assert got["process_wall_s"] == 30.2 and got["spread"]["process_wall_s"] == [29.6, 30.2, 31.9]
     assert got["runs"] == 3 and got["windows"] == 401_837
     summary = chain._summarise(10_000_000, 1_327_220_674, got, None)
     assert summary["vigia_features_s"] == 10.2 and summary["pass"]["features_s"] is False

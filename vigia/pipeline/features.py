@@ -246,9 +246,9 @@ def load_features(
     """All stored feature windows (optionally for some days) in one total order: by time, then by the other columns.
 
     A table keeps no row order, and DuckDB's sort is not stable: ordered by time alone, the windows of one
-    time came back in a different order from read to read (3 orders in 12 reads of 401,837 windows), and the
-    detectors, fitted on rows in that order, differed from run to run. Every column is a tie-breaker, so equal
-    times (one window per entity, events of the same instant) always come back in the same order.
+    time came back in an order that changed from read to read, and so did the detectors fitted on them
+    (``bench/read_order.py`` measures both). Every column is a tie-breaker, so equal times (one window per
+    entity, events of the same instant) always come back in the same order.
     """
     if not table_exists(con, dataset, FEATURES_TABLE):
         raise ValueError(f"{dataset}.{FEATURES_TABLE} does not exist: materialize the window features first")
