@@ -25,6 +25,9 @@ def test_taiwan_auc_on_fixed_split() -> None:
     assert result["protocol"]["tuning"] == "none (defaults)"
     assert all(c["params"] in ({}, {"hgb": {}, "logreg": {}}) for c in result["protocol"]["candidates"])
     assert result["brier"] < 0.15 and result["average_precision"] > 0.5
+    auc = result["test_intervals"]["roc_auc"]
+    assert auc["estimate"] == result["roc_auc"] and auc["low"] < auc["estimate"] < auc["high"] and auc["n"] == 6000
+    assert "cost_per_record" not in result["test_intervals"]  # no value matrix
 
 
 def test_german_expected_cost_on_fixed_split() -> None:
@@ -41,6 +44,10 @@ def test_german_expected_cost_on_fixed_split() -> None:
     # --tune (docs/benchmarks.md) the grids kept the defaults: no point beat them by more than one SE.
     # Regression guard: cost-blind "accept everyone" costs 5 * 0.3 = 1.5, "refuse everyone" 0.7.
     assert result["cost_per_record"] <= 0.62
+    # how far the figure can move with the 200 test applicants (stratified bootstrap, model fixed)
+    cost = result["test_intervals"]["cost_per_record"]
+    assert cost["estimate"] == result["cost_per_record"] and cost["low"] < cost["estimate"] < cost["high"]
+    assert 0.03 < cost["standard_error"] < 0.12 and cost["n"] == 200
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,13 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
         assert defs.resolve_job_def("custtest_train").execute_in_process(instance=instance).success
         model = meta(instance, "model")
         assert model["promoted"] is True and model["test_roc_auc"] > 0.6
+        # held-out figures come with their bootstrap intervals (metadata, evaluation report, MLflow metrics)
+        auc = model["test_intervals"]["roc_auc"]
+        assert auc["estimate"] == pytest.approx(model["test_roc_auc"], abs=1e-4) and auc["low"] < auc["estimate"]
+        assert auc["high"] > auc["estimate"]
+        assert set(model["test_intervals"]) >= {"average_precision", "value_per_record"}
+        report = (tmp_path / "data" / "reports" / "custtest" / "evaluation.md").read_text()
+        assert f"- roc_auc: {auc['estimate']:.4f} [{auc['low']:.4f}, {auc['high']:.4f}]" in report
         assert meta(instance, "predictions")["batch_value"]["n"] == 1500
         assert meta(instance, "drift_report")["drift_score"] <= 0.15
         skip = sensor(dg.build_sensor_context(instance=instance, definitions=defs))

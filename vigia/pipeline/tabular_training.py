@@ -29,6 +29,7 @@ from vigia.tabular.model import (
     save_model,
     unseen_categories,
 )
+from vigia.tabular.uncertainty import heldout_intervals
 from vigia.tabular.value import batch_value, labelled_value
 from vigia.warehouse.duck import append_frame, read_frame, replace_table_from_frame
 
@@ -67,6 +68,18 @@ def _log_mlflow(
                                         serialization_format="cloudpickle")  # fmt: skip
         version = register_version(info.model_uri, name, tags)
         return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "registered_version": version}
+
+
+def _intervals_markdown(intervals: dict[str, dict[str, Any]]) -> str:
+    """One line per figure of the chosen model with its bootstrap interval ('' when there is none)."""
+    if not intervals:
+        return ""
+    first = next(iter(intervals.values()))
+    lines = [f"- {k}: {v['estimate']:.4f} [{v['low']:.4f}, {v['high']:.4f}], standard error {v['standard_error']:.4f}"
+             for k, v in intervals.items()]  # fmt: skip
+    head = (f"Chosen model, {first['confidence']:.0%} bootstrap intervals over the held-out rows "
+            f"({first['n_resamples']} resamples within each class; model and threshold fixed):")  # fmt: skip
+    return head + "\n\n" + "\n".join(lines) + "\n\n"
 
 
 def with_batch_labels(training: pl.DataFrame, batch: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFrame, int, int]:
@@ -136,6 +149,8 @@ def train_and_promote(
     metrics = {kind: evaluate_model(m, heldout) for kind, m in candidates.items()}
     metrics["chosen"] = evaluate_model(best, heldout)
     y = heldout[target].to_numpy()
+    p_best = best.predict_proba(heldout)
+    intervals = heldout_intervals(y, p_best, (p_best >= best.threshold).astype(int), best.value_matrix, seed=cfg.seed)
     plot = calibration_plot({k: (y, m.predict_proba(heldout)) for k, m in candidates.items()},
                             reports_dir / "calibration.png")  # fmt: skip
 
@@ -151,7 +166,9 @@ def train_and_promote(
     decision = decide_promotion(metrics["chosen"]["average_precision"], champion_metric, cfg.promotion.tolerance,
                                 METRIC_NAME, champion_version=champion_version)  # fmt: skip
     name = f"vigia-{cfg.name}-classifier"
-    logged = _log_mlflow(best, metrics["chosen"], plot, {**tags, "model_version": version}, name, heldout.head(5))
+    bounds = {f"{k}_ci_{side}": v[side] for k, v in intervals.items() for side in ("low", "high")}
+    logged = _log_mlflow(best, {**metrics["chosen"], **bounds}, plot, {**tags, "model_version": version}, name,
+                         heldout.head(5))  # fmt: skip
     if decision.promote:
         promote(name, logged["registered_version"], METRIC_NAME, metrics["chosen"]["average_precision"])
         model_store.set_champion(models_dir, version, {"metric_name": METRIC_NAME, "reason": decision.reason})
@@ -163,6 +180,7 @@ def train_and_promote(
         "version": version,
         "metrics": metrics,
         "threshold": best.threshold_choice,
+        "heldout_intervals": intervals,
         "decision": decision.__dict__,
         "added_batch_rows": added,
         "skipped_batch_rows": skipped,
@@ -171,6 +189,7 @@ def train_and_promote(
     (reports_dir / "evaluation.md").write_text(
         f"# Evaluation: {cfg.name}\n\nModel version {version} ({best.kind}, calibration {best.calibration}), "
         f"held-out {heldout.height} rows.\n\n{metrics_markdown_table(rows, SUMMARY_COLUMNS)}\n\n"
+        f"{_intervals_markdown(intervals)}"
         f"Decision threshold: {best.threshold:.4f} ({best.threshold_choice.get('criterion', '')}).\n\n"
         f"Champion rule: {decision.reason}\n\n![calibration](calibration.png)\n"
     )
@@ -180,6 +199,7 @@ def train_and_promote(
         "decision": {"promote": decision.promote, "reason": decision.reason},
         "metrics": {k: {m: v for m, v in d.items() if not isinstance(v, dict | list)} for k, d in metrics.items()},
         "threshold": best.threshold_choice,
+        "intervals": intervals,
         "run_url": run_url(logged["experiment_id"], logged["run_id"]),
         "report": str(report),
         "plots": {"Calibration": Path(plot)},
