@@ -73,14 +73,12 @@ def _validation(train: pl.DataFrame, target: str, spec: m.FeatureSpec, kind: str
 
 
 def _row(name: str, val: Any, p: np.ndarray, reference: np.ndarray | None) -> dict[str, Any]:
-    _, metrics = m._candidate(val, p, {}, GERMAN_COST_MATRIX)
-    rule = metrics["threshold_rule"]
-    per_row = m._per_row(val, m._cross_validated_rule_values(val, p, rule, GERMAN_COST_MATRIX))
-    out = {"candidate": name, "cv_cost_per_record": -metrics["selection_value_per_record"], "threshold_rule": rule,
-           "roc_auc": metrics["roc_auc"], "per_row": per_row}  # fmt: skip
+    metrics, per_row = m.validation_values(val, p, GERMAN_COST_MATRIX)
+    out = {"candidate": name, "cv_cost_per_record": -metrics["selection_value_per_record"],
+           "threshold_rule": metrics["threshold_rule"], "roc_auc": metrics["roc_auc"], "per_row": per_row}  # fmt: skip
     if reference is not None:
-        diff = per_row - reference
-        out.update(gain_over_blend=float(diff.mean()), standard_error=float(diff.std(ddof=1) / np.sqrt(diff.size)))
+        gain, se = m.paired_gain(per_row, reference)
+        out.update(gain_over_blend=gain, standard_error=se)
     return out
 
 

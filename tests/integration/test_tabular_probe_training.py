@@ -44,9 +44,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         seen["fit"].append((train, best))
         return best, models
 
-    def evaluate_recorded(model, frame: pl.DataFrame) -> dict:
+    def evaluate_recorded(model, frame: pl.DataFrame, probability=None) -> dict:
         seen["evaluated"].append(frame)
-        return evaluate(model, frame)
+        return evaluate(model, frame, probability)
 
     monkeypatch.setattr(tt, "fit_and_select", fit_logreg)
     monkeypatch.setattr(tt, "evaluate_model", evaluate_recorded)

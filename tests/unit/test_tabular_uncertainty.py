@@ -46,7 +46,7 @@ def test_row_statistics_equal_scikit_learn_ties_included(distinct_scores: int | 
         assert ap[i] == pytest.approx(average_precision_score(y[i], p[i]), abs=1e-12)
 
 
-def test_blocks_give_the_same_draws_whatever_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_blocks_still_give_every_resample(monkeypatch: pytest.MonkeyPatch) -> None:
     import vigia.tabular.uncertainty as unc
 
     rng = np.random.default_rng(8)
@@ -54,7 +54,9 @@ def test_blocks_give_the_same_draws_whatever_the_block_size(monkeypatch: pytest.
     whole = stratified_bootstrap(mean_rows, y, x, n_resamples=300, seed=1)
     monkeypatch.setattr(unc, "CELLS_PER_BLOCK", 700)  # 7 resamples per block
     blocked = stratified_bootstrap(mean_rows, y, x, n_resamples=300, seed=1)
-    assert blocked.n_resamples == 300 and blocked.standard_error == pytest.approx(whole.standard_error, rel=0.25)
+    # 300 = 42 blocks of 7 + one of 6: the interval holds the values of all 300 resamples (counted, not echoed)
+    assert blocked.n_resamples == whole.n_resamples == 300
+    assert blocked.standard_error == pytest.approx(whole.standard_error, rel=0.25)
     assert blocked.low < blocked.estimate == whole.estimate < blocked.high
 
 
@@ -78,7 +80,7 @@ def test_interval_narrows_with_more_rows() -> None:
     def width(n: int) -> float:
         y = (rng.random(n) < 0.3).astype(int)
         p = np.clip(0.3 + 0.25 * (y - 0.3) + rng.normal(0, 0.2, n), 0, 1)
-        ci = heldout_intervals(y, p, p >= 0.5, n_resamples=400)["roc_auc"]
+        ci = heldout_intervals(y, p, 0.5, n_resamples=400)["roc_auc"]
         assert ci["low"] <= ci["estimate"] <= ci["high"]
         return ci["high"] - ci["low"]
 
@@ -91,7 +93,7 @@ def test_heldout_intervals_of_a_cost_matrix() -> None:
     y = np.r_[np.ones(60, dtype=int), np.zeros(140, dtype=int)]
     p = np.clip(0.3 * y + rng.random(200) * 0.7, 0, 1)
     d = (p >= 1 / 6).astype(int)
-    out = heldout_intervals(y, p, d, COSTS, n_resamples=500)
+    out = heldout_intervals(y, p, 1 / 6, COSTS, n_resamples=500)
     assert set(out) == {"roc_auc", "average_precision", "value_per_record", "cost_per_record"}
     value, cost = out["value_per_record"], out["cost_per_record"]
     assert value["estimate"] == pytest.approx(outcome_values(COSTS, y, d).mean(), abs=1e-4)
@@ -101,10 +103,10 @@ def test_heldout_intervals_of_a_cost_matrix() -> None:
 
 def test_heldout_intervals_without_both_classes_or_value_matrix() -> None:
     y, p = np.zeros(50, dtype=int), np.linspace(0, 1, 50)
-    assert set(heldout_intervals(y, p, p > 0.5, COSTS, n_resamples=50)) == {"value_per_record", "cost_per_record"}
-    assert heldout_intervals(y, p, p > 0.5, n_resamples=50) == {}
+    assert set(heldout_intervals(y, p, 0.5, COSTS, n_resamples=50)) == {"value_per_record", "cost_per_record"}
+    assert heldout_intervals(y, p, 0.5, n_resamples=50) == {}
     gain = ValueMatrix(tp_benefit=10.0, fp_cost=1.0, fn_cost=0.0, tn_value=0.0)
-    assert "cost_per_record" not in heldout_intervals(y, p, p > 0.5, gain, n_resamples=50)
+    assert "cost_per_record" not in heldout_intervals(y, p, 0.5, gain, n_resamples=50)
 
 
 @pytest.mark.parametrize(

@@ -81,8 +81,9 @@ def run_credit_benchmark(
         tune=tune,
     )
     per_model = {}
+    probs = {kind: model.predict_proba(test) for kind, model in models.items()}
     for kind, model in models.items():
-        m = evaluate_model(model, test)
+        m = evaluate_model(model, test, probs[kind])
         per_model[kind] = {
             **{
                 k: _r(m[k]) for k in ("roc_auc", "average_precision", "f1", "precision", "recall", "brier", "threshold")
@@ -108,8 +109,7 @@ def run_credit_benchmark(
         }
     best = per_model[chosen.kind]
     y_test = test.get_column(target).to_numpy()
-    p_test = chosen.predict_proba(test)
-    intervals = heldout_intervals(y_test, p_test, (p_test >= chosen.threshold).astype(int), value_matrix, seed=seed)
+    intervals = heldout_intervals(y_test, probs[chosen.kind], chosen.threshold, value_matrix, seed=seed)
     candidates = [  # train-part validation only (no test figure): what the selection saw
         {
             "model": kind,

@@ -146,13 +146,12 @@ def train_and_promote(
                          f"{target!r}: the champion rule needs both; add labelled rows")  # fmt: skip
     spec = infer_features(train, target, exclude=[cfg.entity_key] if cfg.entity_key else ())
     best, candidates = fit_and_select(train, target=target, spec=spec, value_matrix=value_matrix(cfg), seed=cfg.seed)
-    metrics = {kind: evaluate_model(m, heldout) for kind, m in candidates.items()}
-    metrics["chosen"] = evaluate_model(best, heldout)
+    probs = {kind: m.predict_proba(heldout) for kind, m in candidates.items()}  # best is candidates[best.kind]
+    metrics = {kind: evaluate_model(m, heldout, probs[kind]) for kind, m in candidates.items()}
+    metrics["chosen"] = metrics[best.kind]
     y = heldout[target].to_numpy()
-    p_best = best.predict_proba(heldout)
-    intervals = heldout_intervals(y, p_best, (p_best >= best.threshold).astype(int), best.value_matrix, seed=cfg.seed)
-    plot = calibration_plot({k: (y, m.predict_proba(heldout)) for k, m in candidates.items()},
-                            reports_dir / "calibration.png")  # fmt: skip
+    intervals = heldout_intervals(y, probs[best.kind], best.threshold, best.value_matrix, seed=cfg.seed)
+    plot = calibration_plot({k: (y, p) for k, p in probs.items()}, reports_dir / "calibration.png")
 
     version = model_store.new_version_id(run_id)
     directory = model_store.version_dir(models_dir, version)

@@ -648,10 +648,25 @@ def _pick_grid_point(scores: Sequence[float], per_row: Sequence[np.ndarray]) -> 
     it is ``chosen`` only if its mean per-row gain over point 0 (the defaults) exceeds one standard error
     of the paired per-row difference, else point 0 is."""
     best = max(range(len(scores)), key=lambda i: scores[i])
-    diff = np.asarray(per_row[best], dtype=float) - np.asarray(per_row[0], dtype=float)
-    gain = float(diff.mean())
-    se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+    gain, se = paired_gain(per_row[best], per_row[0])
     return best, (best if gain > se else 0), gain, se
+
+
+def paired_gain(candidate: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """Mean per-row gain of ``candidate`` over ``reference`` (values of the same rows) and its standard error."""
+    diff = np.asarray(candidate, dtype=float) - np.asarray(reference, dtype=float)
+    se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else 0.0
+    return float(diff.mean()), se
+
+
+def validation_values(
+    val: _Validation, p: np.ndarray, value_matrix: ValueMatrix, briers: dict[str, float] | None = None
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A candidate's validation metrics (step 5, with its chosen threshold rule) and each training row's
+    cross-validated value under that rule, averaged over the repeats (what grid points are compared on)."""
+    _, metrics = _candidate(val, p, briers or {}, value_matrix)
+    values = _cross_validated_rule_values(val, p, metrics["threshold_rule"], value_matrix)
+    return metrics, _per_row(val, values)
 
 
 def _tune(
@@ -678,10 +693,9 @@ def _tune(
         val, chosen, briers = _calibrated_validation(
             train, target, spec, base, methods, seed=seed + TUNE_SEED_OFFSET, **kwargs
         )
-        p = val.probs[chosen]
-        _, metrics = _candidate(val, p, briers, value_matrix)
+        metrics, values = validation_values(val, val.probs[chosen], value_matrix, briers)
         rule = metrics["threshold_rule"]
-        per_row.append(_per_row(val, _cross_validated_rule_values(val, p, rule, value_matrix)))
+        per_row.append(values)
         rows.append(
             {
                 "params": dict(params),
@@ -844,10 +858,11 @@ def _thread_limit(n_rows: int) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def evaluate_model(model: CreditModel, frame: pl.DataFrame) -> dict[str, Any]:
-    """Metrics of ``model`` on a labelled frame at its own threshold (+ value with its value matrix)."""
+def evaluate_model(model: CreditModel, frame: pl.DataFrame, probability: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics of ``model`` on a labelled frame at its own threshold (+ value with its value matrix);
+    ``probability``: the model's predictions for ``frame`` when the caller already has them."""
     y = _labels(frame, model.target)
-    p = model.predict_proba(frame)
+    p = model.predict_proba(frame) if probability is None else np.asarray(probability, dtype=float)
     out = probability_metrics(y, p, model.threshold)
     if model.value_matrix is not None:
         out["value"] = batch_value(model.value_matrix, p, (p >= model.threshold).astype(int), y)

@@ -2,12 +2,13 @@
 
 A held-out part of a few hundred rows gives figures with a wide sampling spread (German credit: 200 test
 applicants, 60 of them bad). These intervals resample the **test rows only**, with replacement and within
-each class (the test parts here are stratified splits, so their class counts are fixed by design, as in
-pROC's default for ROC-AUC intervals). A row keeps its label, probability and decision: the model and its
-threshold stay fixed, so the spread that comes from training is not in them. ``scipy.stats.bootstrap`` has
-no strata, hence the resampling here; the statistics score a block of resamples at once (the same values as
-scikit-learn's ``roc_auc_score`` and ``average_precision_score``, ties included, tested), so 2,000 resamples
-of 6,000 rows take 2.6 s here against 8.4 s through scikit-learn, one resample at a time.
+each class. The test parts of ``vigia bench credit`` are stratified splits, so their class counts are fixed
+by design; the pipeline's hash-based held-out part is not, so its intervals are slightly narrow. A row keeps
+its label and probability, and the model and its threshold stay fixed, so the spread that comes from training
+is not in them. ``scipy.stats.bootstrap`` has no strata, hence the resampling here. The statistics score a
+whole block of resamples at once, with the values of scikit-learn's ``roc_auc_score`` and
+``average_precision_score`` (ties included, tested) but without one call per resample (timings in
+``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -112,24 +113,25 @@ def stratified_bootstrap(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     estimate = float(statistic(y_arr[None, :], x_arr[None, :])[0])
-    return Interval(estimate, float(low), float(high), float(values.std(ddof=1)), confidence, n_resamples, n)
+    return Interval(estimate, float(low), float(high), float(values.std(ddof=1)), confidence, values.size, n)
 
 
 def heldout_intervals(
     y_true: ArrayLike,
     probability: ArrayLike,
-    decision: ArrayLike,
+    threshold: float,
     value_matrix: ValueMatrix | None = None,
     *,
     seed: int = 0,
     n_resamples: int = N_RESAMPLES,
 ) -> dict[str, dict[str, Any]]:
-    """Bootstrap intervals of a model's test figures at its fixed decisions: ROC-AUC and average precision
-    (when both classes are present) and, with a value matrix, the realised value per record (and, for a pure
-    cost matrix, its opposite, the cost per record)."""
+    """Bootstrap intervals of a model's test figures: ROC-AUC and average precision (when both classes are
+    present) and, with a value matrix, the value per record realised by its decisions (``probability >=
+    threshold``, as :func:`~vigia.tabular.model.probability_metrics` decides) and, for a pure cost matrix, its
+    opposite, the cost per record."""
     y = np.asarray(y_true).astype(int)
     p = np.asarray(probability, dtype=float)
-    d = np.asarray(decision).astype(int)
+    d = (p >= threshold).astype(int)
     kwargs: dict[str, Any] = {"seed": seed, "n_resamples": n_resamples}
     out: dict[str, dict[str, Any]] = {}
     if 0 < y.sum() < y.size:  # every stratified resample then holds both classes too
