@@ -25,9 +25,13 @@ the fixed split's test part included, so these figures must not be used to choos
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
+import os
+import platform
 import statistics
+import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -141,6 +145,7 @@ def run(
         "runs": runs,
         "seconds": round(time.perf_counter() - start, 1),
         "protocol": "vigia bench credit, unchanged, once per seed; evaluation only (the splits read every row)",
+        "run": _run_context(jobs),
     }
     out["targets"] = {
         figure: {
@@ -153,6 +158,29 @@ def run(
         if figure in summary
     }
     return out
+
+
+def _run_context(jobs: int) -> dict[str, Any]:
+    """When, where and on which commit the splits ran."""
+    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=Path(__file__).parent)  # fmt: skip
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": git.stdout.strip() or None,
+        "uncommitted_changes": bool(dirty.stdout.strip()),
+        "machine": _cpu_model() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "jobs": jobs,
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
 
 
 def _meets(figure: str, value: float, goal: float) -> bool:

@@ -62,3 +62,4 @@ def test_each_split_runs_the_unchanged_benchmark(splits: ModuleType, tmp_path: P
     aucs = [r["roc_auc"] for r in out["runs"]]
     assert out["targets"]["roc_auc"]["splits_meeting"] == sum(a >= 0.7 for a in aucs)
     assert sum(out["models_reported"].values()) == 2
+    assert out["run"]["jobs"] == 1 and out["run"]["cpu_count"] >= 1 and out["run"]["date"]
