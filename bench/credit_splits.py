@@ -118,6 +118,8 @@ def run(
 ) -> dict[str, Any]:
     """Run every split (``jobs`` at a time) and summarise each figure the runs report. ``targets`` maps
     ``cost_per_record`` (met when <=) or ``roc_auc`` (met when >=) to a target; the splits meeting it are counted."""
+    if len(seeds) < 2:
+        raise ValueError(f"a summary over splits needs at least 2 splits, got {len(seeds)}")
     start = time.perf_counter()
     n = len(seeds)
     args = ([path] * n, [fmt] * n, [value_matrix] * n, seeds, [target] * n)

@@ -35,6 +35,8 @@ def test_summary_uses_the_corrected_resampled_t_error(splits: ModuleType) -> Non
 def test_summary_needs_two_splits(splits: ModuleType) -> None:
     with pytest.raises(ValueError, match="at least 2 splits"):
         splits.summarize([0.5], n_train=800, n_test=200)
+    with pytest.raises(ValueError, match="at least 2 splits, got 1"):  # refused before any split runs
+        splits.run(Path("does-not-exist.csv"), "csv", None, [42])
 
 
 def test_each_split_runs_the_unchanged_benchmark(splits: ModuleType, tmp_path: Path) -> None:
