@@ -107,7 +107,7 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "champion_version": outcome["champion_version"],
                 "metrics": dg.MetadataValue.json(outcome["metrics"]),
                 **metric_metadata(outcome["metrics"]["chosen"], prefix="test_"),
-                "test_intervals": dg.MetadataValue.json(outcome["intervals"]),
+                "test_intervals": dg.MetadataValue.json(outcome["test_intervals"]),
                 "threshold": dg.MetadataValue.json(outcome["threshold"]),
                 "mlflow_run_url": dg.MetadataValue.url(outcome["run_url"]),
                 "report": dg.MetadataValue.path(outcome["report"]),

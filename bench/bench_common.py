@@ -1,4 +1,5 @@
-"""Shared by the Zeek benchmarks: the benchmark day and dataset, their DuckDB connection, the runs' summary.
+"""Shared by the benchmarks: the Zeek benchmark day and dataset, their DuckDB connection, the runs' summary;
+the machine and the commit a result was measured on.
 
 Nothing from ``vigia`` is imported at module level, so ``zeek_chain.py`` still times those imports itself.
 """
@@ -7,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import platform
 import statistics
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 1, 5)  # the one daily partition the benchmarks generate and read
 SEED = 7
 
@@ -62,3 +67,35 @@ def finish(runs: Sequence[dict[str, Any]], variant: Callable[[dict[str, Any]], s
     if path:
         path.write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, RAM, OS and Python of this machine (Linux ``/proc``)."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem_kib / 1024**2, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """The commit checked out and the files changed since it."""
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+
+    changed = git("diff", "--name-only", "HEAD").split()
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes_in": changed}

@@ -29,11 +29,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from vigia.bench.credit import GERMAN_COST_MATRIX
+from vigia.bench.credit import DEFAULT_SEED, GERMAN_COST_MATRIX
 from vigia.tabular import model as m
 from vigia.tabular.credit_data import load_credit_table
 
-SEED = 42
+SEED = DEFAULT_SEED  # vigia bench credit's fixed split
 ORDINAL = {
     "checking_status": {"A11": 0, "A12": 1, "A13": 2},  # A14 (no account): unknown, with its own flag
     "savings": {"A61": 0, "A62": 1, "A63": 2, "A64": 3},  # A65 (unknown / none): unknown, with its own flag

@@ -28,23 +28,22 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import platform
 import statistics
-import subprocess
 import time
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench_common import git_state, machine
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from vigia.bench.credit import GERMAN_COST_MATRIX, run_credit_benchmark
+from vigia.bench.credit import DEFAULT_SEED, GERMAN_COST_MATRIX, run_credit_benchmark
 from vigia.tabular.credit_data import Format
 from vigia.tabular.value import ValueMatrix
 
-FIXED_SEED = 42  # vigia bench credit's default split
 FIGURES = ("cost_per_record", "value_per_record", "roc_auc", "average_precision", "f1", "brier")
 SUMMARISED = (*FIGURES, "cv_cost_per_record", "test_minus_cv_cost")
 
@@ -61,7 +60,7 @@ def run_split(
         "seed": seed,
         "model": result["model"],
         "threshold_rule": result.get("threshold_rule"),
-        **{k: result[k] for k in FIGURES if k in result},
+        **_figures(result),
         # what the selection saw for the reported model, and how far its test cost landed from it
         **(
             {
@@ -81,6 +80,14 @@ def run_split(
         "n_test": result["n_test"],
         "seconds": result["seconds"],
     }
+
+
+def _figures(result: dict[str, Any]) -> dict[str, float]:
+    """The reported model's test figures; with a pure cost matrix the value per record (its opposite) is left out."""
+    out = {k: result[k] for k in FIGURES if k in result}
+    if "cost_per_record" in out:
+        out.pop("value_per_record", None)
+    return out
 
 
 def summarize(values: list[float], n_train: int, n_test: int, fixed: float | None = None) -> dict[str, Any]:
@@ -129,11 +136,21 @@ def run(
     else:
         runs = list(map(run_split, *args))
     n_train, n_test = runs[0]["n_train"], runs[0]["n_test"]
-    fixed = next((r for r in runs if r["seed"] == FIXED_SEED), None)
+    fixed = next((r for r in runs if r["seed"] == DEFAULT_SEED), None)
     summary = {
         k: summarize([r[k] for r in runs], n_train, n_test, None if fixed is None else fixed[k])
         for k in SUMMARISED
         if all(k in r for r in runs)
+    }
+    by_model = {  # each candidate's test cost had it always been reported (context, not a choice)
+        kind: summarize(
+            [r["test_cost_by_model"][kind] for r in runs],
+            n_train,
+            n_test,
+            None if fixed is None else fixed["test_cost_by_model"][kind],
+        )
+        for kind in runs[0]["test_cost_by_model"]
+        if all(kind in r["test_cost_by_model"] for r in runs)
     }
     out: dict[str, Any] = {
         "path": str(path),
@@ -143,7 +160,9 @@ def run(
         "n_train": n_train,
         "n_test": n_test,
         "summary": summary,
-        "models_reported": {m: sum(r["model"] == m for r in runs) for m in sorted({r["model"] for r in runs})},
+        "test_cost_by_model": by_model,
+        "models_reported": _counts(r["model"] for r in runs),
+        "threshold_rules_reported": _counts(r["threshold_rule"] for r in runs if r["threshold_rule"]),
         "runs": runs,
         "seconds": round(time.perf_counter() - start, 1),
         "protocol": "vigia bench credit, unchanged, once per seed; evaluation only (the splits read every row)",
@@ -164,25 +183,12 @@ def run(
 
 def _run_context(jobs: int) -> dict[str, Any]:
     """When, where and on which commit the splits ran."""
-    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                           cwd=Path(__file__).parent)  # fmt: skip
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": git.stdout.strip() or None,
-        "uncommitted_changes": bool(dirty.stdout.strip()),
-        "machine": _cpu_model() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "jobs": jobs,
-    }
+    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **git_state(), "machine": machine(),
+            "jobs": jobs}  # fmt: skip
 
 
-def _cpu_model() -> str | None:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return None
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items()))
 
 
 def _meets(figure: str, value: float, goal: float) -> bool:
@@ -196,7 +202,7 @@ def main() -> int:
     parser.add_argument("--target", default=None, help="label column, as vigia bench credit")
     parser.add_argument("--cost-matrix", default=None, help="as vigia bench credit; --format german: fp=1,fn=5")
     parser.add_argument("--splits", type=int, default=20)
-    parser.add_argument("--first-seed", type=int, default=FIXED_SEED)
+    parser.add_argument("--first-seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--target-cost", type=float, default=None, help="count the splits with cost <= this")
     parser.add_argument("--target-roc-auc", type=float, default=None, help="count the splits with ROC-AUC >= this")
@@ -211,13 +217,16 @@ def main() -> int:
     out = run(args.path, args.fmt, vm, seeds, jobs=args.jobs, targets=targets, target=args.target)
     for name, s in out["summary"].items():
         fixed = s.get("fixed_split")
-        where = f"  seed {FIXED_SEED}: {fixed['value']:.4f}, rank {fixed['rank']}/{fixed['of']}" if fixed else ""
+        where = f"  seed {DEFAULT_SEED}: {fixed['value']:.4f}, rank {fixed['rank']}/{fixed['of']}" if fixed else ""
         print(f"{name:18s} mean {s['mean']:.4f}  sd {s['sd']:.4f}  corrected SE {s['corrected_se']:.4f}  "
               f"95% [{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}]  range [{s['min']:.4f}, {s['max']:.4f}]"
               + where)  # fmt: skip
     for figure, t in out["targets"].items():
         print(f"{figure} {t['met_when']} {t['target']}: {t['splits_meeting']} of {t['of']} splits")
-    print(f"models reported: {out['models_reported']}; {out['seconds']} s")
+    for kind, c in out["test_cost_by_model"].items():
+        print(f"{kind} alone: test cost mean {c['mean']:.4f}  95% [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}]")
+    print(f"models reported: {out['models_reported']}; threshold rules: {out['threshold_rules_reported']}; "
+          f"{out['seconds']} s")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2))

@@ -35,7 +35,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -46,9 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import DAY, SEED, conn_dataset, connect
+from bench_common import DAY, REPO_ROOT, SEED, conn_dataset, connect, git_state, machine
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 GIB = 1024**3
 WINDOW_S = 300
 N_TREES = 100
@@ -337,39 +335,10 @@ def _run_child(argv: list[str], label: str) -> dict[str, Any]:
     return result
 
 
-def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gib": round(mem_kib / 1024**2, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     return {p: version(p) for p in ("duckdb", "polars", "scikit-learn", "pandas", "numpy", "pyarrow")}
-
-
-def _git() -> dict[str, Any]:
-    def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-
-    changed = git("diff", "--name-only", "HEAD").split()
-    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes_in": changed}
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -579,9 +548,9 @@ def main(argv: list[str] | None = None) -> int:
         "file": str(path),
         "file_bytes": file_bytes,
         "generated": generated,
-        "machine": _machine(),
+        "machine": machine(),
         "versions": _versions(),
-        "git": _git(),
+        "git": git_state(),
         "duckdb_memory_limit_arg": args.memory_limit,
         "targets": TARGETS,
         "vigia": vigia,

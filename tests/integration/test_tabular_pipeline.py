@@ -52,7 +52,9 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
         assert auc["high"] > auc["estimate"]
         assert set(model["test_intervals"]) >= {"average_precision", "value_per_record"}
         report = (tmp_path / "data" / "reports" / "custtest" / "evaluation.md").read_text()
-        assert f"- roc_auc: {auc['estimate']:.4f} [{auc['low']:.4f}, {auc['high']:.4f}]" in report
+        assert f"| roc_auc | {auc['estimate']:.4g} | {auc['low']:.4g} | {auc['high']:.4g} |" in report
+        evaluation = json.loads((tmp_path / "data" / "reports" / "custtest" / "evaluation.json").read_text())
+        assert evaluation["test_intervals"] == model["test_intervals"]
         assert meta(instance, "predictions")["batch_value"]["n"] == 1500
         assert meta(instance, "drift_report")["drift_score"] <= 0.15
         skip = sensor(dg.build_sensor_context(instance=instance, definitions=defs))

@@ -64,4 +64,10 @@ def test_each_split_runs_the_unchanged_benchmark(splits: ModuleType, tmp_path: P
     aucs = [r["roc_auc"] for r in out["runs"]]
     assert out["targets"]["roc_auc"]["splits_meeting"] == sum(a >= 0.7 for a in aucs)
     assert sum(out["models_reported"].values()) == 2
-    assert out["run"]["jobs"] == 1 and out["run"]["cpu_count"] >= 1 and out["run"]["date"]
+    assert "value_per_record" not in out["summary"]  # a pure cost matrix: the value is the cost's opposite
+    blend = [r["test_cost_by_model"]["blend"] for r in out["runs"]]
+    assert by_seed[7]["test_cost_by_model"]["blend"] == direct["models"]["blend"]["value"]["cost_per_record"]
+    assert out["test_cost_by_model"]["blend"]["mean"] == pytest.approx(sum(blend) / 2)
+    rules = [r["threshold_rule"] for r in out["runs"]]
+    assert out["threshold_rules_reported"] == {rule: rules.count(rule) for rule in set(rules)}
+    assert out["run"]["jobs"] == 1 and out["run"]["machine"]["cores"] >= 1 and "commit" in out["run"]

@@ -70,16 +70,18 @@ def _log_mlflow(
         return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "registered_version": version}
 
 
+INTERVAL_COLUMNS = ["figure", "estimate", "low", "high", "standard_error"]
+
+
 def _intervals_markdown(intervals: dict[str, dict[str, Any]]) -> str:
-    """One line per figure of the chosen model with its bootstrap interval ('' when there is none)."""
+    """The chosen model's held-out figures with their bootstrap intervals, as a table ('' when there are none)."""
     if not intervals:
         return ""
     first = next(iter(intervals.values()))
-    lines = [f"- {k}: {v['estimate']:.4f} [{v['low']:.4f}, {v['high']:.4f}], standard error {v['standard_error']:.4f}"
-             for k, v in intervals.items()]  # fmt: skip
     head = (f"Chosen model, {first['confidence']:.0%} bootstrap intervals over the held-out rows "
             f"({first['n_resamples']} resamples within each class; model and threshold fixed):")  # fmt: skip
-    return head + "\n\n" + "\n".join(lines) + "\n\n"
+    rows = [{"figure": k, **v} for k, v in intervals.items()]
+    return f"{head}\n\n{metrics_markdown_table(rows, INTERVAL_COLUMNS)}\n"
 
 
 def with_batch_labels(training: pl.DataFrame, batch: pl.DataFrame, cfg: DatasetConfig) -> tuple[pl.DataFrame, int, int]:
@@ -179,7 +181,7 @@ def train_and_promote(
         "version": version,
         "metrics": metrics,
         "threshold": best.threshold_choice,
-        "heldout_intervals": intervals,
+        "test_intervals": intervals,
         "decision": decision.__dict__,
         "added_batch_rows": added,
         "skipped_batch_rows": skipped,
@@ -198,7 +200,7 @@ def train_and_promote(
         "decision": {"promote": decision.promote, "reason": decision.reason},
         "metrics": {k: {m: v for m, v in d.items() if not isinstance(v, dict | list)} for k, d in metrics.items()},
         "threshold": best.threshold_choice,
-        "intervals": intervals,
+        "test_intervals": intervals,
         "run_url": run_url(logged["experiment_id"], logged["run_id"]),
         "report": str(report),
         "plots": {"Calibration": Path(plot)},
