@@ -8,6 +8,7 @@ import dagster as dg
 from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
 from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.pipeline.tabular import (
+    BATCH_FINGERPRINT,
     BATCH_TABLE,
     EXTRACTS_FINGERPRINT,
     LOG_TABLE,
@@ -26,6 +27,15 @@ def _frame_metadata(result: ExtractsResult) -> dict:
         "extracts": dg.MetadataValue.json(result.summary()),
         EXTRACTS_FINGERPRINT: result.fingerprint,  # compared by the new-extract sensor
     }
+
+
+def _judged_batch(instance: dg.DagsterInstance, batch_key: dg.AssetKey) -> dict:
+    """The batch a drift report judges: the file and fingerprint of the latest ``inference_batch`` (the drift
+    sensor retrains once per fingerprint)."""
+    event = instance.get_latest_materialization_event(batch_key)
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    sources = {"batch_file": "batch_file", BATCH_FINGERPRINT: EXTRACTS_FINGERPRINT}
+    return {key: meta[src].value for key, src in sources.items() if src in meta}
 
 
 def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
@@ -73,10 +83,12 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(key=dctx.key(MODEL_ASSET), deps=[dctx.key(TRAINING_TABLE), dctx.key(BATCH_TABLE)],
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"scikitlearn", "mlflow"}, tags={STAGE_TAG: "train"},
-              description="Gradient boosting and a logistic baseline, class-weighted and calibrated; the better on "
-              "validation is the candidate, the decision threshold maximises expected value (or F1); tracked in "
-              "MLflow; becomes champion unless its held-out average precision is worse by more than the "
-              "tolerance. Retraining adds the newest batch when it carries labels.")  # fmt: skip
+              description="Gradient boosting, a logistic baseline and their blend, class-weighted and calibrated. "
+              "With a value matrix, the candidate and its decision threshold (the one that maximises value on "
+              "validation, or the cost-derived Bayes threshold) are those that realise the most value per record "
+              "out of sample; without one, the best validation ROC-AUC and the F1 threshold. Tracked in MLflow; "
+              "becomes champion unless its held-out average precision is worse by more than the tolerance. "
+              "Retraining adds the newest batch when it carries labels.")  # fmt: skip
     def model(
         context: dg.AssetExecutionContext,
         warehouse: DuckDBWarehouse,
@@ -177,6 +189,7 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         context.log.info(f"drift score {report.score:.3f} (threshold {cfg.drift.threshold})")
         return dg.MaterializeResult(
             metadata={
+                **_judged_batch(context.instance, dctx.key(BATCH_TABLE)),
                 "drift_score": float(report.score),
                 "drift_threshold": float(cfg.drift.threshold),
                 "drifted": bool(report.drifted),

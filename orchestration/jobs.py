@@ -9,7 +9,7 @@ import dagster as dg
 RETRAIN_ASSETS = ("window_features", "detectors", "thresholds", "evaluation", "champion", "window_scores", "alerts")
 
 
-TABULAR_RETRAIN_ASSETS = ("model", "predictions")
+TABULAR_RETRAIN_ASSETS = ("model", "predictions", "drift_report")
 TABULAR_SCORE_ASSETS = ("inference_batch", "predictions", "drift_report")
 
 
@@ -43,7 +43,8 @@ def build_dataset_jobs(dataset: str, assets: list[dg.AssetsDefinition]) -> Datas
         retrain = dg.define_asset_job(
             f"{dataset}_retrain",
             selection=dg.AssetSelection.assets(*[dg.AssetKey([dataset, n]) for n in TABULAR_RETRAIN_ASSETS]),
-            description=f"Drift-triggered retraining of {dataset} (training + newly labelled rows), then rescoring.",
+            description=f"Drift-triggered retraining of {dataset} (training + newly labelled rows), then rescoring and "
+            "the drift check against the new champion.",
         )
         score = dg.define_asset_job(
             f"{dataset}_score",

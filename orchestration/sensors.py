@@ -11,7 +11,7 @@ from orchestration.jobs import DatasetJobs
 from vigia.config import DatasetConfig
 from vigia.pipeline.features import FEATURES_TABLE
 from vigia.pipeline.kinds import RAW_TABLES
-from vigia.pipeline.tabular import EXTRACTS_FINGERPRINT
+from vigia.pipeline.tabular import BATCH_FINGERPRINT, EXTRACTS_FINGERPRINT
 
 CURSOR_VERSION = 1
 
@@ -20,12 +20,13 @@ DRIFT_CURSOR_VERSION = 2
 DRIFT_DAYS_REMEMBERED = 1000  # days whose retrain was requested, newest kept: a drifted day retrains once
 
 
-def _drift_cursor(cursor: str | None) -> tuple[int | None, list[str]]:
-    """(last storage id seen, days already retrained) from the cursor; version 1 cursors had no days."""
+def _drift_cursor(cursor: str | None) -> tuple[int | None, list[str], list[str]]:
+    """(last storage id seen, days already retrained, tabular batches already retrained) from the cursor;
+    version 1 cursors had no days, and earlier version 2 cursors no batches."""
     if not cursor:
-        return None, []
+        return None, [], []
     state = json.loads(cursor)
-    return int(state["storage_id"]), list(state.get("retrained_days", []))
+    return int(state["storage_id"]), list(state.get("retrained_days", [])), list(state.get("retrained_batches", []))
 
 
 def _drifted_days(meta: dict, below: list[str]) -> dict[str, float]:
@@ -54,7 +55,10 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
     ``run_key = <dataset>-drift-retrain-<first day>[..<last day>]``. A day retrains once: the retrained model
     is fitted on the training period, which never holds the newest days, so the same day stays drifted against
     it, and retraining again would repeat without end. The days already retrained are kept in the cursor.
-    Tabular batches: one retrain per drifted report run (the retrain adds the batch's labelled rows).
+    Tabular batches: one retrain per drifted batch (``run_key = <dataset>-drift-retrain-<batch fingerprint>``;
+    the retrain adds the batch's labelled rows). The retraining job refreshes the drift report against the
+    new champion; a batch that stays drifted (no labels, or too few) does not retrain again, for the same
+    reason as a day. The batches already retrained are kept in the cursor.
     Turned on over past reports, only the newest report counts. Below the threshold, a ``SkipReason`` gives
     the scores. The cursor lives in the instance, so it survives daemon restarts.
     """
@@ -64,10 +68,11 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
         job=jobs.retrain,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description=f"Retrains {dataset} when a drift report scores above its threshold (once per drifted day).",
+        description=f"Retrains {dataset} when a drift report scores above its threshold (once per drifted day or "
+        "batch).",
     )
     def drift_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        after, retrained = _drift_cursor(context.cursor)
+        after, retrained, retrained_batches = _drift_cursor(context.cursor)
         if after is None:  # first tick: reports computed before the sensor was on do not count, but the newest
             records = context.instance.fetch_materializations(
                 dg.AssetRecordsFilter(asset_key=drift_asset), limit=1, ascending=False
@@ -82,6 +87,8 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
         below: list[str] = []
         drifted: dict[str, float] = {}
         runs: set[str] = set()
+        new_batches: list[str] = []
+        done_batches: list[str] = []
         for record in records:
             if record.run_id and record.run_id in runs:  # a multi-day run: one materialization per day, same metadata
                 continue
@@ -89,13 +96,19 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
             meta = record.asset_materialization.metadata
             if "drift_day" not in meta:  # the tabular kind: one batch per report
                 score, threshold = meta["drift_score"].value, meta["drift_threshold"].value
-                if score > threshold:
-                    key = f"{dataset}-drift-retrain-{record.run_id}"
+                # a report written before the batch fingerprint was recorded: its run stands for the batch
+                batch = meta[BATCH_FINGERPRINT].value if BATCH_FINGERPRINT in meta else record.run_id
+                name = Path(str(meta["batch_file"].value)).name if "batch_file" in meta else "latest batch"
+                if score <= threshold:
+                    below.append(f"{name}: {score:.3f} <= {threshold}")
+                elif batch in retrained_batches or batch in new_batches:
+                    done_batches.append(f"{name}: drifted ({score:.3f}), already retrained for it")
+                else:
+                    new_batches.append(batch)
+                    key = f"{dataset}-drift-retrain-{batch}"
                     requests[key] = dg.RunRequest(
                         run_key=key, tags={"vigia/trigger": "drift", "vigia/drift_score": f"{score:.4f}"}
                     )
-                else:
-                    below.append(f"latest batch: {score:.3f} <= {threshold}")
                 continue
             for day, score in _drifted_days(meta, below).items():
                 drifted[day] = max(score, drifted.get(day, 0.0))
@@ -112,13 +125,15 @@ def build_drift_sensor(dataset: str, drift_asset: dg.AssetKey, jobs: DatasetJobs
                 tags |= {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
                 requests[key] = dg.RunRequest(run_key=key, tags=tags)
         remembered = sorted(set(retrained) | set(new))[-DRIFT_DAYS_REMEMBERED:]
+        batches = [*retrained_batches, *new_batches][-DRIFT_DAYS_REMEMBERED:]
         cursor = json.dumps({"version": DRIFT_CURSOR_VERSION, "storage_id": max(r.storage_id for r in records),
-                             "retrained_days": remembered})  # fmt: skip
+                             "retrained_days": remembered, "retrained_batches": batches})  # fmt: skip
         if requests:
             return dg.SensorResult(run_requests=list(requests.values()), cursor=cursor)
         context.update_cursor(cursor)
         notes = below + [f"{day}: drifted ({drifted[day]:.3f}), already retrained for it" for day in done]
-        reason = "drift score below threshold or day already retrained"
+        notes += done_batches
+        reason = "drift score below threshold or day (batch) already retrained"
         return dg.SkipReason(f"{reason}, no retraining ({'; '.join(notes)})")
 
     return drift_sensor

@@ -121,12 +121,16 @@ class WindowConfig(_Strict):
 
 
 class SplitConfig(_Strict):
+    """Shares of the time range (or rows) for training, validation and test; ``train`` left out is the rest."""
+
     train: float = 0.6
     validation: float = 0.2
     test: float = 0.2
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitConfig:
+        if "train" not in self.model_fields_set:  # bypasses pydantic's setattr: "train" stays unset
+            object.__setattr__(self, "train", round(1.0 - self.validation - self.test, 12))
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-6 or min(self.train, self.validation, self.test) <= 0:
             raise ValueError(f"split fractions must be positive and sum to 1, got {total}")
@@ -525,6 +529,13 @@ class DatasetConfig(_Strict):
                 raise ValueError(f"entity_key and label_column are both {self.label_column!r}: an id is not a target")
             if self.drift.calibrate:
                 raise ValueError("drift.calibrate needs daily partitions; tabular_supervised batches have none")
+            if unused := sorted({"train", "validation"} & self.split.model_fields_set):
+                verb = "does" if len(unused) == 1 else "do"
+                raise ValueError(
+                    f"split.{' and split.'.join(unused)} {verb} not apply to tabular_supervised: the model trains on "
+                    "every row not held out and validates by cross-validation inside them; set split.test only "
+                    "(the held-out share)"
+                )
             if self.value_matrix is not None:
                 from vigia.tabular.value import ValueMatrix
 

@@ -56,6 +56,9 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
         DatasetConfig.model_validate(_base(window={"size": "1m", "step": "5m"}))
     with pytest.raises(ValueError, match="sum to 1"):
         DatasetConfig.model_validate(_base(split={"train": 0.5, "validation": 0.2, "test": 0.2}))
+    assert DatasetConfig.model_validate(_base(split={"test": 0.3})).split.train == 0.5  # train left out: the rest
+    with pytest.raises(ValueError, match="must be positive"):
+        DatasetConfig.model_validate(_base(split={"validation": 0.5, "test": 0.5}))
     sensors = {**_base(), "kind": "sensor_timeseries", "source": {"type": "synthetic_pump"}, "sql_models": "sensors"}
     with pytest.raises(ValueError, match="entity_key must be 'station'"):
         DatasetConfig.model_validate({**sensors, "entity_key": "pump_id"})
@@ -86,6 +89,12 @@ def test_validation_errors_are_clear(tmp_path: Path) -> None:
         DatasetConfig.model_validate({**tabular, "label_column": None})
     with pytest.raises(ValueError, match="entity_key and label_column are both 'y'"):
         DatasetConfig.model_validate({**tabular, "label_column": "y", "entity_key": "y"})
+    labelled = {**tabular, "label_column": "y"}
+    with pytest.raises(ValueError, match=r"split\.train and split\.validation do not apply to tabular_supervised"):
+        DatasetConfig.model_validate({**labelled, "split": {"train": 0.6, "validation": 0.2, "test": 0.2}})
+    with pytest.raises(ValueError, match=r"split\.validation does not apply"):
+        DatasetConfig.model_validate({**labelled, "split": {"validation": 0.1, "test": 0.3}})
+    assert DatasetConfig.model_validate({**labelled, "split": {"test": 0.3}}).split.test == 0.3
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed")
     with pytest.raises(ValueError, match=r"bad\.yaml"):

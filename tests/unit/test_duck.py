@@ -265,3 +265,41 @@ def test_read_frame_projection_partitions_and_where(con: duckdb.DuckDBPyConnecti
         order_by="v",
     )
     assert some.columns == ["v"] and some["v"].to_list() == [30, 50]
+
+
+def test_append_frame_evolves_a_log_table(con: duckdb.DuckDBPyConnection) -> None:
+    """A log first written with an all-None column (DuckDB type NULL) and fewer fields takes later rows."""
+    import polars as pl
+
+    duck.ensure_schema(con, "s")
+    duck.append_frame(con, "s", "log", pl.DataFrame({"batch": ["a"], "value": [None]}))
+    assert dict(duck.table_schema(con, "s", "log"))["value"].strip('"') == "NULL"
+    later = pl.DataFrame({"batch": ["b"], "value": [2.5], "rows_rejected": [3]})
+    with pytest.raises(duckdb.Error):  # without evolve_columns, the old behaviour: the insert fails
+        duck.append_frame(con, "s", "log", later)
+    duck.append_frame(con, "s", "log", later, evolve_columns=True)
+    types = {"batch": "VARCHAR", "value": "DOUBLE", "rows_rejected": "BIGINT"}
+    assert dict(duck.table_schema(con, "s", "log")) == types
+    assert _values(con, "log") == [("a", None, None), ("b", 2.5, 3)]
+
+
+def test_replace_table_before_commit_failure_keeps_both(con: duckdb.DuckDBPyConnection) -> None:
+    """The swap and the writes of before_commit land together: if the latter fails, neither does."""
+    import polars as pl
+
+    duck.replace_table(con, "s", "t", "SELECT 1 AS i")
+    duck.append_frame(con, "s", "log", pl.DataFrame({"n": [1]}))
+
+    def append_then_fail(c: duckdb.DuckDBPyConnection) -> None:
+        duck.append_frame(c, "s", "log", pl.DataFrame({"n": [2]}))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        duck.replace_table_from_frame(con, "s", "t", pl.DataFrame({"i": [7, 8]}), before_commit=append_then_fail)
+    assert _values(con, "t") == [(1,)] and _values(con, "log") == [(1,)]
+    assert not duck.table_exists(con, "s", "__tmp_t")
+    duck.replace_table_from_frame(
+        con, "s", "t", pl.DataFrame({"i": [7, 8]}),
+        before_commit=lambda c: duck.append_frame(c, "s", "log", pl.DataFrame({"n": [2]})),
+    )  # fmt: skip
+    assert _values(con, "t") == [(7,), (8,)] and _values(con, "log") == [(1,), (2,)]

@@ -31,6 +31,7 @@ PREDICTIONS_TABLE = "predictions"
 LOG_TABLE = "inference_log"
 MODEL_FILE = "model.joblib"
 EXTRACTS_FINGERPRINT = "extracts_fingerprint"  # metadata of the training table and the batch (what they read)
+BATCH_FINGERPRINT = "batch_fingerprint"  # metadata of the drift report: the batch it judged (one retrain per batch)
 
 
 @dataclass(frozen=True)
@@ -145,13 +146,39 @@ def value_matrix(cfg: DatasetConfig) -> ValueMatrix | None:
     return ValueMatrix.parse(cfg.value_matrix) if cfg.value_matrix else None
 
 
-def inference_log_row(batch: Path, version: str, predictions: pl.DataFrame, value: dict[str, Any]) -> dict[str, Any]:
-    return {
+LOG_SCHEMA: dict[str, pl.DataType] = {
+    "batch": pl.String(),
+    "model_version": pl.String(),
+    "rows": pl.Int64(),  # scored (the batch's accepted rows)
+    "rows_rejected": pl.Int64(),  # records of the batch file in inference_batch_rejects
+    "labelled_rows": pl.Int64(),  # scored rows that came with an outcome
+    "flagged": pl.Int64(),
+    "expected_value": pl.Float64(),  # total over the batch; NULL without a value matrix
+    "scored_at": pl.Datetime("us"),
+    "details": pl.String(),
+}
+
+
+def inference_log_row(
+    batch: Path,
+    version: str,
+    predictions: pl.DataFrame,
+    value: dict[str, Any],
+    *,
+    rows_rejected: int = 0,
+    labelled_rows: int = 0,
+) -> pl.DataFrame:
+    """One ``inference_log`` row, typed by :data:`LOG_SCHEMA` whatever its values (a log first written without
+    a value matrix must not get a column of DuckDB's ``NULL`` type)."""
+    row = {
         "batch": batch.name,
         "model_version": version,
         "rows": predictions.height,
+        "rows_rejected": rows_rejected,
+        "labelled_rows": labelled_rows,
         "flagged": int(predictions["decision"].sum()),
         "expected_value": float(value.get("expected_value_total", 0.0)) if value else None,
         "scored_at": datetime.now(UTC).replace(tzinfo=None),
         "details": json.dumps(value, default=str),
     }
+    return pl.DataFrame([row], schema=LOG_SCHEMA)

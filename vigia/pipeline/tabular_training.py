@@ -12,7 +12,14 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.pipeline import model_store
-from vigia.pipeline.tabular import LOG_TABLE, PREDICTIONS_TABLE, TRAINING_TABLE, inference_log_row, value_matrix
+from vigia.pipeline.tabular import (
+    BATCH_TABLE,
+    LOG_TABLE,
+    PREDICTIONS_TABLE,
+    TRAINING_TABLE,
+    inference_log_row,
+    value_matrix,
+)
 from vigia.reporting.reports import metrics_markdown_table, write_json
 from vigia.tabular.model import (
     CreditModel,
@@ -31,7 +38,7 @@ from vigia.tabular.model import (
 )
 from vigia.tabular.uncertainty import heldout_intervals
 from vigia.tabular.value import batch_value, labelled_value
-from vigia.warehouse.duck import append_frame, read_frame, replace_table_from_frame
+from vigia.warehouse.duck import append_frame, qualified, read_frame, replace_table_from_frame, table_exists
 
 METRIC_NAME = "heldout_average_precision"
 MODEL_FILE = "model.joblib"
@@ -229,18 +236,25 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
     if model is None:
         raise FileNotFoundError(f"no champion model in {models_dir}: materialize the model asset first")
     scored = predict_batch(model, batch)
-    replace_table_from_frame(con, cfg.name, PREDICTIONS_TABLE, scored)
+    target = cfg.label_column
     value = {}
     if model.value_matrix is not None:
         p, d = scored["probability"].to_numpy(), scored["decision"].to_numpy()
         value = batch_value(model.value_matrix, p, d, None)
-        target = cfg.label_column
         if target and target in batch.columns and batch[target].null_count() < batch.height:
             # Outcomes that came with the batch: the value the decisions actually realised on those rows.
             y = batch[target].cast(pl.Float64).fill_null(float("nan")).to_numpy()
             value |= labelled_value(model.value_matrix, d, y)
-    row = pl.DataFrame([inference_log_row(Path(str(batch["source_file"][0])), version or "", scored, value)])
-    append_frame(con, cfg.name, LOG_TABLE, row)
+    batch_file = Path(str(batch["source_file"][0]))
+    labelled = batch.height - batch[target].null_count() if target and target in batch.columns else 0
+    row = inference_log_row(batch_file, version or "", scored, value, labelled_rows=labelled,
+                            rows_rejected=_batch_rejects(con, cfg.name, batch_file.name))  # fmt: skip
+
+    def log_batch(c: duckdb.DuckDBPyConnection) -> None:
+        append_frame(c, cfg.name, LOG_TABLE, row, evolve_columns=True)
+
+    # The predictions and their log row land together, or neither does.
+    replace_table_from_frame(con, cfg.name, PREDICTIONS_TABLE, scored, before_commit=log_batch)
     return {
         "rows": scored.height,
         "flagged": int(np.asarray(scored["decision"]).sum()),
@@ -252,3 +266,12 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
         "kind_changes": kind_changes(model.spec, batch),
         "non_numeric_values": non_numeric_values(model.spec, batch),
     }
+
+
+def _batch_rejects(con: duckdb.DuckDBPyConnection, schema: str, batch_file: str) -> int:
+    """Records of ``batch_file`` that its latest read rejected (``inference_batch_rejects``)."""
+    table = f"{BATCH_TABLE}_rejects"
+    if not table_exists(con, schema, table):
+        return 0
+    sql = f"SELECT count(*) FROM {qualified(schema, table)} WHERE source_file = ?"
+    return int(con.execute(sql, [batch_file]).fetchall()[0][0])

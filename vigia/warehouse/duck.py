@@ -161,13 +161,17 @@ def _rename(con: duckdb.DuckDBPyConnection, schema: str, source: str, target: st
     con.execute(f"ALTER TABLE {qualified(schema, source)} RENAME TO {quote_ident(target)}")
 
 
-def _swap(con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str) -> None:
-    """In one transaction: drop ``table`` and rename ``tmp`` to it."""
+def _swap(
+    con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str, before_commit: BeforeCommit | None = None
+) -> None:
+    """In one transaction: drop ``table``, rename ``tmp`` to it, then ``before_commit(con)`` if given."""
     kind = relation_type(con, schema, table)  # a view of that name (the model was a view) goes too
     con.begin()
     try:
         _drop(con, schema, table, kind)
         _rename(con, schema, tmp, table)
+        if before_commit is not None:
+            before_commit(con)
         con.commit()
     except BaseException:
         _rollback_quietly(con)
@@ -175,12 +179,18 @@ def _swap(con: duckdb.DuckDBPyConnection, schema: str, tmp: str, table: str) -> 
 
 
 def replace_table(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, select_sql: str, params: Params = None
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    select_sql: str,
+    params: Params = None,
+    before_commit: BeforeCommit | None = None,
 ) -> int:
     """Write-then-swap: build ``__tmp_<table>`` from ``select_sql``, then atomically swap it in.
 
     On any failure the temporary table is dropped and the previous table is left intact.
-    Returns the number of rows in the new table.
+    ``before_commit(con)`` runs in the swap's transaction (e.g. appending the matching log row): if it fails,
+    the previous table stays. Returns the number of rows in the new table.
     """
     ensure_schema(con, schema)
     tmp = f"__tmp_{table}"
@@ -188,7 +198,7 @@ def replace_table(
     try:
         con.execute(f"CREATE TABLE {qualified(schema, tmp)} AS {select_sql}", params)
         rows = row_count(con, schema, tmp)
-        _swap(con, schema, tmp, table)
+        _swap(con, schema, tmp, table, before_commit)
     except BaseException:
         _drop_quietly(con, schema, tmp)
         raise
@@ -512,24 +522,46 @@ def write_frame_partitions(
         con.unregister(name)
 
 
-def replace_table_from_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame) -> int:
+def replace_table_from_frame(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pl.DataFrame,
+    before_commit: BeforeCommit | None = None,
+) -> int:
     """``replace_table`` (write, then swap) from a polars frame."""
     name = f"__vigia_table_{table}"
     con.register(name, frame.to_arrow())
     try:
-        return replace_table(con, schema, table, f"SELECT * FROM {name}")
+        return replace_table(con, schema, table, f"SELECT * FROM {name}", before_commit=before_commit)
     finally:
         con.unregister(name)
 
 
-def append_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame) -> int:
-    """Insert a polars frame's rows (columns by name), creating the table from its schema when missing."""
+def append_frame(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pl.DataFrame, *, evolve_columns: bool = False
+) -> int:
+    """Insert a polars frame's rows (columns by name), creating the table from its schema when missing.
+
+    With ``evolve_columns`` (a log whose rows gain fields over releases), the frame's columns the table lacks
+    are added first (NULL in the earlier rows), and a column the table holds with DuckDB's ``NULL`` type (it
+    was created from a frame whose column was all None) takes the frame's type. Runs inside the caller's
+    transaction, if any.
+    """
     name = f"__vigia_append_{table}"
+    target = qualified(schema, table)
     con.register(name, frame.to_arrow())
     try:
-        con.execute(f"CREATE TABLE IF NOT EXISTS {qualified(schema, table)} AS SELECT * FROM {name} LIMIT 0")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM {name} LIMIT 0")
+        if evolve_columns:
+            existing = dict(table_schema(con, schema, table))
+            for column, typ in select_columns(con, f"SELECT * FROM {name}", None):
+                if column not in existing:
+                    con.execute(f"ALTER TABLE {target} ADD COLUMN {quote_ident(column)} {typ}")
+                elif existing[column].strip('"') == "NULL" and typ.strip('"') != "NULL":
+                    con.execute(f"ALTER TABLE {target} ALTER {quote_ident(column)} SET DATA TYPE {typ}")
         if frame.height:
-            con.execute(f"INSERT INTO {qualified(schema, table)} BY NAME SELECT * FROM {name}")
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {name}")
     finally:
         con.unregister(name)
     return frame.height
