@@ -70,8 +70,9 @@ def test_taiwan_batches_drift(kind: str, expect_drift: bool) -> None:
 def test_taiwan_batch_through_the_pipeline_triggers_retraining_only_when_drifted(
     kind: str, expect_retrain: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Taiwan extracts as a `tabular_files` dataset: the drift sensor requests one retraining for a batch
-    selected to differ, and none for a random batch."""
+    """Taiwan extracts as a `tabular_files` dataset, the batch with its outcomes: the drift sensor requests one
+    retraining for a batch selected to differ, which learns from the batch's labelled rows and is not requested
+    again; none for a random batch."""
     import dagster as dg
 
     from orchestration.definitions import build_definitions
@@ -85,7 +86,7 @@ def test_taiwan_batch_through_the_pipeline_triggers_retraining_only_when_drifted
     parts = train.with_columns((pl.col("ID").cast(pl.Int64) % 4).alias("_i")).partition_by("_i", include_key=False)
     for i, part in enumerate(parts):
         part.write_csv(root / "training" / f"p{i + 1}.csv")
-    batch = taiwan_batches(test, kind, seed=3, size=2000).drop(table.target)
+    batch = taiwan_batches(test, kind, seed=3, size=2000)
     batch.with_row_index("ID", offset=100_000).with_columns(pl.col("ID").cast(pl.String)).write_csv(
         root / "inference" / "batch.csv"
     )
@@ -101,10 +102,14 @@ def test_taiwan_batch_through_the_pipeline_triggers_retraining_only_when_drifted
         assert defs.resolve_job_def("taiwan_train").execute_in_process(instance=instance).success
         drift = instance.get_latest_materialization_event(dg.AssetKey(["taiwan", "drift_report"]))
         score = drift.asset_materialization.metadata["drift_score"].value
-        result = defs.resolve_sensor_def("taiwan_drift_sensor")(
-            dg.build_sensor_context(instance=instance, definitions=defs)
-        )
-    if expect_retrain:
+        sensor = defs.resolve_sensor_def("taiwan_drift_sensor")
+        result = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        if not expect_retrain:
+            assert score < 0.15 and isinstance(result, dg.SkipReason)
+            return
         assert score > 0.15 and isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
-    else:
-        assert score < 0.15 and isinstance(result, dg.SkipReason)
+        assert defs.resolve_job_def("taiwan_retrain").execute_in_process(instance=instance).success
+        model = instance.get_latest_materialization_event(dg.AssetKey(["taiwan", "model"])).asset_materialization
+        assert model.metadata["trained_on_batch_labels"].value == batch.height  # every batch row had its outcome
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs))
+        assert isinstance(again, dg.SkipReason)
