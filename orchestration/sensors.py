@@ -17,7 +17,7 @@ CURSOR_VERSION = 1
 
 
 DRIFT_CURSOR_VERSION = 2
-DRIFT_DAYS_REMEMBERED = 1000  # days whose retrain was requested, newest kept: a drifted day retrains once
+DRIFT_DAYS_REMEMBERED = 1000  # days (and tabular batches) whose retrain was requested, newest kept: each retrains once
 
 
 def _drift_cursor(cursor: str | None) -> tuple[int | None, list[str], list[str]]:

@@ -21,7 +21,7 @@ name: custbad
 kind: tabular_supervised
 source:
   type: synthetic_customers
-  params: {extracts: 2, rows_per_extract: 1200, batch_rows: 500}
+  params: {extracts: 3, rows_per_extract: 2200, batch_rows: 500}
 entity_key: customer_id
 label_column: target
 value_matrix: "tp=0,fp=100,fn=500,tn=100"

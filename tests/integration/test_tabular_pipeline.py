@@ -150,7 +150,7 @@ def test_synthetic_drifted_batch_without_labels_retrains_once(tmp_path: Path, mo
     (tmp_path / "datasets").mkdir()
     config = DATASET.replace("name: custtest", "name: custdrift").replace(
         "{extracts: 3, rows_per_extract: 1500, batch_rows: 1500}",
-        "{extracts: 2, rows_per_extract: 1000, batch_rows: 1000, drifted_batch: true}",
+        "{extracts: 3, rows_per_extract: 2200, batch_rows: 1000, drifted_batch: true}",
     )
     (tmp_path / "datasets" / "custdrift.yaml").write_text(config)
     monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
