@@ -15,10 +15,17 @@ from vigia.pipeline.tabular import (
     PREDICTIONS_TABLE,
     TRAINING_TABLE,
 )
+from vigia.pipeline.tabular_checks import (
+    CheckOutcome,
+    better_than_chance,
+    drift_within_threshold,
+    rows_accounted,
+)
 from vigia.tabular.extracts import ExtractsResult
 
 MODEL_ASSET = "model"
 DRIFT_ASSET = "drift_report"
+ROWS_ACCOUNTED = "read_equals_accepted_plus_rejected"
 
 
 def _frame_metadata(result: ExtractsResult) -> dict:
@@ -38,12 +45,37 @@ def _judged_batch(instance: dg.DagsterInstance, batch_key: dg.AssetKey) -> dict:
     return {key: meta[src].value for key, src in sources.items() if src in meta}
 
 
+def _check(spec: dg.AssetCheckSpec, outcome: CheckOutcome, warn: bool = False) -> dg.AssetCheckResult:
+    severity = dg.AssetCheckSeverity.WARN if warn else dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckResult(check_name=spec.name, passed=outcome.passed, severity=severity,
+                               metadata=json.loads(json.dumps(outcome.metadata, default=str)))  # fmt: skip
+
+
 def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]:
     cfg = dctx.cfg
     target = cfg.label_column or "target"
+    accounting = "rows read = rows accepted + rows rejected (with their reason)"
+    accounted = {
+        table: dg.AssetCheckSpec(ROWS_ACCOUNTED, asset=dctx.key(table), blocking=True, description=accounting)
+        for table in (TRAINING_TABLE, BATCH_TABLE)
+    }
+    chance = dg.AssetCheckSpec(
+        "better_than_chance", asset=dctx.key(MODEL_ASSET), blocking=False,
+        description="the chosen model's held-out ROC-AUC is above 0.5 and its average precision above the held-out "
+        "positive rate (warns: a model no better than a coin, e.g. a target unrelated to the inputs)",
+    )  # fmt: skip
+    scored = dg.AssetCheckSpec(
+        "every_row_scored", asset=dctx.key(PREDICTIONS_TABLE), blocking=True,
+        description="one prediction per batch row, a probability in [0, 1] and a 0/1 decision",
+    )  # fmt: skip
+    drift_ok = dg.AssetCheckSpec(
+        "drift_within_threshold", asset=dctx.key(DRIFT_ASSET), blocking=False,
+        description=f"the batch's drift score is at most {cfg.drift.threshold} (warns above it; the drift sensor "
+        "then retrains once for the batch)",
+    )  # fmt: skip
 
     @dg.asset(key=dctx.key(TRAINING_TABLE), group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"},
-              tags={STAGE_TAG: "ingest"},
+              tags={STAGE_TAG: "ingest"}, check_specs=[accounted[TRAINING_TABLE]],
               description="All training extracts merged into one table (extra columns ignored and reported, "
               "wrong types nulled and counted, rows with a bad target rejected with a reason)."
               + (f"\n\nDataset: {cfg.description.strip()}" if cfg.description.strip() else ""))  # fmt: skip
@@ -59,10 +91,13 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
             replace_rejects(con, cfg.name, f"{TRAINING_TABLE}_rejects", result.rejects, files=None)
             replace_table_from_frame(con, cfg.name, TRAINING_TABLE, result.frame)
             table_preview = preview(con, cfg.name, TRAINING_TABLE, limit=10)
-        return dg.MaterializeResult(metadata={**_frame_metadata(result), "preview": dg.MetadataValue.md(table_preview)})
+        return dg.MaterializeResult(
+            metadata={**_frame_metadata(result), "preview": dg.MetadataValue.md(table_preview)},
+            check_results=[_check(accounted[TRAINING_TABLE], rows_accounted(result))],
+        )
 
     @dg.asset(key=dctx.key(BATCH_TABLE), deps=[dctx.key(TRAINING_TABLE)], group_name=dctx.group,
-              pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "ingest"},
+              pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "ingest"}, check_specs=[accounted[BATCH_TABLE]],
               description="The newest inference extract, checked against and typed like the training columns; "
               "outcomes it carries are kept (retraining adds those rows).")  # fmt: skip
     def inference_batch(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
@@ -79,10 +114,14 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
         labels = {"labelled_rows": result.labelled_rows or 0}
         if result.invalid_targets:
             labels["invalid_targets"] = dg.MetadataValue.json(result.invalid_targets)
-        return dg.MaterializeResult(metadata={**_frame_metadata(result), **labels, "batch_file": str(path)})
+        return dg.MaterializeResult(
+            metadata={**_frame_metadata(result), **labels, "batch_file": str(path)},
+            check_results=[_check(accounted[BATCH_TABLE], rows_accounted(result))],
+        )
 
     @dg.asset(key=dctx.key(MODEL_ASSET), deps=[dctx.key(TRAINING_TABLE), dctx.key(BATCH_TABLE)],
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"scikitlearn", "mlflow"}, tags={STAGE_TAG: "train"},
+              check_specs=[chance],
               description="Gradient boosting, a logistic baseline and their blend, class-weighted and calibrated. "
               "With a value matrix, the candidate and its decision threshold (the one that maximises value on "
               "validation, or the cost-derived Bayes threshold) are those that realise the most value per record "
@@ -127,11 +166,13 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "trained_on_batch_labels": outcome["added_batch_rows"],
                 "batch_labels_already_in_training": outcome["skipped_batch_rows"],
                 "pruned_versions": dg.MetadataValue.json(outcome["pruned_versions"]),
-            }
+            },
+            check_results=[_check(chance, better_than_chance(outcome["metrics"]["chosen"]), warn=True)],
         )
 
     @dg.asset(key=dctx.key(PREDICTIONS_TABLE), deps=[dctx.key(MODEL_ASSET), dctx.key(BATCH_TABLE)],
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "score"},
+              check_specs=[scored],
               description="The newest batch scored by the champion: probability, decision, expected value per "
               f"record; one row per batch in {cfg.name}.{LOG_TABLE}.")  # fmt: skip
     def predictions(
@@ -159,11 +200,12 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "kind_changes": dg.MetadataValue.json(result["kind_changes"]),
                 "non_numeric_values": dg.MetadataValue.json(result["non_numeric_values"]),
                 "preview": dg.MetadataValue.md(table_preview),
-            }
+            },
+            check_results=[_check(scored, result["check"])],
         )
 
     @dg.asset(key=dctx.key(DRIFT_ASSET), deps=[dctx.key(PREDICTIONS_TABLE)], group_name=dctx.group,
-              pool=WAREHOUSE_POOL, kinds={"html"}, tags={STAGE_TAG: "monitor"},
+              pool=WAREHOUSE_POOL, kinds={"html"}, tags={STAGE_TAG: "monitor"}, check_specs=[drift_ok],
               description="Drift of the newest batch against the champion's training population (training "
               "extracts + the labelled batch rows it learned from) over the model's inputs (share of drifted "
               f"features; retrain above {cfg.drift.threshold}).")  # fmt: skip
@@ -200,7 +242,9 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "report_html": dg.MetadataValue.path(str(paths["html"])),
                 "report_json": dg.MetadataValue.path(str(paths["json"])),
                 "details": dg.MetadataValue.json(json.loads(json.dumps(report.to_dict()["features"][:5], default=str))),
-            }
+            },
+            check_results=[_check(drift_ok, drift_within_threshold(float(report.score), float(cfg.drift.threshold),
+                                                                   list(report.drifted_features)), warn=True)],
         )
 
     return [training_table, inference_batch, model, predictions, drift_report]

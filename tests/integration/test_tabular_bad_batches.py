@@ -87,7 +87,12 @@ def test_bad_batches_have_defined_outcomes(tmp_path: Path, monkeypatch: pytest.M
         land("batch_004.csv", odd)
         with (inbox / "batch_004.csv").open("a") as f:
             f.write("C9,too,few,fields\n")
-        assert score.execute_in_process(instance=instance).success
+        scored = score.execute_in_process(instance=instance)
+        assert scored.success
+        evaluations = {e.check_name: e for e in scored.get_asset_check_evaluations()}
+        accounting = evaluations["read_equals_accepted_plus_rejected"]
+        assert accounting.passed and {k: v.value for k, v in accounting.metadata.items()} == {
+            "read": 301, "accepted": 300, "rejected": 1}  # fmt: skip
         extracts = meta(instance, "inference_batch")["extracts"]
         assert extracts["extra_columns"] == {"batch_004.csv": ["campaign"]}
         assert extracts["type_errors"]["income"] == {"count": 1, "examples": ["lots"]}

@@ -43,7 +43,15 @@ def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch:
         return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
     with dg.instance_for_test() as instance:
-        assert defs.resolve_job_def("custtest_train").execute_in_process(instance=instance).success
+        trained = defs.resolve_job_def("custtest_train").execute_in_process(instance=instance)
+        assert trained.success
+        assert checks(trained) == {
+            ("training", "read_equals_accepted_plus_rejected"): True,
+            ("inference_batch", "read_equals_accepted_plus_rejected"): True,
+            ("model", "better_than_chance"): True,
+            ("predictions", "every_row_scored"): True,
+            ("drift_report", "drift_within_threshold"): True,
+        }
         model = meta(instance, "model")
         assert model["promoted"] is True and model["test_roc_auc"] > 0.6
         first_version = model["version"]
@@ -164,7 +172,8 @@ def test_synthetic_drifted_batch_without_labels_retrains_once(tmp_path: Path, mo
         return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
     with dg.instance_for_test() as instance:
-        assert defs.resolve_job_def("custdrift_train").execute_in_process(instance=instance).success
+        trained = defs.resolve_job_def("custdrift_train").execute_in_process(instance=instance)
+        assert trained.success and checks(trained)[("drift_report", "drift_within_threshold")] is False  # a warning
         before = drift(instance)
         assert before["drift_score"] > 0.15 and before["batch_file"].endswith("batch_001.csv")
         first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
@@ -177,3 +186,8 @@ def test_synthetic_drifted_batch_without_labels_retrains_once(tmp_path: Path, mo
         again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs))
         assert isinstance(again, dg.SkipReason) and "batch_001.csv: drifted" in again.skip_message
         assert "already retrained" in again.skip_message
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    """(asset name, check name) -> passed, for the asset checks a run evaluated."""
+    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
