@@ -12,6 +12,7 @@ from vigia.config import DatasetConfig
 from vigia.dagster_home import WAREHOUSE_POOL as WAREHOUSE_POOL
 
 STAGE_TAG = "vigia/stage"
+ROWS_ACCOUNTED_CHECK = "read_equals_accepted_plus_rejected"  # ingest assets: read = accepted + rejected
 
 
 @dataclass(frozen=True)

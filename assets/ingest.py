@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
+from assets.common import ROWS_ACCOUNTED_CHECK, STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, partition_keys
 from resources import DuckDBWarehouse
 from vigia.pipeline.kinds import RAW_TABLES, kind_spec
 from vigia.warehouse.duck import preview
@@ -13,7 +13,7 @@ def build_raw_asset(dctx: DatasetAssetContext) -> dg.AssetsDefinition:
     cfg = dctx.cfg
     raw_table = RAW_TABLES[cfg.kind]
     rejects_table = f"{raw_table}_rejects"
-    accounting = dg.AssetCheckSpec("read_equals_accepted_plus_rejected", asset=dctx.key(raw_table), blocking=True)
+    accounting = dg.AssetCheckSpec(ROWS_ACCOUNTED_CHECK, asset=dctx.key(raw_table), blocking=True)
     arrived = dg.AssetCheckSpec(
         "records_on_every_requested_day", asset=dctx.key(raw_table), blocking=False,
         description="each requested day got accepted records (warns when a day is empty: a capture gap, a "

@@ -5,7 +5,14 @@ import json
 
 import dagster as dg
 
-from assets.common import STAGE_TAG, WAREHOUSE_POOL, DatasetAssetContext, metric_metadata, png_markdown
+from assets.common import (
+    ROWS_ACCOUNTED_CHECK,
+    STAGE_TAG,
+    WAREHOUSE_POOL,
+    DatasetAssetContext,
+    metric_metadata,
+    png_markdown,
+)
 from resources import ArtifactStore, DuckDBWarehouse, MlflowTracking
 from vigia.pipeline.tabular import (
     BATCH_FINGERPRINT,
@@ -25,7 +32,6 @@ from vigia.tabular.extracts import ExtractsResult
 
 MODEL_ASSET = "model"
 DRIFT_ASSET = "drift_report"
-ROWS_ACCOUNTED = "read_equals_accepted_plus_rejected"
 
 
 def _frame_metadata(result: ExtractsResult) -> dict:
@@ -56,17 +62,13 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
     target = cfg.label_column or "target"
     accounting = "rows read = rows accepted + rows rejected (with their reason)"
     accounted = {
-        table: dg.AssetCheckSpec(ROWS_ACCOUNTED, asset=dctx.key(table), blocking=True, description=accounting)
+        table: dg.AssetCheckSpec(ROWS_ACCOUNTED_CHECK, asset=dctx.key(table), blocking=True, description=accounting)
         for table in (TRAINING_TABLE, BATCH_TABLE)
     }
     chance = dg.AssetCheckSpec(
         "better_than_chance", asset=dctx.key(MODEL_ASSET), blocking=False,
         description="the chosen model's held-out ROC-AUC is above 0.5 and its average precision above the held-out "
         "positive rate (warns: a model no better than a coin, e.g. a target unrelated to the inputs)",
-    )  # fmt: skip
-    scored = dg.AssetCheckSpec(
-        "every_row_scored", asset=dctx.key(PREDICTIONS_TABLE), blocking=True,
-        description="one prediction per batch row, a probability in [0, 1] and a 0/1 decision",
     )  # fmt: skip
     drift_ok = dg.AssetCheckSpec(
         "drift_within_threshold", asset=dctx.key(DRIFT_ASSET), blocking=False,
@@ -172,7 +174,6 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
 
     @dg.asset(key=dctx.key(PREDICTIONS_TABLE), deps=[dctx.key(MODEL_ASSET), dctx.key(BATCH_TABLE)],
               group_name=dctx.group, pool=WAREHOUSE_POOL, kinds={"duckdb"}, tags={STAGE_TAG: "score"},
-              check_specs=[scored],
               description="The newest batch scored by the champion: probability, decision, expected value per "
               f"record; one row per batch in {cfg.name}.{LOG_TABLE}.")  # fmt: skip
     def predictions(
@@ -200,8 +201,7 @@ def build_tabular_assets(dctx: DatasetAssetContext) -> list[dg.AssetsDefinition]
                 "kind_changes": dg.MetadataValue.json(result["kind_changes"]),
                 "non_numeric_values": dg.MetadataValue.json(result["non_numeric_values"]),
                 "preview": dg.MetadataValue.md(table_preview),
-            },
-            check_results=[_check(scored, result["check"])],
+            }
         )
 
     @dg.asset(key=dctx.key(DRIFT_ASSET), deps=[dctx.key(PREDICTIONS_TABLE)], group_name=dctx.group,

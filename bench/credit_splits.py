@@ -40,11 +40,12 @@ from bench_common import git_state, machine
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from vigia.bench.credit import DEFAULT_SEED, GERMAN_COST_MATRIX, run_credit_benchmark
+from vigia.bench.credit import DEFAULT_SEED, cli_value_matrix, run_credit_benchmark
 from vigia.tabular.credit_data import Format
 from vigia.tabular.value import ValueMatrix
 
 FIGURES = ("cost_per_record", "value_per_record", "roc_auc", "average_precision", "f1", "brier")
+MET_WHEN = {"cost_per_record": "<=", "roc_auc": ">="}  # the figures a target can be set for, and its direction
 SUMMARISED = (*FIGURES, "cv_cost_per_record", "test_minus_cv_cost")
 
 
@@ -171,7 +172,7 @@ def run(
     out["targets"] = {
         figure: {
             "target": goal,
-            "met_when": "<=" if figure == "cost_per_record" else ">=",
+            "met_when": MET_WHEN[figure],
             "splits_meeting": sum(_meets(figure, r[figure], goal) for r in runs),
             "of": len(runs),
         }
@@ -192,7 +193,7 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
 
 
 def _meets(figure: str, value: float, goal: float) -> bool:
-    return value <= goal if figure == "cost_per_record" else value >= goal
+    return value <= goal if MET_WHEN[figure] == "<=" else value >= goal
 
 
 def main() -> int:
@@ -208,9 +209,7 @@ def main() -> int:
     parser.add_argument("--target-roc-auc", type=float, default=None, help="count the splits with ROC-AUC >= this")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    vm = ValueMatrix.parse(args.cost_matrix) if args.cost_matrix else None
-    if vm is None and args.fmt == "german":
-        vm = GERMAN_COST_MATRIX
+    vm = cli_value_matrix(args.cost_matrix, args.fmt)
     seeds = list(range(args.first_seed, args.first_seed + args.splits))
     goals = {"cost_per_record": args.target_cost, "roc_auc": args.target_roc_auc}
     targets = {k: v for k, v in goals.items() if v is not None}

@@ -11,22 +11,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from orchestration.definitions import build_definitions
+from assets.common import ROWS_ACCOUNTED_CHECK
+from tests.tabular_support import check_evaluations, customers_dataset, latest_metadata
 from vigia.tabular.synth import generate_customers
 
 pytestmark = pytest.mark.slow
-
-DATASET = """\
-name: custbad
-kind: tabular_supervised
-source:
-  type: synthetic_customers
-  params: {extracts: 3, rows_per_extract: 2200, batch_rows: 500}
-entity_key: customer_id
-label_column: target
-value_matrix: "tp=0,fp=100,fn=500,tn=100"
-seed: 5
-"""
 
 
 def _tables(data: Path) -> tuple[list[tuple], int]:
@@ -39,17 +28,13 @@ def _tables(data: Path) -> tuple[list[tuple], int]:
 
 
 def test_bad_batches_have_defined_outcomes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "datasets").mkdir()
-    (tmp_path / "datasets" / "custbad.yaml").write_text(DATASET)
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    defs = build_definitions()
+    defs = customers_dataset(tmp_path, monkeypatch, "custbad", "{extracts: 3, rows_per_extract: 2200, batch_rows: 500}",
+                             seed=5)  # fmt: skip
     inbox = tmp_path / "data" / "raw" / "custbad" / "inference"
     score = defs.resolve_job_def("custbad_score")
 
     def meta(instance: dg.DagsterInstance, name: str) -> dict:
-        event = instance.get_latest_materialization_event(dg.AssetKey(["custbad", name]))
-        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        return latest_metadata(instance, "custbad", name)
 
     def land(name: str, frame: pl.DataFrame | None) -> None:
         time.sleep(0.02)  # the newest batch is the newest file
@@ -89,8 +74,7 @@ def test_bad_batches_have_defined_outcomes(tmp_path: Path, monkeypatch: pytest.M
             f.write("C9,too,few,fields\n")
         scored = score.execute_in_process(instance=instance)
         assert scored.success
-        evaluations = {e.check_name: e for e in scored.get_asset_check_evaluations()}
-        accounting = evaluations["read_equals_accepted_plus_rejected"]
+        accounting = check_evaluations(scored)[("inference_batch", ROWS_ACCOUNTED_CHECK)]
         assert accounting.passed and {k: v.value for k, v in accounting.metadata.items()} == {
             "read": 301, "accepted": 300, "rejected": 1}  # fmt: skip
         extracts = meta(instance, "inference_batch")["extracts"]

@@ -12,44 +12,26 @@ import duckdb
 import polars as pl
 import pytest
 
-from orchestration.definitions import build_definitions
+from tests.tabular_support import check_evaluations, customers_dataset, latest_metadata
 from vigia.tabular.synth import generate_customers
 
 pytestmark = pytest.mark.slow
 
-DATASET = """\
-name: custtest
-kind: tabular_supervised
-source:
-  type: synthetic_customers
-  params: {extracts: 3, rows_per_extract: 1500, batch_rows: 1500}
-entity_key: customer_id
-label_column: target
-value_matrix: "tp=0,fp=100,fn=500,tn=100"
-seed: 4
-"""
-
-
 def test_tabular_batch_scoring_and_drift_retraining(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "datasets").mkdir()
-    (tmp_path / "datasets" / "custtest.yaml").write_text(DATASET)
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    defs = build_definitions()
+    params = "{extracts: 3, rows_per_extract: 1500, batch_rows: 1500}"
+    defs = customers_dataset(tmp_path, monkeypatch, "custtest", params, seed=4)
     sensor = defs.resolve_sensor_def("custtest_drift_sensor")
 
     def meta(instance: dg.DagsterInstance, name: str) -> dict:
-        event = instance.get_latest_materialization_event(dg.AssetKey(["custtest", name]))
-        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        return latest_metadata(instance, "custtest", name)
 
     with dg.instance_for_test() as instance:
         trained = defs.resolve_job_def("custtest_train").execute_in_process(instance=instance)
         assert trained.success
-        assert checks(trained) == {
+        assert {k: e.passed for k, e in check_evaluations(trained).items()} == {
             ("training", "read_equals_accepted_plus_rejected"): True,
             ("inference_batch", "read_equals_accepted_plus_rejected"): True,
             ("model", "better_than_chance"): True,
-            ("predictions", "every_row_scored"): True,
             ("drift_report", "drift_within_threshold"): True,
         }
         model = meta(instance, "model")
@@ -138,11 +120,10 @@ def _check_mlflow(tmp_path: Path, promoted: bool) -> None:
     assert {"roc_auc", "average_precision", "f1", "brier"} <= set(run.data.metrics)
     assert run.data.tags["dataset"] == "custtest"
     assert [a.path for a in client.list_artifacts(champion.run_id, "plots")]
-    loaded = mlflow.pyfunc.load_model("models:/vigia-custtest-classifier@champion")
-    columns = loaded.metadata.get_input_schema().input_names()
+    uri = "models:/vigia-custtest-classifier@champion"
+    columns = mlflow.models.get_model_info(uri).signature.inputs.input_names()
     example = generate_customers(5, seed=7).select(columns).to_pandas()
-    sklearn_model = mlflow.sklearn.load_model("models:/vigia-custtest-classifier@champion")
-    assert sklearn_model.predict_proba(example).shape == (5, 2)
+    assert mlflow.sklearn.load_model(uri).predict_proba(example).shape == (5, 2)
 
 
 def skip_cursor(instance: dg.DagsterInstance) -> str:
@@ -151,29 +132,21 @@ def skip_cursor(instance: dg.DagsterInstance) -> str:
     return json.dumps({"version": 1, "storage_id": records.records[0].storage_id})
 
 
-
 def test_synthetic_drifted_batch_without_labels_retrains_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded default's switch ``drifted_batch: true``: drift > 0.15, one retraining run, which re-checks
     the drift (still above: the batch has no labels to learn from), and the same batch requests no second one."""
-    (tmp_path / "datasets").mkdir()
-    config = DATASET.replace("name: custtest", "name: custdrift").replace(
-        "{extracts: 3, rows_per_extract: 1500, batch_rows: 1500}",
-        "{extracts: 3, rows_per_extract: 2200, batch_rows: 1000, drifted_batch: true}",
-    )
-    (tmp_path / "datasets" / "custdrift.yaml").write_text(config)
-    monkeypatch.setenv("VIGIA_DATASETS_DIR", str(tmp_path / "datasets"))
-    monkeypatch.setenv("VIGIA_DATA_DIR", str(tmp_path / "data"))
-    defs = build_definitions()
+    params = "{extracts: 3, rows_per_extract: 2200, batch_rows: 1000, drifted_batch: true}"
+    defs = customers_dataset(tmp_path, monkeypatch, "custdrift", params, seed=4)
     sensor = defs.resolve_sensor_def("custdrift_drift_sensor")
     drift_key = dg.AssetKey(["custdrift", "drift_report"])
 
     def drift(instance: dg.DagsterInstance) -> dict:
-        event = instance.get_latest_materialization_event(drift_key)
-        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        return latest_metadata(instance, "custdrift", "drift_report")
 
     with dg.instance_for_test() as instance:
         trained = defs.resolve_job_def("custdrift_train").execute_in_process(instance=instance)
-        assert trained.success and checks(trained)[("drift_report", "drift_within_threshold")] is False  # a warning
+        warning = check_evaluations(trained)[("drift_report", "drift_within_threshold")]
+        assert trained.success and not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
         before = drift(instance)
         assert before["drift_score"] > 0.15 and before["batch_file"].endswith("batch_001.csv")
         first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
@@ -187,7 +160,3 @@ def test_synthetic_drifted_batch_without_labels_retrains_once(tmp_path: Path, mo
         assert isinstance(again, dg.SkipReason) and "batch_001.csv: drifted" in again.skip_message
         assert "already retrained" in again.skip_message
 
-
-def checks(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
-    """(asset name, check name) -> passed, for the asset checks a run evaluated."""
-    return {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from vigia.warehouse import duck
@@ -269,8 +270,6 @@ def test_read_frame_projection_partitions_and_where(con: duckdb.DuckDBPyConnecti
 
 def test_append_frame_evolves_a_log_table(con: duckdb.DuckDBPyConnection) -> None:
     """A log first written with an all-None column (DuckDB type NULL) and fewer fields takes later rows."""
-    import polars as pl
-
     duck.ensure_schema(con, "s")
     duck.append_frame(con, "s", "log", pl.DataFrame({"batch": ["a"], "value": [None]}))
     assert dict(duck.table_schema(con, "s", "log"))["value"].strip('"') == "NULL"
@@ -285,8 +284,6 @@ def test_append_frame_evolves_a_log_table(con: duckdb.DuckDBPyConnection) -> Non
 
 def test_replace_table_before_commit_failure_keeps_both(con: duckdb.DuckDBPyConnection) -> None:
     """The swap and the writes of before_commit land together: if the latter fails, neither does."""
-    import polars as pl
-
     duck.replace_table(con, "s", "t", "SELECT 1 AS i")
     duck.append_frame(con, "s", "log", pl.DataFrame({"n": [1]}))
 

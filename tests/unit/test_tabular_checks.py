@@ -7,7 +7,6 @@ import polars as pl
 from vigia.pipeline.tabular_checks import (
     better_than_chance,
     drift_within_threshold,
-    every_row_scored,
     rows_accounted,
 )
 from vigia.tabular.extracts import ExtractsResult, empty_rejects
@@ -36,16 +35,6 @@ def test_better_than_chance() -> None:
     assert not better_than_chance({**good, "roc_auc": 0.5}).passed
     assert not better_than_chance({**good, "average_precision": 0.19}).passed  # below what a random score gets
     assert not better_than_chance({**good, "roc_auc": None, "average_precision": None}).passed  # one class held out
-
-
-def test_every_row_scored() -> None:
-    scored = pl.DataFrame({"probability": [0.1, 0.9, 0.5], "decision": [0, 1, 1]})
-    assert every_row_scored(3, scored).passed
-    assert not every_row_scored(4, scored).passed
-    bad = scored.with_columns(pl.Series("probability", [0.1, float("nan"), 1.2]))
-    outcome = every_row_scored(3, bad)
-    assert not outcome.passed and outcome.metadata["invalid_probabilities"] == 2
-    assert not every_row_scored(3, scored.with_columns(pl.Series("decision", [0, 2, None]))).passed
 
 
 def test_drift_within_threshold() -> None:

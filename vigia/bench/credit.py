@@ -232,10 +232,15 @@ def add_credit_parser(bench_sub: argparse._SubParsersAction) -> argparse.Argumen
     return credit
 
 
+def cli_value_matrix(cost_matrix: str | None, fmt: Format) -> ValueMatrix | None:
+    """``--cost-matrix`` parsed; without it, the codebook's matrix for ``--format german``, else none."""
+    if cost_matrix:
+        return ValueMatrix.parse(cost_matrix)
+    return GERMAN_COST_MATRIX if fmt == "german" else None
+
+
 def bench_credit_cli(args: argparse.Namespace) -> int:
-    vm = ValueMatrix.parse(args.cost_matrix) if args.cost_matrix else None
-    if vm is None and args.fmt == "german":
-        vm = GERMAN_COST_MATRIX
+    vm = cli_value_matrix(args.cost_matrix, args.fmt)
     result = run_credit_benchmark(
         Path(args.path),
         target=args.target,

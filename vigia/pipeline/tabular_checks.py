@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
-
 from vigia.tabular.extracts import ExtractsResult
 
 
@@ -32,16 +30,6 @@ def better_than_chance(metrics: Mapping[str, Any]) -> CheckOutcome:
     passed = auc is not None and ap is not None and base_rate is not None and auc > 0.5 and ap > base_rate
     meta = {"roc_auc": auc, "average_precision": ap, "positive_rate": base_rate, "heldout_rows": n}
     return CheckOutcome(passed, meta)
-
-
-def every_row_scored(batch_rows: int, scored: pl.DataFrame) -> CheckOutcome:
-    """One prediction per batch row, each a probability in [0, 1] and a 0/1 decision."""
-    p = pl.col("probability")
-    bad_prob = scored.filter(p.is_null() | p.is_nan() | (p < 0) | (p > 1)).height
-    bad_decision = scored.filter(~pl.col("decision").is_in([0, 1]) | pl.col("decision").is_null()).height
-    passed = scored.height == batch_rows and bad_prob == 0 and bad_decision == 0
-    return CheckOutcome(passed, {"batch_rows": batch_rows, "scored_rows": scored.height,
-                                 "invalid_probabilities": bad_prob, "invalid_decisions": bad_decision})  # fmt: skip
 
 
 def drift_within_threshold(score: float, threshold: float, drifted_features: list[str]) -> CheckOutcome:

@@ -20,7 +20,6 @@ from vigia.pipeline.tabular import (
     inference_log_row,
     value_matrix,
 )
-from vigia.pipeline.tabular_checks import every_row_scored
 from vigia.reporting.reports import metrics_markdown_table, write_json
 from vigia.tabular.model import (
     CreditModel,
@@ -258,7 +257,6 @@ def score_batch(con: duckdb.DuckDBPyConnection, batch: pl.DataFrame, cfg: Datase
     replace_table_from_frame(con, cfg.name, PREDICTIONS_TABLE, scored, before_commit=log_batch)
     return {
         "rows": scored.height,
-        "check": every_row_scored(batch.height, scored),
         "flagged": int(np.asarray(scored["decision"]).sum()),
         "model_version": version,
         "value": value,
