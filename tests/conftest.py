@@ -68,6 +68,7 @@ def load_bench_script(file_name: str) -> ModuleType:
         spec = importlib.util.spec_from_file_location(f"{Path(file_name).stem}_under_test", bench / file_name)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the script runs
         spec.loader.exec_module(module)
         return module
     finally:
