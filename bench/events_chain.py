@@ -313,6 +313,7 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
 
     from vigia.events.features import event_features, fit_event_encoders
     from vigia.models.detectors import normalized_scores
+    from vigia.models.distinct import distinct_rows
     from vigia.models.evaluation import agreeing_detectors, consensus_flags, consensus_score, top_feature_contributions
     from vigia.pipeline.event_features import CLEAN_TABLE, _normal_training_events, training_days
     from vigia.pipeline.features import load_features
@@ -354,10 +355,14 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         limits = load_thresholds(models_dir, version)
         features = timed("score", "load_features", lambda: load_features(con, cfg.name, keys))
         raw = timed("score", "matrix", lambda: _matrix(features, model_set.feature_columns))
-        x = timed("score", "preprocess", lambda: model_set.preprocessor.transform(raw))
+        distinct = timed("score", "distinct_rows", lambda: distinct_rows(raw))
+        rows = raw if distinct is None else raw[distinct.first]
+        x = timed("score", "preprocess", lambda: model_set.preprocessor.transform(rows))
         scores = {}
         for name, det in model_set.detectors.items():
             scores[name] = timed("score", f"detector_{name}", lambda det=det: normalized_scores(det, x))
+        if distinct is not None:
+            scores = timed("score", "expand", lambda: {n: distinct.expand(s) for n, s in scores.items()})
         flags = flags_for(scores, limits)
 
         def consensus() -> Any:
@@ -367,8 +372,9 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         timed("score", "consensus", consensus)
 
         def drivers() -> Any:
-            found = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=raw)
-            return [json.dumps(d) for d in found]
+            found = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=rows)
+            strings = pl.Series([json.dumps(d) for d in found], dtype=pl.String)
+            return strings if distinct is None else strings.gather(distinct.inverse)
 
         top = timed("score", "top_features", drivers)
         scored = features.select("client_ip", "window_start", "window_end", "day", "label", "event_id").with_columns(
@@ -376,13 +382,13 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         )
         timed("score", "write_scores_like", lambda: write_frame_partitions(
             con, cfg.name, "bench_scores_copy", scored, keys, evolve_columns=True))  # fmt: skip
-        # Events with the same feature values get the same scores: how many distinct rows the detectors saw.
-        distinct = features.select(model_set.feature_columns).unique().height
+        # Events with the same feature values get the same scores: the detectors score each distinct row once.
+        n_distinct = features.height if distinct is None else len(distinct.first)
     return {
         "chain_stages_s": chain["stages_s"],
         "parts_s": parts,
         "events": chain["events_read"],
-        "distinct_feature_rows": distinct,
+        "distinct_feature_rows": n_distinct,
     }
 
 

@@ -111,12 +111,10 @@ def top_feature_contributions(
     k = max(0, min(k, len(names)))
     mag = np.nan_to_num(np.abs(Z), nan=0.0)
     order = np.argsort(-mag, axis=1, kind="stable")[:, :k]
-    out: list[list[dict[str, Any]]] = []
-    for r, cols in enumerate(order):
-        row = []
-        for j in cols:
-            z = float(Z[r, j])
-            v = raw[r, j] if raw is not None else z
-            row.append({"feature": names[j], "z": z, "value": v.item() if isinstance(v, np.generic) else v})
-        out.append(row)
-    return out
+    z_top = np.take_along_axis(Z, order, axis=1).tolist()  # Python floats, as float() gives them
+    v_top = z_top if raw is None else np.take_along_axis(raw, order, axis=1).tolist()
+    names_top = np.asarray(names, dtype=object)[order].tolist()
+    return [
+        [{"feature": f, "z": z, "value": v} for f, z, v in zip(fs, zs, vs, strict=True)]
+        for fs, zs, vs in zip(names_top, z_top, v_top, strict=True)
+    ]

@@ -16,6 +16,7 @@ import polars as pl
 from vigia.config import CONSENSUS_NAME, DatasetConfig
 from vigia.models.calibration import ThresholdResult, calibrate
 from vigia.models.detectors import FittedDetector, fit_detector, normalized_scores
+from vigia.models.distinct import DistinctRows, distinct_rows
 from vigia.models.evaluation import (
     agreeing_detectors,
     binary_metrics,
@@ -103,10 +104,35 @@ def train_models(features: pl.DataFrame, cfg: DatasetConfig, feature_columns: li
     )
 
 
+@dataclass
+class DistinctScores:
+    """Scores of each distinct feature row (``rows``, their scaled ``x``), and ``distinct`` to expand them to
+    every row (``None``: every row was scored)."""
+
+    scores: dict[str, np.ndarray]
+    x: np.ndarray
+    rows: np.ndarray
+    distinct: DistinctRows | None
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        return values if self.distinct is None else self.distinct.expand(values)
+
+
+def distinct_detector_scores(model_set: ModelSet, features: pl.DataFrame) -> DistinctScores:
+    """Normalised scores per detector of each distinct feature row (the detectors score rows one by one, so
+    identical rows get identical scores; see :mod:`vigia.models.distinct`)."""
+    raw = _matrix(features, model_set.feature_columns)
+    distinct = distinct_rows(raw)
+    rows = raw if distinct is None else raw[distinct.first]
+    x = model_set.preprocessor.transform(rows)
+    scores = {name: normalized_scores(det, x) for name, det in model_set.detectors.items()}
+    return DistinctScores(scores, x, rows, distinct)
+
+
 def detector_scores(model_set: ModelSet, features: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Normalised (0..1, higher = more anomalous) scores per detector, and the scaled matrix."""
-    x = model_set.preprocessor.transform(_matrix(features, model_set.feature_columns))
-    return {name: normalized_scores(det, x) for name, det in model_set.detectors.items()}, x
+    """Normalised (0..1, higher = more anomalous) scores per detector, and the scaled matrix, one row per window."""
+    found = distinct_detector_scores(model_set, features)
+    return {name: found.expand(s) for name, s in found.scores.items()}, found.expand(found.x)
 
 
 def calibrate_models(features: pl.DataFrame, model_set: ModelSet, cfg: DatasetConfig) -> dict[str, ThresholdResult]:
@@ -169,12 +195,16 @@ def score_windows(
     features: pl.DataFrame, model_set: ModelSet, thresholds: dict[str, float], cfg: DatasetConfig
 ) -> pl.DataFrame:
     """Score every window: per-detector scores, ``ml_score`` (0..1), ``is_anomaly``, agreeing detectors, drivers."""
-    scores, x = detector_scores(model_set, features)
+    found = distinct_detector_scores(model_set, features)
+    scores = {name: found.expand(s) for name, s in found.scores.items()}
     flags = flags_for(scores, thresholds)
     ml_score = consensus_score(scores)
     is_anomaly = consensus_flags(flags, consensus_k(model_set, cfg))
-    raw = _matrix(features, model_set.feature_columns)
-    drivers = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=raw)
+    drivers = top_feature_contributions(found.x, model_set.feature_columns, cfg.alerts.top_features,
+                                        raw_values=found.rows)  # fmt: skip
+    top_features = pl.Series("top_features", [json.dumps(d) for d in drivers], dtype=pl.String)
+    if found.distinct is not None:
+        top_features = top_features.gather(found.distinct.inverse)
     keep = [
         c
         for c in (cfg.entity_key, "window_start", "window_end", "day", "label", "attack_type")
@@ -184,7 +214,7 @@ def score_windows(
         pl.Series("ml_score", ml_score, dtype=pl.Float64),
         pl.Series("is_anomaly", is_anomaly, dtype=pl.Boolean),
         pl.Series("detectors", agreeing_detectors(flags), dtype=pl.String),
-        pl.Series("top_features", [json.dumps(d) for d in drivers], dtype=pl.String),
+        top_features,
         *[pl.Series(f"score_{name}", s, dtype=pl.Float64) for name, s in scores.items()],
     )
     return out
