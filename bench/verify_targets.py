@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python bench/verify_targets.py --json bench/results/targets.json           # everything (~25 min)
     .venv/bin/python bench/verify_targets.py --only credit_taiwan,credit_german,http      # some checks
     .venv/bin/python bench/verify_targets.py --chain-repeat 1                             # one Zeek chain run
+    .venv/bin/python bench/verify_targets.py --outputs bench/results/targets/             # keep each JSON
 
 Each check runs its benchmark exactly as ``docs/benchmarks.md`` gives it, in a fresh interpreter (the
 command is printed and kept in the JSON), reads the benchmark's own JSON and judges the issue's targets
@@ -156,6 +157,7 @@ def run_check(check: Check, shared: Path, workdir: Path) -> dict[str, Any]:
     if check.needs and not (shared / check.needs).is_dir():
         return {**base, "status": "skipped", "reason": f"{shared / check.needs} is absent"}
     out = workdir / f"{check.name}.json"
+    out.unlink(missing_ok=True)  # never judge an earlier run's figures
     argv = check.command(shared, out)
     print(f"== {check.name}: {' '.join(argv)}", flush=True)
     t0 = time.perf_counter()
@@ -194,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated check names (default: all)")
     ap.add_argument("--chain-repeat", type=int, default=5, help="Zeek chain runs whose medians are judged")
     ap.add_argument("--json", type=Path, help="write every result here")
+    ap.add_argument("--outputs", type=Path, help="keep each benchmark's own JSON in this folder (default: dropped)")
     args = ap.parse_args(argv)
     selected = checks(args.chain_repeat)
     if args.only:
@@ -204,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         selected = [c for c in selected if c.name in wanted]
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="vigia-targets-") as tmp:
-        results = [run_check(c, args.shared.resolve(), Path(tmp)) for c in selected]
+        outputs = args.outputs or Path(tmp)
+        outputs.mkdir(parents=True, exist_ok=True)
+        results = [run_check(c, args.shared.resolve(), outputs) for c in selected]
     print_table(results)
     report = {"benchmark": "verify_targets", "started": started, "machine": machine(), "git": git_state(),
               "results": results}

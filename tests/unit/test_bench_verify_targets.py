@@ -66,3 +66,11 @@ def test_a_run_is_judged_and_a_miss_fails_the_command(vt: ModuleType, tmp_path: 
     assert vt.main(["--json", str(out)]) == 1
     result = json.loads(out.read_text())["results"][0]
     assert result["status"] == "missed" and result["targets"][0]["figure"] == 0.8
+
+
+def test_a_failed_run_is_an_error_not_an_earlier_runs_figures(vt: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "http.json").write_text(json.dumps({"f1": 0.99, "roc_auc": 0.99}))  # left by an earlier run
+    check = vt.Check("http", 5, lambda s, out: [sys.executable, "-c", "raise SystemExit(3)"],
+                     (vt.Target("F1", ("f1",), ">=", 0.90),))  # fmt: skip
+    result = vt.run_check(check, tmp_path, tmp_path)
+    assert result["status"] == "error" and result["returncode"] == 3
