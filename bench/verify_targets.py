@@ -9,7 +9,8 @@ Usage::
 
 Each check runs its benchmark exactly as ``docs/benchmarks.md`` gives it, in a fresh interpreter (the
 command is printed and kept in the JSON), reads the benchmark's own JSON and judges the issue's targets
-on it. Checks on the real datasets need ``--shared`` (default ``../shared/datasets`` beside the repo) and
+on it. Checks on the real datasets need ``--shared`` (default ``$VIGIA_SHARED_DATASETS``, else
+``../shared/datasets`` beside the repo, as the tests) and
 are reported as skipped without it. Run it on an otherwise idle machine: the timing targets are judged
 on wall seconds. The exit status is 0 when every check that ran meets its targets, else 1; a check whose
 issue only asks for its figure to be recorded (IoT-23) shows its verdict but does not fail the run.
@@ -179,7 +180,7 @@ def _fmt(value: Any) -> str:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print(f"\n{'check':<18}{'issue':>6}  {'target':<44}{'figure':>12}  {'bound':<12}verdict")
+    print(f"\n{'check':<18}{'issue':>6}  {'target':<44}{'figure':>12}  {'bound':<14}verdict")
     for r in results:
         if r["status"] in ("skipped", "error"):
             print(f"{r['check']:<18}{r['issue']:>6}  {r['status']}: {r.get('reason') or r.get('output_tail', '')}")
@@ -187,12 +188,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
         for t in r["targets"]:
             verdict = "met" if t["met"] else ("missed (record only)" if r["record_only"] else "MISSED")
             print(f"{r['check']:<18}{r['issue']:>6}  {t['target']:<44}{_fmt(t['figure']):>12}  "
-                  f"{t['op']} {_fmt(t['bound']):<9}{verdict}")
+                  f"{t['op']} {_fmt(t['bound']):<11}{verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared" / "datasets")
+    default_shared = os.environ.get("VIGIA_SHARED_DATASETS") or REPO_ROOT.parent / "shared" / "datasets"
+    ap.add_argument("--shared", type=Path, default=Path(default_shared), help="the public datasets (as the tests)")
     ap.add_argument("--only", help="comma-separated check names (default: all)")
     ap.add_argument("--chain-repeat", type=int, default=5, help="Zeek chain runs whose medians are judged")
     ap.add_argument("--json", type=Path, help="write every result here")
