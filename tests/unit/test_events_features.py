@@ -105,3 +105,29 @@ def test_token_novelty() -> None:
     assert comp["novel_method_path"][2] == 1 and comp["novel_param"][2] == 1
     assert comp["novel_length"][3] == 1
     assert (model.score(test) > 0).tolist() == [False, True, True, True]
+
+
+def test_derived_columns_computed_per_distinct_value_equal_row_by_row() -> None:
+    """Path templates, user-agent families and shapes are computed once per distinct value and joined back; the
+    result must equal applying the expressions to every row (nulls, repeats and precomputed columns included)."""
+    from vigia.events.features import MAX_SHAPE_CHARS, TEXT_FIELDS, _with_derived
+    from vigia.events.text import compact_shape_expr, path_template_expr, ua_family_expr
+
+    ev = _events([
+        {"path": "/api/orders/123/items", "user_agent": "sqlmap/1.7", "body": "a=%E9t%C3"},
+        {"path": None, "user_agent": None, "query": None, "body": None},
+        {"path": "/api/orders/123/items", "user_agent": "Mozilla/5.0 Firefox/120", "query": "id=1' OR 1=1"},
+        {"path": "/api/orders/9f0c2d1e4b5a6c7d/x", "user_agent": "", "body": "x" * (MAX_SHAPE_CHARS + 10)},
+        {"path": None, "user_agent": "sqlmap/1.7"},
+    ]).with_columns(pl.lit("stale").alias("path_template"))  # a precomputed column is replaced, not joined twice
+    got = _with_derived(ev).collect()
+    expected = ev.with_columns(
+        path_template_expr(pl.col("path")).alias("path_template"),
+        ua_family_expr(pl.col("user_agent")).alias("ua_family"),
+        *[compact_shape_expr(pl.col(f).str.slice(0, MAX_SHAPE_CHARS)).alias(f"_{f}_shape") for f in TEXT_FIELDS],
+    )
+    assert got["event_id"].to_list() == ev["event_id"].to_list()  # row order kept
+    for col in ("path_template", "ua_family", *(f"_{f}_shape" for f in TEXT_FIELDS)):
+        assert got[col].to_list() == expected[col].to_list(), col
+    assert got["path_template"].to_list()[:2] == ["/api/orders/{n}/items", ""]
+    assert got["ua_family"].to_list() == ["scanner", "none", "firefox", "none", "scanner"]

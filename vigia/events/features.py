@@ -67,18 +67,32 @@ def _with_derived(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     missing = [pl.lit(None, pl.String).alias(c) for c in (*TEXT_FIELDS, "method", "service") if c not in cols]
     if "status" not in cols:
         missing.append(pl.lit(None, pl.Int32).alias("status"))
-    lf = lf.with_columns(missing)
-    return lf.with_columns(
+    derived = {"path_template", "status_class", "ua_family", *(f"_{f}_shape" for f in TEXT_FIELDS)}
+    lf = lf.with_columns(missing).drop([c for c in cols if c in derived])
+    lf = lf.with_columns(
         pl.col("method").fill_null("").str.to_uppercase().alias("method"),
-        path_template_expr(pl.col("path")).alias("path_template"),
         pl.when(pl.col("status").is_null())
         .then(pl.lit("none"))
         .otherwise(pl.format("{}xx", pl.col("status") // 100))
         .alias("status_class"),
         pl.col("service").fill_null("none").alias("service"),
-        ua_family_expr(pl.col("user_agent")).alias("ua_family"),
-        *[compact_shape_expr(pl.col(f).str.slice(0, MAX_SHAPE_CHARS)).alias(f"_{f}_shape") for f in TEXT_FIELDS],
     )
+    per_field = {
+        "path": [path_template_expr(pl.col("path")).alias("path_template")],
+        "user_agent": [ua_family_expr(pl.col("user_agent")).alias("ua_family")],
+    }
+    frame = lf.collect()  # once: each lookup table below reads it
+    for f in TEXT_FIELDS:
+        shape = compact_shape_expr(pl.col(f).str.slice(0, MAX_SHAPE_CHARS)).alias(f"_{f}_shape")
+        frame = _per_distinct_value(frame, f, [*per_field.get(f, []), shape])
+    return frame.lazy()
+
+
+def _per_distinct_value(frame: pl.DataFrame, col: str, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """``exprs`` (functions of ``col`` alone) computed once per distinct value of ``col`` and joined back: event
+    logs repeat their paths, payloads and user agents, and these regular expressions dominate the cost."""
+    table = frame.select(pl.col(col).unique()).with_columns(exprs)
+    return frame.join(table, on=col, how="left", nulls_equal=True, maintain_order="left")
 
 
 @dataclass
