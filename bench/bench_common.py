@@ -92,10 +92,11 @@ def machine() -> dict[str, Any]:
 
 
 def git_state() -> dict[str, Any]:
-    """The commit checked out and the files changed since it."""
+    """The commit checked out and the files changed since it, new files git does not ignore included."""
 
     def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout
 
-    changed = git("diff", "--name-only", "HEAD").split()
-    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes_in": changed}
+    # porcelain lines are "XY path" (X may be a space): modified, staged and untracked (not ignored) files alike
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=all").splitlines() if line]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted_changes_in": changed}
