@@ -69,6 +69,18 @@ def finish(runs: Sequence[dict[str, Any]], variant: Callable[[dict[str, Any]], s
     return result
 
 
+def spread(values: Sequence[float]) -> list[float]:
+    """``[min, median, max]`` of repeated timings (the median rounded to ms)."""
+    return [min(values), round(statistics.median(values), 3), max(values)]
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Installed versions of ``packages``."""
+    from importlib.metadata import version
+
+    return {p: version(p) for p in packages}
+
+
 def machine() -> dict[str, Any]:
     """CPU model, cores, RAM, OS and Python of this machine (Linux ``/proc``)."""
     cpu = "unknown"

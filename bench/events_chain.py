@@ -58,14 +58,14 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from bench_common import REPO_ROOT, connect, git_state, machine
+from bench_common import REPO_ROOT, connect, git_state, machine, spread, versions
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -114,22 +114,17 @@ class _Timer:
 
 def dataset_config(files: Path) -> Any:
     """``api_events.yaml`` with its source swapped for the NDJSON exports at ``files`` (``event_files``)."""
-    import yaml
+    from vigia.config import DatasetConfig, load_dataset_config
 
-    from vigia.config import DatasetConfig
-
-    raw = yaml.safe_load(CONFIG.read_text())
-    raw["source"] = {"type": "event_files", "path": str(files)}
-    return DatasetConfig.model_validate(raw)
+    raw = load_dataset_config(CONFIG).model_dump(exclude_unset=True)  # what the yaml sets
+    return DatasetConfig.model_validate({**raw, "source": {"type": "event_files", "path": str(files)}})
 
 
 def _synthetic_params() -> dict[str, Any]:
     """The ``synthetic_api`` source params of the yaml, without ``events_per_day`` (set by ``--events``)."""
-    import yaml
+    from vigia.config import load_dataset_config
 
-    params = dict(yaml.safe_load(CONFIG.read_text())["source"].get("params") or {})
-    params.pop("events_per_day", None)
-    return params
+    return {k: v for k, v in load_dataset_config(CONFIG).source.params.items() if k != "events_per_day"}
 
 
 def generate_exports(out: Path, events: int, days: list[dt.date], seed: int) -> dict[str, Any]:
@@ -158,18 +153,9 @@ def _export_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.ndjson"))
 
 
-@contextlib.contextmanager
-def _data_dir(path: Path) -> Iterator[None]:
+def _data_dir(path: Path) -> Any:
     """``VIGIA_DATA_DIR`` set to ``path`` (where ``encoders_fit`` keeps the encoders), restored afterwards."""
-    before = os.environ.get("VIGIA_DATA_DIR")
-    os.environ["VIGIA_DATA_DIR"] = str(path)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("VIGIA_DATA_DIR", None)
-        else:
-            os.environ["VIGIA_DATA_DIR"] = before
+    return mock.patch.dict(os.environ, {"VIGIA_DATA_DIR": str(path)})
 
 
 def _fresh_run_dir(workdir: Path) -> Path:
@@ -395,17 +381,8 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
 # --------------------------------------------------------------------------------------------- summary
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {p: version(p) for p in ("duckdb", "polars", "scikit-learn", "numpy", "pyarrow", "dagster")}
-
-
 def summarise(runs: list[dict[str, Any]], events: int) -> dict[str, Any]:
     """Medians (and min / median / max) of each stage over the runs; the two rates from the medians."""
-
-    def spread(values: list[float]) -> list[float]:
-        return [min(values), round(statistics.median(values), 3), max(values)]
 
     wall = {s: spread([r["stages_s"][s] for r in runs]) for s in STAGES}
     cpu = {s: spread([r["stages_cpu_s"][s] for r in runs]) for s in STAGES}
@@ -493,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "loadavg_1m_5m_15m_at_end": [round(x, 2) for x in os.getloadavg()],
         "git": git_state(),
-        "versions": _versions(),
+        "versions": versions("duckdb", "polars", "scikit-learn", "numpy", "pyarrow", "dagster"),
         "dataset": {
             "config": str(CONFIG.relative_to(REPO_ROOT)),
             "source": "event_files (NDJSON, nested OpenSearch layout, one file per day)",

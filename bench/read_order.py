@@ -4,7 +4,9 @@ Reads ``<dataset>.window_features`` of a warehouse ``--reads`` times two ways: o
 alone (as ``load_features`` did before 2026-11-30) and by ``load_features`` (time, then every column). For
 each way it counts the distinct row orders and fits an IsolationForest (100 trees, seed 7, on the normal
 windows, as ``bench/zeek_chain.py``) on the first two reads that differ, if any, and reports how far apart
-the two fits score the same windows. The default warehouse is the one ``bench/zeek_chain.py`` leaves behind.
+the two fits score the same windows, and how many of the windows' feature rows are distinct (scoring groups
+identical rows only when at most 80 % are distinct: ``vigia.models.distinct``). The default warehouse is the
+one ``bench/zeek_chain.py`` leaves behind.
 
     .venv/bin/python bench/read_order.py [--db /tmp/vigia-bench/vigia_chain.duckdb] [--dataset bench] [--reads 12]
 """
@@ -25,6 +27,7 @@ import polars as pl
 from vigia.config import DetectorConfig
 from vigia.features.conn_windows import features_to_matrix
 from vigia.models.detectors import fit_detector, normalized_scores
+from vigia.models.distinct import WORTH_IT, distinct_rows
 from vigia.models.preprocess import FeaturePreprocessor
 from vigia.pipeline.features import FEATURES_TABLE, load_features
 from vigia.warehouse.duck import read_frame
@@ -67,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         by_time = [read_frame(con, args.dataset, FEATURES_TABLE, order_by="window_start") for _ in range(args.reads)]
         total = [load_features(con, args.dataset) for _ in range(args.reads)]
     result = {"by_time_alone": _measure(by_time, key), "load_features": _measure(total, key)}
+    distinct = distinct_rows(features_to_matrix(total[0]), worth_it=1.0)
+    n_distinct = total[0].height if distinct is None else len(distinct.first)
+    result["feature_rows"] = {"windows": total[0].height, "distinct": n_distinct,
+                              "grouped_when_scored": n_distinct <= WORTH_IT * total[0].height}  # fmt: skip
     print(json.dumps(result, indent=2))
     return 0
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/verify_targets.py --json bench/results/targets.json           # everything (~25 min)
+    .venv/bin/python bench/verify_targets.py --json bench/results/targets.json           # everything (~15 min)
     .venv/bin/python bench/verify_targets.py --only credit_taiwan,credit_german,http      # some checks
     .venv/bin/python bench/verify_targets.py --chain-repeat 1                             # one Zeek chain run
     .venv/bin/python bench/verify_targets.py --outputs bench/results/targets/             # keep each JSON

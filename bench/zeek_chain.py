@@ -36,7 +36,6 @@ import datetime as dt
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import DAY, REPO_ROOT, SEED, conn_dataset, connect, git_state, machine
+from bench_common import DAY, REPO_ROOT, SEED, conn_dataset, connect, git_state, machine, spread, versions
 
 GIB = 1024**3
 WINDOW_S = 300
@@ -335,12 +334,6 @@ def _run_child(argv: list[str], label: str) -> dict[str, Any]:
     return result
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    return {p: version(p) for p in ("duckdb", "polars", "scikit-learn", "pandas", "numpy", "pyarrow")}
-
-
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One result for repeated runs: each timing the median over the runs, the peaks the highest.
 
@@ -350,25 +343,22 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if len(runs) == 1:
         return runs[0]
 
-    def spread_of(values: list[float]) -> list[float]:
-        return [min(values), round(statistics.median(values), 3), max(values)]
-
     out = dict(runs[0])
-    spread: dict[str, list[float]] = {}
+    spreads: dict[str, list[float]] = {}
     for key in ("stages_s", "stages_cpu_s"):
         if key in out:
             for st in runs[0][key]:
-                spread[f"{key}.{st}"] = spread_of([r[key][st] for r in runs])
-            out[key] = {st: spread[f"{key}.{st}"][1] for st in runs[0][key]}
+                spreads[f"{key}.{st}"] = spread([r[key][st] for r in runs])
+            out[key] = {st: spreads[f"{key}.{st}"][1] for st in runs[0][key]}
     for key in ("seconds", "cpu_s", "records_per_s", "import_s", "process_wall_s"):
         if key in out:
-            spread[key] = spread_of([r[key] for r in runs])
-            out[key] = spread[key][1]
+            spreads[key] = spread([r[key] for r in runs])
+            out[key] = spreads[key][1]
     for key in ("peak_rss_bytes", "polled_peak_rss_bytes"):
         if key in out:
             out[key] = max(r[key] for r in runs)
     out["runs"] = len(runs)
-    out["spread"] = spread
+    out["spread"] = spreads
     return out
 
 
@@ -549,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         "file_bytes": file_bytes,
         "generated": generated,
         "machine": machine(),
-        "versions": _versions(),
+        "versions": versions("duckdb", "polars", "scikit-learn", "pandas", "numpy", "pyarrow"),
         "git": git_state(),
         "duckdb_memory_limit_arg": args.memory_limit,
         "targets": TARGETS,
