@@ -300,11 +300,11 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
     from vigia.events.features import event_features, fit_event_encoders
     from vigia.models.detectors import normalized_scores
     from vigia.models.distinct import distinct_rows
-    from vigia.models.evaluation import agreeing_detectors, consensus_flags, consensus_score, top_feature_contributions
+    from vigia.models.evaluation import agreeing_detectors, consensus_flags, consensus_score, top_feature_json
     from vigia.pipeline.event_features import CLEAN_TABLE, _normal_training_events, training_days
     from vigia.pipeline.features import load_features
     from vigia.pipeline.model_store import CANDIDATE, load_model_set, load_thresholds
-    from vigia.pipeline.training import _matrix, consensus_k, flags_for
+    from vigia.pipeline.training import consensus_k, flags_for
     from vigia.warehouse.duck import read_frame, write_frame_partitions
 
     chain = run_chain(cfg, workdir, memory_limit, threads)
@@ -340,9 +340,9 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         model_set, version = load_model_set(models_dir, CANDIDATE)
         limits = load_thresholds(models_dir, version)
         features = timed("score", "load_features", lambda: load_features(con, cfg.name, keys))
-        raw = timed("score", "matrix", lambda: _matrix(features, model_set.feature_columns))
+        raw = timed("score", "matrix", lambda: features.select(model_set.feature_columns).to_numpy())
         distinct = timed("score", "distinct_rows", lambda: distinct_rows(raw))
-        rows = raw if distinct is None else raw[distinct.first]
+        rows = np.ascontiguousarray(raw if distinct is None else raw[distinct.first])
         x = timed("score", "preprocess", lambda: model_set.preprocessor.transform(rows))
         scores = {}
         for name, det in model_set.detectors.items():
@@ -358,8 +358,7 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         timed("score", "consensus", consensus)
 
         def drivers() -> Any:
-            found = top_feature_contributions(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=rows)
-            strings = pl.Series([json.dumps(d) for d in found], dtype=pl.String)
+            strings = top_feature_json(x, model_set.feature_columns, cfg.alerts.top_features, raw_values=rows)
             return strings if distinct is None else strings.gather(distinct.inverse)
 
         top = timed("score", "top_features", drivers)

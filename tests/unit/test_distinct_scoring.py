@@ -23,6 +23,9 @@ def test_distinct_rows_rebuilds_the_matrix_bit_for_bit() -> None:
     assert np.array_equal(m[found.first][found.inverse], m, equal_nan=True)
     assert np.signbit(m[found.first][found.inverse][:, 0]).tolist() == np.signbit(m[:, 0]).tolist()
     assert found.expand(np.array([10, 20, 30, 40])).tolist() == [10, 20, 10, 30, 20, 40, 10, 20, 30, 10]
+    column_major = distinct_rows(np.asfortranarray(m))  # as polars' to_numpy gives it: read without a copy
+    assert column_major is not None
+    assert np.array_equal(column_major.first, found.first) and np.array_equal(column_major.inverse, found.inverse)
 
 
 def test_mostly_distinct_or_empty_matrices_are_scored_row_by_row() -> None:

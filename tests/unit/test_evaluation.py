@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from vigia.models.evaluation import (
     consensus_flags,
     consensus_score,
     top_feature_contributions,
+    top_feature_json,
 )
 
 
@@ -61,3 +64,22 @@ def test_top_feature_contributions():
     assert [[d["feature"] for d in row] for row in out] == [["pkts", "dur"], ["bytes", "dur"]]
     assert out[0][0] == {"feature": "pkts", "z": -4.0, "value": 20}
     assert top_feature_contributions(Z[:1], ["a", "b", "c"], k=1)[0] == [{"feature": "b", "z": -4.0, "value": -4.0}]
+
+
+@pytest.mark.parametrize("k", [0, 1, 3, 9])
+def test_top_feature_json_is_json_dumps_of_the_contributions(k: int) -> None:
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(50, 4)) * 10.0 ** rng.integers(-8, 8, size=(50, 4))
+    Z[0, 1], Z[1, 2], Z[2, 0], Z[3] = np.nan, np.inf, -np.inf, 0.0  # NaN / Infinity / ties keep feature order
+    Z[4, 3] = -0.0
+    raw = rng.integers(-5, 5, size=(50, 4)).astype(float) / 3.0
+    raw[5, 0] = np.nan
+    names = ["bytes", 'say "hi"', "päth", "x\\y"]  # names json must escape
+    for values in (raw, None, raw.astype(np.float32)):
+        want = [json.dumps(row) for row in top_feature_contributions(Z, names, k, raw_values=values)]
+        got = top_feature_json(Z, names, k, raw_values=values)
+        assert got.name == "top_features" and got.to_list() == want
+    ints = np.arange(200).reshape(50, 4)  # integer values: json writes 3, not 3.0
+    want = [json.dumps(row) for row in top_feature_contributions(Z, names, k, raw_values=ints)]
+    assert top_feature_json(Z, names, k, raw_values=ints).to_list() == want
+    assert top_feature_json(Z[:0], names, k).to_list() == []

@@ -33,21 +33,22 @@ def distinct_rows(matrix: np.ndarray, worth_it: float = WORTH_IT) -> DistinctRow
     """The distinct rows of a 2-D ``float64`` matrix, or ``None`` when more than ``worth_it`` of them are
     distinct (scoring every row is then about as cheap) or the matrix has no rows.
 
-    Rows are hashed (polars ``hash_rows`` over the bit patterns), grouped by hash, and every row is then
-    checked bit for bit against its group's first row; a hash collision between different rows returns
-    ``None`` (every row scored), never a wrong grouping."""
-    m = np.ascontiguousarray(matrix, dtype=np.float64)
+    Rows are hashed (polars ``hash_rows`` over the bit patterns of the columns), grouped by hash, and every row
+    is then checked bit for bit against its group's first row; a hash collision between different rows returns
+    ``None`` (every row scored), never a wrong grouping. A column-major (Fortran-order) matrix, as polars'
+    ``DataFrame.to_numpy`` gives, is read without a copy."""
+    m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {m.shape}")
     if m.shape[0] == 0:
         return None
-    bits = m.view(np.uint64)
-    frame = pl.DataFrame(bits, schema=[f"c{j}" for j in range(bits.shape[1])], orient="row")
-    hashes = frame.hash_rows(seed=0).to_numpy()
+    columns = [np.ascontiguousarray(m[:, j]).view(np.uint64) for j in range(m.shape[1])]  # views when F-order
+    hashes = pl.DataFrame([pl.Series(f"c{j}", c) for j, c in enumerate(columns)]).hash_rows(seed=0).to_numpy()
     _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
     if len(first) > worth_it * m.shape[0]:
         return None
-    if not np.array_equal(bits[first][inverse], bits):
+    representative = first[inverse.reshape(-1)]
+    if not all(np.array_equal(c[representative], c) for c in columns):
         return None  # two different rows with one hash
     order = np.argsort(first, kind="stable")  # distinct rows in order of first appearance
     rank = np.empty_like(order)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
@@ -90,6 +92,25 @@ def agreeing_detectors(flags: Mapping[str, np.ndarray]) -> list[str]:
     return [labels[i] for i in inv.ravel()]
 
 
+def _top_k(
+    X_scaled: np.ndarray, feature_names: Sequence[str], k: int, raw_values: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Per row, the column indices of the ``k`` largest ``|z|`` (ties keep feature order), their ``z`` and values."""
+    Z = np.atleast_2d(np.asarray(X_scaled, dtype=float))
+    names = list(feature_names)
+    if Z.shape[1] != len(names):
+        raise ValueError(f"{len(names)} feature names for {Z.shape[1]} columns")
+    raw = None if raw_values is None else np.atleast_2d(np.asarray(raw_values))
+    if raw is not None and raw.shape != Z.shape:
+        raise ValueError(f"raw_values shape {raw.shape} != X_scaled shape {Z.shape}")
+    k = max(0, min(k, len(names)))
+    mag = np.nan_to_num(np.abs(Z), nan=0.0)
+    order = np.argsort(-mag, axis=1, kind="stable")[:, :k]
+    z_top = np.take_along_axis(Z, order, axis=1)
+    v_top = z_top if raw is None else np.take_along_axis(raw, order, axis=1)
+    return order, z_top, v_top, names
+
+
 def top_feature_contributions(
     X_scaled: np.ndarray,
     feature_names: Sequence[str],
@@ -101,20 +122,47 @@ def top_feature_contributions(
     Returns one list per row of ``{feature, z, value}``, largest ``|z|`` first (ties keep feature
     order). ``value`` is the raw feature value from ``raw_values`` when given, else ``z``.
     """
-    Z = np.atleast_2d(np.asarray(X_scaled, dtype=float))
-    names = list(feature_names)
-    if Z.shape[1] != len(names):
-        raise ValueError(f"{len(names)} feature names for {Z.shape[1]} columns")
-    raw = None if raw_values is None else np.atleast_2d(np.asarray(raw_values))
-    if raw is not None and raw.shape != Z.shape:
-        raise ValueError(f"raw_values shape {raw.shape} != X_scaled shape {Z.shape}")
-    k = max(0, min(k, len(names)))
-    mag = np.nan_to_num(np.abs(Z), nan=0.0)
-    order = np.argsort(-mag, axis=1, kind="stable")[:, :k]
-    z_top = np.take_along_axis(Z, order, axis=1).tolist()  # Python floats, as float() gives them
-    v_top = z_top if raw is None else np.take_along_axis(raw, order, axis=1).tolist()
+    order, z_top, v_top, names = _top_k(X_scaled, feature_names, k, raw_values)
     names_top = np.asarray(names, dtype=object)[order].tolist()
     return [
         [{"feature": f, "z": z, "value": v} for f, z, v in zip(fs, zs, vs, strict=True)]
-        for fs, zs, vs in zip(names_top, z_top, v_top, strict=True)
+        for fs, zs, vs in zip(names_top, z_top.tolist(), v_top.tolist(), strict=True)  # Python floats
     ]
+
+
+_NON_FINITE_JSON = {np.inf: "Infinity", -np.inf: "-Infinity"}  # what ``json.dumps`` writes (NaN: "NaN")
+
+
+def _json_floats(values: np.ndarray) -> pl.Series:
+    """``json.dumps`` of each float (``repr``; ``NaN`` / ``Infinity`` / ``-Infinity``), as a string column."""
+    flat = values.ravel()
+    text = list(map(repr, flat.tolist()))
+    for i in np.flatnonzero(~np.isfinite(flat)):
+        text[i] = _NON_FINITE_JSON.get(float(flat[i]), "NaN")
+    return pl.Series(text, dtype=pl.String)
+
+
+def top_feature_json(
+    X_scaled: np.ndarray,
+    feature_names: Sequence[str],
+    k: int,
+    raw_values: np.ndarray | None = None,
+) -> pl.Series:
+    """``json.dumps`` of each row of :func:`top_feature_contributions`, the same text, built column-wise
+    (one string per row; the scoring path writes these for every distinct feature row)."""
+    order, z_top, v_top, names = _top_k(X_scaled, feature_names, k, raw_values)
+    if not (np.issubdtype(v_top.dtype, np.floating) and np.issubdtype(z_top.dtype, np.floating)):
+        found = top_feature_contributions(X_scaled, feature_names, k, raw_values)
+        return pl.Series("top_features", [json.dumps(row) for row in found], dtype=pl.String)
+    n, k = order.shape
+    if k == 0:
+        return pl.Series("top_features", ["[]"] * n, dtype=pl.String)
+    names_json = pl.Series([json.dumps(name) for name in names], dtype=pl.String)
+    cells = pl.DataFrame({
+        "name": names_json.gather(order.ravel()), "z": _json_floats(z_top), "value": _json_floats(v_top),
+    })  # fmt: skip  (row-major: row i's j-th feature is cell i * k + j)
+    parts = [pl.lit('{"feature": '), "name", pl.lit(', "z": '), "z", pl.lit(', "value": '), "value", pl.lit("}")]
+    item = cells.select(pl.concat_str(parts).alias("item"))["item"]
+    by_rank = [item.gather(np.arange(j, n * k, k)).alias(f"item{j}") for j in range(k)]
+    joined = pl.DataFrame(by_rank).select(pl.concat_str(pl.all(), separator=", ").alias("top_features"))
+    return ("[" + joined["top_features"] + "]").rename("top_features")

@@ -22,7 +22,7 @@ from vigia.models.evaluation import (
     binary_metrics,
     consensus_flags,
     consensus_score,
-    top_feature_contributions,
+    top_feature_json,
 )
 from vigia.models.preprocess import FeaturePreprocessor
 from vigia.models.split import temporal_split
@@ -121,9 +121,9 @@ class DistinctScores:
 def distinct_detector_scores(model_set: ModelSet, features: pl.DataFrame) -> DistinctScores:
     """Normalised scores per detector of each distinct feature row (the detectors score rows one by one, so
     identical rows get identical scores; see :mod:`vigia.models.distinct`)."""
-    raw = _matrix(features, model_set.feature_columns)
-    distinct = distinct_rows(raw)
-    rows = raw if distinct is None else raw[distinct.first]
+    columns = features.select(model_set.feature_columns).to_numpy().astype(np.float64, copy=False)  # column-major
+    distinct = distinct_rows(columns)
+    rows = np.ascontiguousarray(columns if distinct is None else columns[distinct.first])  # as _matrix gives
     x = model_set.preprocessor.transform(rows)
     scores = {name: normalized_scores(det, x) for name, det in model_set.detectors.items()}
     return DistinctScores(scores, x, rows, distinct)
@@ -200,9 +200,7 @@ def score_windows(
     flags = flags_for(scores, thresholds)
     ml_score = consensus_score(scores)
     is_anomaly = consensus_flags(flags, consensus_k(model_set, cfg))
-    drivers = top_feature_contributions(found.x, model_set.feature_columns, cfg.alerts.top_features,
-                                        raw_values=found.rows)  # fmt: skip
-    top_features = pl.Series("top_features", [json.dumps(d) for d in drivers], dtype=pl.String)
+    top_features = top_feature_json(found.x, model_set.feature_columns, cfg.alerts.top_features, raw_values=found.rows)
     if found.distinct is not None:
         top_features = top_features.gather(found.distinct.inverse)
     keep = [
