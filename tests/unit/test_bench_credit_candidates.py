@@ -34,3 +34,28 @@ def test_ordinal_codes_with_unknown_flags(candidates: ModuleType) -> None:
     assert out["savings_unknown"].to_list() == [1, 0, 0, 0]
     assert out["employment_since_level"].to_list() == [0.0, 4.0, 2.0, 1.0]
     assert out["purpose"].to_list() == frame["purpose"].to_list()
+
+
+def test_scorecard_and_spline_candidates_fit_and_bend(candidates: ModuleType) -> None:
+    import numpy as np
+
+    from vigia.tabular import model as m
+
+    rng = np.random.default_rng(0)
+    n = 400
+    age = rng.uniform(18, 80, n)
+    kind = rng.choice(["A", "B", "C"], n)
+    risk = (np.abs(age - 50) > 20) | (kind == "C")  # risk high at both ends of age: not monotone
+    frame = pl.DataFrame({"age": age, "kind": kind, "class": (risk & (rng.random(n) < 0.9)).astype(int)})
+    spec = m.FeatureSpec(numeric=("age",), categorical=("kind",))
+    X = frame.select("age", "kind").to_pandas()
+    y = frame["class"].to_numpy()
+    scorecard = candidates._base("scorecard", spec, n).fit(X, y)
+    splines = candidates._base("splines", spec, n).fit(X, y)
+    assert set(splines.named_steps["prep"].named_transformers_) == {"num", "cat"}
+    assert "spline" in splines.named_steps["prep"].named_transformers_["num"].named_steps
+    # an additive spline follows the U shape a straight line in age cannot
+    probe = pl.DataFrame({"age": [20.0, 50.0, 78.0], "kind": ["A", "A", "A"]}).to_pandas()
+    p = splines.predict_proba(probe)[:, 1]
+    assert p[0] > p[1] < p[2]
+    assert scorecard.predict_proba(probe).shape == (3, 2)
