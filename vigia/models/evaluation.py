@@ -158,9 +158,10 @@ def top_feature_json(
     if k == 0:
         return pl.Series("top_features", ["[]"] * n, dtype=pl.String)
     names_json = pl.Series([json.dumps(name) for name in names], dtype=pl.String)
+    # one cell per (row, rank), row-major: row i's j-th feature is cell i * k + j
     cells = pl.DataFrame({
         "name": names_json.gather(order.ravel()), "z": _json_floats(z_top), "value": _json_floats(v_top),
-    })  # fmt: skip  (row-major: row i's j-th feature is cell i * k + j)
+    })  # fmt: skip
     parts = [pl.lit('{"feature": '), "name", pl.lit(', "z": '), "z", pl.lit(', "value": '), "value", pl.lit("}")]
     item = cells.select(pl.concat_str(parts).alias("item"))["item"]
     by_rank = [item.gather(np.arange(j, n * k, k)).alias(f"item{j}") for j in range(k)]
