@@ -27,7 +27,6 @@ import polars as pl
 from sklearn.compose import ColumnTransformer
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import KBinsDiscretizer, SplineTransformer, StandardScaler, TargetEncoder
 from sklearn.svm import SVC
@@ -70,20 +69,22 @@ def _scorecard(spec: m.FeatureSpec) -> Pipeline:
                     ("woe", TargetEncoder(**encode))])  # fmt: skip
     cat = Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("woe", TargetEncoder(**encode))])
     prep = ColumnTransformer([("num", num, list(spec.numeric)), ("cat", cat, list(spec.categorical))])
-    clf = LogisticRegression(C=0.5, class_weight="balanced", max_iter=5000, random_state=SEED)
-    return Pipeline([("prep", prep), ("scale", StandardScaler()), ("model", clf)])
+    return Pipeline([("prep", prep), ("scale", StandardScaler()), ("model", _library_logreg(spec))])
 
 
 def _spline_logreg(spec: m.FeatureSpec) -> Pipeline:
     """An additive logistic model: each numeric column as a cubic B-spline (5 quantile knots), so risk can bend
     with duration, amount and age; categorical columns one-hot, as the library's baseline has them."""
-    base = m.build_estimator("logreg", spec, SEED)
     num = Pipeline([("impute", SimpleImputer(strategy="median")),
                     ("spline", SplineTransformer(n_knots=5, degree=3, knots="quantile", extrapolation="constant")),
                     ("scale", StandardScaler())])  # fmt: skip
-    prep = m.build_preprocessor(spec, scale=True)
-    prep.set_params(transformers=[("num", num, list(spec.numeric)), *prep.transformers[1:]])
-    return Pipeline([("prep", prep), ("model", base.named_steps["model"])])
+    prep = m.build_preprocessor(spec, scale=True).set_params(num=num)  # the library's one-hot categoricals kept
+    return Pipeline([("prep", prep), ("model", _library_logreg(spec))])
+
+
+def _library_logreg(spec: m.FeatureSpec) -> Any:
+    """The logistic regression of the library's ``logreg`` candidate, with its settings (C, class weights)."""
+    return m.build_estimator("logreg", spec, SEED).named_steps["model"]
 
 
 def _ordinal(train: pl.DataFrame) -> pl.DataFrame:

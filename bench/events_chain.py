@@ -304,7 +304,7 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
     from vigia.pipeline.event_features import CLEAN_TABLE, _normal_training_events, training_days
     from vigia.pipeline.features import load_features
     from vigia.pipeline.model_store import CANDIDATE, load_model_set, load_thresholds
-    from vigia.pipeline.training import consensus_k, flags_for
+    from vigia.pipeline.training import consensus_k, feature_array, flags_for
     from vigia.warehouse.duck import read_frame, write_frame_partitions
 
     chain = run_chain(cfg, workdir, memory_limit, threads)
@@ -340,7 +340,7 @@ def breakdown(cfg: Any, workdir: Path, memory_limit: str | None, threads: int | 
         model_set, version = load_model_set(models_dir, CANDIDATE)
         limits = load_thresholds(models_dir, version)
         features = timed("score", "load_features", lambda: load_features(con, cfg.name, keys))
-        raw = timed("score", "matrix", lambda: features.select(model_set.feature_columns).to_numpy())
+        raw = timed("score", "matrix", lambda: feature_array(features, model_set.feature_columns))
         distinct = timed("score", "distinct_rows", lambda: distinct_rows(raw))
         rows = np.ascontiguousarray(raw if distinct is None else raw[distinct.first])
         x = timed("score", "preprocess", lambda: model_set.preprocessor.transform(rows))

@@ -69,12 +69,14 @@ def test_score_windows_equals_scoring_every_row(monkeypatch: pytest.MonkeyPatch)
     thresholds = {"iforest": 0.8, "lof": 0.8}
     assert training.distinct_detector_scores(model_set, features).x.shape[0] == 40
     deduplicated = training.score_windows(features, model_set, thresholds, cfg)
-    scores, x = training.detector_scores(model_set, features)
+    found = training.distinct_detector_scores(model_set, features)
+    scores, x = training.detector_scores(model_set, features), found.expand(found.x)
     monkeypatch.setattr(training, "distinct_rows", lambda matrix: None)  # the previous path: every row
     every_row = training.score_windows(features, model_set, thresholds, cfg)
     assert training.distinct_detector_scores(model_set, features).x.shape[0] == 900
     assert deduplicated.equals(every_row)
     assert deduplicated["is_anomaly"].sum() > 0
-    scores_all, x_all = training.detector_scores(model_set, features)
+    found_all = training.distinct_detector_scores(model_set, features)
+    scores_all, x_all = training.detector_scores(model_set, features), found_all.x
     assert all(np.array_equal(scores[k], scores_all[k]) for k in scores_all)
     assert np.array_equal(x, x_all)

@@ -39,7 +39,7 @@ def test_unknown_labels_are_left_out_not_counted_as_normal() -> None:
     validation = split_frame(features, cfg)["validation"]
     assert validation["label"].null_count() == 40
     labelled = validation.filter(pl.col("label").is_not_null())
-    scores, _ = detector_scores(model_set, labelled)
+    scores = detector_scores(model_set, labelled)
     flags = consensus_flags(flags_for(scores, thresholds), 1)
     expected = binary_metrics(labelled["label"].to_numpy(), None, flags)["f1"]
     assert validation_metric(features, model_set, thresholds, cfg) == expected

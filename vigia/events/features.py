@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib
 import polars as pl
@@ -88,11 +88,15 @@ def _with_derived(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return frame.lazy()
 
 
-def _per_distinct_value(frame: pl.DataFrame, col: str, exprs: list[pl.Expr]) -> pl.DataFrame:
-    """``exprs`` (functions of ``col`` alone) computed once per distinct value of ``col`` and joined back: event
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def _per_distinct_value(frame: FrameT, cols: str | list[str], exprs: list[pl.Expr]) -> FrameT:
+    """``exprs`` (functions of ``cols`` alone) computed once per distinct value of ``cols`` and joined back: event
     logs repeat their paths, payloads and user agents, and these regular expressions dominate the cost."""
-    table = frame.select(pl.col(col).unique()).with_columns(exprs)
-    return frame.join(table, on=col, how="left", nulls_equal=True, maintain_order="left")
+    keys = [cols] if isinstance(cols, str) else cols
+    table = frame.select(keys).unique().with_columns(exprs)
+    return frame.join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
 
 
 @dataclass
@@ -210,18 +214,11 @@ def event_features(
     if windows:
         lf = window_features(lf, window or encoders.window)
     unk = encoders.unknown_freq
-    # String statistics are computed once per DISTINCT value and joined back: API logs repeat paths,
-    # queries and user agents heavily, and the per-string regex / entropy work dominates the cost.
+    # String statistics and token counts once per DISTINCT value (see _per_distinct_value)
     for f in TEXT_FIELDS:
-        stats = lf.select(pl.col(f).unique()).with_columns(text_stat_exprs(f))
-        lf = lf.join(stats, on=f, how="left", maintain_order="left")
-    payload = ("path", "query", "body")
-    tokens = (
-        lf.select(pl.col(*payload))
-        .unique()
-        .with_columns(token_count_exprs(payload_expr(*payload), raw_payload_expr(*payload)))
-    )
-    lf = lf.join(tokens, on=["path", "query", "body"], how="left", maintain_order="left")
+        lf = _per_distinct_value(lf, f, text_stat_exprs(f))
+    payload = ["path", "query", "body"]
+    lf = _per_distinct_value(lf, payload, token_count_exprs(payload_expr(*payload), raw_payload_expr(*payload)))
     feats: list[pl.Expr] = []
     for f in TEXT_FIELDS:
         feats += [pl.col(f"{f}_{s}") for s in TEXT_STATS]

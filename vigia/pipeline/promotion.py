@@ -27,6 +27,6 @@ def validation_metric(
     y = validation["label"].drop_nulls().to_numpy().astype(np.int64)
     if y.size == 0 or y.min() == y.max():
         return None
-    scores, _ = detector_scores(model_set, validation.filter(pl.Series(known)))
+    scores = detector_scores(model_set, validation.filter(pl.Series(known)))
     flags = consensus_flags(flags_for(scores, thresholds), consensus_k(model_set, cfg))
     return float(binary_metrics(y, None, flags)["f1"])

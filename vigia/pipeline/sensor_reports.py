@@ -9,7 +9,7 @@ import polars as pl
 
 from vigia.config import DatasetConfig
 from vigia.models.evaluation import consensus_flags
-from vigia.pipeline.training import ModelSet, detector_scores, flags_for, split_frame
+from vigia.pipeline.training import ModelSet, distinct_detector_scores, flags_for, split_frame
 from vigia.reporting.series_plots import reconstruction_plot, series_alarm_plot, training_curves_plot
 
 
@@ -22,7 +22,8 @@ def sensor_report_plots(
 ) -> dict[str, str]:
     """PNG plots of the test period; autoencoder plots only when the model set has an autoencoder."""
     test = split_frame(features, cfg)["test"]
-    scores, x = detector_scores(model_set, test)
+    found = distinct_detector_scores(model_set, test)
+    scores, x = found.expanded_scores(), found.expand(found.x)
     alarms = consensus_flags(flags_for(scores, thresholds), cfg.consensus.k)
     sensors = sensor_names(model_set.feature_columns)
     plots = {"Series with alarms": series_alarm_plot(test.with_columns(pl.Series("is_anomaly", alarms)),

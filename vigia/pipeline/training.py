@@ -61,8 +61,14 @@ def _labels(features: pl.DataFrame) -> np.ndarray | None:
     return features["label"].fill_null(-1).to_numpy().astype(np.int64)
 
 
+def feature_array(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
+    """The ``columns`` as a float64 matrix in the column-major order polars gives (no row-major copy)."""
+    return features.select(columns).to_numpy().astype(np.float64, copy=False)
+
+
 def _matrix(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    return np.ascontiguousarray(features.select(columns).to_numpy(), dtype=np.float64)
+    """:func:`feature_array` in row-major order, as the detectors are fitted on."""
+    return np.ascontiguousarray(feature_array(features, columns))
 
 
 def split_frame(features: pl.DataFrame, cfg: DatasetConfig) -> dict[str, pl.DataFrame]:
@@ -117,28 +123,31 @@ class DistinctScores:
     def expand(self, values: np.ndarray) -> np.ndarray:
         return values if self.distinct is None else self.distinct.expand(values)
 
+    def expanded_scores(self) -> dict[str, np.ndarray]:
+        """Each detector's scores, one per row of the scored frame."""
+        return {name: self.expand(s) for name, s in self.scores.items()}
+
 
 def distinct_detector_scores(model_set: ModelSet, features: pl.DataFrame) -> DistinctScores:
     """Normalised scores per detector of each distinct feature row (the detectors score rows one by one, so
     identical rows get identical scores; see :mod:`vigia.models.distinct`)."""
-    columns = features.select(model_set.feature_columns).to_numpy().astype(np.float64, copy=False)  # column-major
+    columns = feature_array(features, model_set.feature_columns)
     distinct = distinct_rows(columns)
-    rows = np.ascontiguousarray(columns if distinct is None else columns[distinct.first])  # as _matrix gives
+    rows = np.ascontiguousarray(columns if distinct is None else columns[distinct.first])  # row-major, as fitted
     x = model_set.preprocessor.transform(rows)
     scores = {name: normalized_scores(det, x) for name, det in model_set.detectors.items()}
     return DistinctScores(scores, x, rows, distinct)
 
 
-def detector_scores(model_set: ModelSet, features: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Normalised (0..1, higher = more anomalous) scores per detector, and the scaled matrix, one row per window."""
-    found = distinct_detector_scores(model_set, features)
-    return {name: found.expand(s) for name, s in found.scores.items()}, found.expand(found.x)
+def detector_scores(model_set: ModelSet, features: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Normalised (0..1, higher = more anomalous) scores per detector, one per window."""
+    return distinct_detector_scores(model_set, features).expanded_scores()
 
 
 def calibrate_models(features: pl.DataFrame, model_set: ModelSet, cfg: DatasetConfig) -> dict[str, ThresholdResult]:
     """Choose each detector's threshold on the validation period."""
     validation = split_frame(features, cfg)["validation"]
-    scores, _ = detector_scores(model_set, validation)
+    scores = detector_scores(model_set, validation)
     y = _labels(validation)
     y_eval = None if y is None else np.where(y < 0, np.nan, y.astype(np.float64))
     return {name: calibrate(s, y_eval, cfg.calibration) for name, s in scores.items()}
@@ -162,7 +171,7 @@ def evaluate_models(
 ) -> Evaluation:
     """Metrics of each detector and of the k-of-n consensus on the held-out test period."""
     test = split_frame(features, cfg)["test"]
-    scores, _ = detector_scores(model_set, test)
+    scores = detector_scores(model_set, test)
     flags = flags_for(scores, thresholds)
     scores[CONSENSUS] = consensus_score({k: v for k, v in scores.items()})
     flags[CONSENSUS] = consensus_flags({k: v for k, v in flags.items() if k != CONSENSUS}, consensus_k(model_set, cfg))
@@ -196,7 +205,7 @@ def score_windows(
 ) -> pl.DataFrame:
     """Score every window: per-detector scores, ``ml_score`` (0..1), ``is_anomaly``, agreeing detectors, drivers."""
     found = distinct_detector_scores(model_set, features)
-    scores = {name: found.expand(s) for name, s in found.scores.items()}
+    scores = found.expanded_scores()
     flags = flags_for(scores, thresholds)
     ml_score = consensus_score(scores)
     is_anomaly = consensus_flags(flags, consensus_k(model_set, cfg))
