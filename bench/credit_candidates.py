@@ -37,6 +37,7 @@ from vigia.tabular import model as m
 from vigia.tabular.credit_data import load_credit_table
 
 SEED = DEFAULT_SEED  # vigia bench credit's fixed split
+BASES = ("hgb", "logreg", "svm", "lda", "scorecard", "splines")
 ORDINAL = {
     "checking_status": {"A11": 0, "A12": 1, "A13": 2},  # A14 (no account): unknown, with its own flag
     "savings": {"A61": 0, "A62": 1, "A63": 2, "A64": 3},  # A65 (unknown / none): unknown, with its own flag
@@ -125,7 +126,7 @@ def run(path: Path) -> list[dict[str, Any]]:
     ord_spec = m.infer_features(ordinal, table.target, categorical=[c for c in table.categorical if c not in ORDINAL])
     probs: dict[str, tuple[Any, np.ndarray]] = {}
     with threadpool_limits(limits=1, user_api="openmp"):
-        for kind in ("hgb", "logreg", "svm", "lda", "scorecard", "splines"):
+        for kind in BASES:
             probs[kind] = _validation(train, table.target, spec, kind)
         for kind in ("hgb", "logreg"):
             probs[f"{kind} (ordinal)"] = _validation(ordinal, table.target, ord_spec, kind)
@@ -137,7 +138,7 @@ def run(path: Path) -> list[dict[str, Any]]:
     rows.append(_row("blend (ordinal)", val, (probs["hgb (ordinal)"][1] + probs["logreg (ordinal)"][1]) / 2,
                      blend["per_row"]))  # fmt: skip
     for r in (2, 3, 4, 5, 6):
-        for combo in itertools.combinations(("hgb", "logreg", "svm", "lda", "scorecard", "splines"), r):
+        for combo in itertools.combinations(BASES, r):
             if combo != ("hgb", "logreg"):
                 p = np.mean([probs[k][1] for k in combo], axis=0)
                 rows.append(_row("+".join(combo), val, p, blend["per_row"]))
