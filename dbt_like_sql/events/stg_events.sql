@@ -2,7 +2,27 @@
 -- and status class; the original record is kept for the anomaly export.
 -- Dedup keyed by (day, event_id), like stg_conn's (day, uid): an incremental build reads only the requested
 -- days, so a wider key would make the rows depend on how days were grouped into runs. An event id repeated
--- on two days keeps one row on each.
+-- on two days keeps one row on each. As in stg_conn, only the (day, event_id) keys seen more than once go
+-- through the row_number() window, so the window does not sort every event with its original record.
+WITH duplicated AS (
+    SELECT day, event_id
+    FROM raw.events
+    WHERE ts IS NOT NULL AND event_id IS NOT NULL
+    GROUP BY day, event_id
+    HAVING count(*) > 1
+),
+
+deduped AS (
+    SELECT e.* FROM raw.events AS e
+    ANTI JOIN duplicated AS d ON e.day = d.day AND e.event_id = d.event_id
+    WHERE e.ts IS NOT NULL
+    UNION ALL
+    SELECT e.* FROM raw.events AS e
+    SEMI JOIN duplicated AS d ON e.day = d.day AND e.event_id = d.event_id
+    WHERE e.ts IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY e.day, e.event_id ORDER BY e.ts, e.source_file) = 1
+)
+
 SELECT
     event_id,
     ts,
@@ -22,6 +42,4 @@ SELECT
     raw_record,
     source_file,
     day
-FROM raw.events
-WHERE ts IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY day, event_id ORDER BY ts, source_file) = 1 OR event_id IS NULL
+FROM deduped

@@ -153,6 +153,31 @@ def test_stg_events_rows_do_not_depend_on_run_grouping(tmp_path: Path) -> None:
     assert [t.name for t in checked.tests if not t.passed] == []
 
 
+def test_stg_events_dedup_matches_ranking_every_row(tmp_path: Path) -> None:
+    """The duplicated-keys-only window keeps exactly the rows a row_number() over all timed rows keeps: the first
+    by (ts, source_file) per (day, event_id), every row without an id, no row without a time."""
+    c = _events_warehouse(tmp_path / "w.duckdb")
+    c.execute("DELETE FROM ev.raw_events")
+    c.execute(
+        "INSERT INTO ev.raw_events SELECT CASE WHEN i % 17 = 0 THEN NULL ELSE 'e' || (i * 7919 % 90) END, "
+        "CASE WHEN i % 29 = 0 THEN NULL ELSE TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL 7 MINUTE END, "
+        "'1.1.1.1', 'u', 'get', '/a', NULL, NULL, 200, 'ua', 1.0, 'svc', 0, NULL, '{}', 'f' || (i * 31 % 3), "
+        "DATE '2024-01-01' + CAST(i * 7 // 1440 AS INTEGER) FROM range(600) t(i)"
+    )
+    materialize_model(c, _models(SQL_ROOT, "events")["stg_events"], "ev", ["2024-01-01", "2024-01-02", "2024-01-03"])
+    got = c.execute("SELECT event_id, ts, source_file FROM ev.stg_events ORDER BY ALL").fetchall()
+    want = c.execute(
+        "SELECT event_id, ts, source_file FROM ev.raw_events WHERE ts IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY day, event_id ORDER BY ts, source_file) = 1 OR event_id IS NULL "
+        "ORDER BY ALL"
+    ).fetchall()
+    duplicated = _rows(
+        c, "SELECT count(*) FROM (SELECT day, event_id FROM ev.raw_events GROUP BY ALL HAVING count(*) > 1)"
+    )
+    assert got == want and duplicated[0][0] > 10
+    assert len(got) < 600 - 600 // 29 and sum(r[0] is None for r in got) == len(range(0, 600, 17)) - 2
+
+
 # --- 3. partition writes refuse column type changes that would lose values ---------------------------
 
 
