@@ -139,6 +139,32 @@ def test_a_failing_build_leaves_no_stage_tables(monkeypatch: pytest.MonkeyPatch)
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize("preserve", [True, False])
+def test_the_insertion_order_setting_is_restored(preserve: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stages run with preserve_insertion_order off; the caller's setting comes back, after a failure too."""
+    con = duckdb.connect()
+    con.execute(f"SET preserve_insertion_order = {str(preserve).lower()}")
+    frame = _frame(ROWS).collect()
+    con.register("conn", frame.to_arrow())
+    seen: list[bool] = []
+    import vigia.features.conn_windows_sql as engine
+
+    output = engine._output_sql
+
+    def spy(*args: Any) -> str:  # called between the stages and the output statement
+        seen.append(con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0])
+        return output(*args)
+
+    monkeypatch.setattr(engine, "_output_sql", spy)
+    build_conn_features_duckdb(con, "conn", frame.columns, into="f")
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    assert seen == [False] and con.execute(setting).fetchall() == [(preserve,)]
+    monkeypatch.setattr(engine, "_output_sql", lambda *a: "SELECT error('injected')")
+    with pytest.raises(duckdb.Error, match="injected"):
+        build_conn_features_duckdb(con, "conn", frame.columns, into="g")
+    assert con.execute(setting).fetchall() == [(preserve,)]
+
+
 @pytest.mark.parametrize(("window", "step"), [(300, 60), (420, None), (840, 420), (600, 300), (3600, 600)])
 def test_windows_cut_at_midnight_like_polars(window: int, step: int | None) -> None:
     # connections every 37 s around both midnights of a three-day span, for two hosts

@@ -24,7 +24,7 @@ import duckdb
 from vigia.features.conn_windows import CONN_FEATURE_COLUMNS, crosses_midnight, slots_per_day, window_sizes
 from vigia.features.robust_stats import BEACON_MIN_CONNECTIONS
 from vigia.schema import FAILED_CONN_STATES, REJECTED_CONN_STATES
-from vigia.warehouse.duck import quote_ident, sql_literal
+from vigia.warehouse.duck import insertion_order_relaxed, quote_ident, sql_literal
 
 _US = 1_000_000
 _DAY = 86_400
@@ -375,12 +375,15 @@ def build_conn_features_duckdb(
         ("beacons", _beacons_sql(), ("top_lists",)),
     ]
     try:
-        for name, sql, done in stages:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFIX}{name} AS {sql}")
-            for table in done:
-                con.execute(f"DROP TABLE {_temp(table)}")
-        output = _output_sql(entity, step, window_seconds, n_win)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(into)} AS {output}")
+        # no stage relies on its rows' order (the output is ORDER BY, the one ordered list is list(... ORDER BY)):
+        # 9.0-10.6 s against 10.0-10.6 s for the 10M-record chain's day, the same feature rows in the same order
+        with insertion_order_relaxed(con):
+            for name, sql, done in stages:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {_PREFIX}{name} AS {sql}")
+                for table in done:
+                    con.execute(f"DROP TABLE {_temp(table)}")
+            output = _output_sql(entity, step, window_seconds, n_win)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(into)} AS {output}")
     finally:
         for name, _, _ in stages:
             con.execute(f"DROP TABLE IF EXISTS {_temp(name)}")
