@@ -147,11 +147,16 @@ def run(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def german_args(description: str) -> argparse.Namespace:
+    """``path`` (german.data) and ``--json`` (an output file), the arguments of the German credit scripts."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("path", type=Path, help="german.data (Statlog German credit)")
     parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = german_args(__doc__.splitlines()[0])
     start = time.perf_counter()
     rows = run(args.path)
     print(f"{'candidate':30s} {'CV cost':>8s} {'gain':>8s} {'SE':>7s}  rule")

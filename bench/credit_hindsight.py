@@ -22,7 +22,6 @@ scores the test part; a mean of models averages their test probabilities. Three 
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from credit_candidates import BASES, SEED, _base, _ordinal
+from credit_candidates import BASES, SEED, _base, _ordinal, german_args
 from threadpoolctl import threadpool_limits
 
 from vigia.bench.credit import GERMAN_COST_MATRIX
@@ -113,10 +112,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path, help="german.data (Statlog German credit)")
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
+    args = german_args(__doc__.splitlines()[0])
     start = time.perf_counter()
     rows = run(args.path)
     print(f"{'candidate':36s} {'CV cost':>8s} {'protocol':>9s} {'bayes':>7s} {'hindsight':>10s} (threshold)")
