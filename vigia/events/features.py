@@ -211,7 +211,7 @@ def event_features(
     if windows is None:
         windows = "ts" in events.columns and "client_ip" in events.columns
     # Each stage is collected before the next: a lazy chain of these self-joins (the distinct values of a frame
-    # joined back to it) recomputes its input, 2.8-3.1 s against 2.0-2.3 s on 400k events.
+    # joined back to it) recomputes its input: about 3.2 s against 2.2 s on 400k events, the same frame.
     frame = _with_derived(events).with_columns(pl.col(f).fill_null("") for f in TEXT_FIELDS).collect()
     if windows:
         frame = window_features(frame, window or encoders.window).collect()
