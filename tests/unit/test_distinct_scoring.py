@@ -67,16 +67,18 @@ def test_score_windows_equals_scoring_every_row(monkeypatch: pytest.MonkeyPatch)
     cfg = dataset_config("d", detectors=detectors)
     model_set = training.train_models(features, cfg, ["a", "b", "c"])
     thresholds = {"iforest": 0.8, "lof": 0.8}
-    assert training.distinct_detector_scores(model_set, features).x.shape[0] == 40
-    deduplicated = training.score_windows(features, model_set, thresholds, cfg)
     found = training.distinct_detector_scores(model_set, features)
-    scores, x = training.detector_scores(model_set, features), found.expand(found.x)
+    assert found.x.shape[0] == 40
+    deduplicated = training.score_windows(features, model_set, thresholds, cfg)
+    scores, x = found.expanded_scores(), found.expand(found.x)
+    wrapper = training.detector_scores(model_set, features)
+    assert all(np.array_equal(s, wrapper[k]) for k, s in scores.items())
     monkeypatch.setattr(training, "distinct_rows", lambda matrix: None)  # the previous path: every row
     every_row = training.score_windows(features, model_set, thresholds, cfg)
-    assert training.distinct_detector_scores(model_set, features).x.shape[0] == 900
+    found_all = training.distinct_detector_scores(model_set, features)
+    assert found_all.x.shape[0] == 900
     assert deduplicated.equals(every_row)
     assert deduplicated["is_anomaly"].sum() > 0
-    found_all = training.distinct_detector_scores(model_set, features)
-    scores_all, x_all = training.detector_scores(model_set, features), found_all.x
+    scores_all, x_all = found_all.expanded_scores(), found_all.x
     assert all(np.array_equal(scores[k], scores_all[k]) for k in scores_all)
     assert np.array_equal(x, x_all)

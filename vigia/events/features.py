@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import joblib
 import polars as pl
@@ -88,12 +88,11 @@ def _with_derived(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return frame.lazy()
 
 
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
-
-
-def _per_distinct_value(frame: FrameT, cols: str | list[str], exprs: list[pl.Expr]) -> FrameT:
+def _per_distinct_value(frame: pl.DataFrame, cols: str | list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
     """``exprs`` (functions of ``cols`` alone) computed once per distinct value of ``cols`` and joined back: event
-    logs repeat their paths, payloads and user agents, and these regular expressions dominate the cost."""
+    logs repeat their paths, payloads and user agents, and these regular expressions dominate the cost. Eager on
+    purpose: in a lazy plan, a frame joined with its own distinct values is computed twice, and a chain of such
+    joins recomputes its input at every link (on 400k events about 3.2 s against 2.2 s eagerly)."""
     keys = [cols] if isinstance(cols, str) else cols
     table = frame.select(keys).unique().with_columns(exprs)
     return frame.join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
@@ -163,8 +162,9 @@ def _freq_expr(col: str, table: dict[str, float], default: float) -> pl.Expr:
     return pl.col(col).replace_strict(list(table), list(table.values()), default=default, return_dtype=pl.Float64)
 
 
-def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> pl.LazyFrame:
-    """Per (client_ip, tumbling window) statistics joined back to every event (see module docstring)."""
+def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> pl.DataFrame:
+    """Per (client_ip, tumbling window) statistics joined back to every event (see module docstring); the keyed
+    events are collected once, then grouped and joined back (see :func:`_per_distinct_value`)."""
     lf = _with_derived(events) if "path_template" not in events.lazy().collect_schema().names() else events.lazy()
     cols = lf.collect_schema().names()
     if "user_name" not in cols:
@@ -173,9 +173,9 @@ def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> 
     # an event without a client IP is its own client: a per-row key no IP can equal (IPs never start with NUL)
     own = pl.format("\x00{}", pl.int_range(pl.len(), dtype=pl.Int64))
     client = pl.when(pl.col("client_ip").is_null()).then(own).otherwise(pl.col("client_ip").cast(pl.String))
-    lf = lf.with_columns(pl.col("ts").dt.truncate(window).alias("_win"), client.alias("_client"))
+    keyed = lf.with_columns(pl.col("ts").dt.truncate(window).alias("_win"), client.alias("_client")).collect()
     is_login = pl.col("path_template").str.contains("(?i)login|signin|auth")
-    agg = lf.group_by("_client", "_win").agg(
+    agg = keyed.group_by("_client", "_win").agg(
         pl.len().cast(pl.Float64).alias("win_requests"),
         (pl.col("status") >= 400).fill_null(False).mean().cast(pl.Float64).alias("win_error_rate"),
         pl.col("path_template").n_unique().cast(pl.Float64).alias("win_distinct_paths"),
@@ -188,7 +188,7 @@ def window_features(events: pl.DataFrame | pl.LazyFrame, window: str = "5m") -> 
         .alias("win_failed_logins"),
     )
     agg = agg.with_columns((pl.col("win_requests") / secs).alias("win_rate_per_s"))
-    joined = lf.join(agg, on=["_client", "_win"], how="left", nulls_equal=True, maintain_order="left")
+    joined = keyed.join(agg, on=["_client", "_win"], how="left", nulls_equal=True, maintain_order="left")
     return joined.drop("_client", "_win")
 
 
@@ -210,11 +210,10 @@ def event_features(
     """
     if windows is None:
         windows = "ts" in events.columns and "client_ip" in events.columns
-    # Each stage is collected before the next: a lazy chain of these self-joins (the distinct values of a frame
-    # joined back to it) recomputes its input: about 3.2 s against 2.2 s on 400k events, the same frame.
+    # eager from here: each stage joins a frame with its own distinct values (see _per_distinct_value)
     frame = _with_derived(events).with_columns(pl.col(f).fill_null("") for f in TEXT_FIELDS).collect()
     if windows:
-        frame = window_features(frame, window or encoders.window).collect()
+        frame = window_features(frame, window or encoders.window)
     unk = encoders.unknown_freq
     # String statistics and token counts once per DISTINCT value (see _per_distinct_value)
     for f in TEXT_FIELDS:

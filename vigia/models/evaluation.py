@@ -154,9 +154,9 @@ def top_feature_json(
     if not (np.issubdtype(v_top.dtype, np.floating) and np.issubdtype(z_top.dtype, np.floating)):
         found = top_feature_contributions(X_scaled, feature_names, k, raw_values)
         return pl.Series("top_features", [json.dumps(row) for row in found], dtype=pl.String)
-    n, k = order.shape
-    if k == 0:
-        return pl.Series("top_features", ["[]"] * n, dtype=pl.String)
+    n_rows, n_top = order.shape
+    if n_top == 0:
+        return pl.Series("top_features", ["[]"] * n_rows, dtype=pl.String)
     names_json = pl.Series([json.dumps(name) for name in names], dtype=pl.String)
     # one cell per (row, rank), row-major: row i's j-th feature is cell i * k + j
     cells = pl.DataFrame({
@@ -164,6 +164,6 @@ def top_feature_json(
     })  # fmt: skip
     parts = [pl.lit('{"feature": '), "name", pl.lit(', "z": '), "z", pl.lit(', "value": '), "value", pl.lit("}")]
     item = cells.select(pl.concat_str(parts).alias("item"))["item"]
-    by_rank = [item.gather(np.arange(j, n * k, k)).alias(f"item{j}") for j in range(k)]
+    by_rank = [item.gather(np.arange(j, n_rows * n_top, n_top)).alias(f"item{j}") for j in range(n_top)]
     joined = pl.DataFrame(by_rank).select(pl.concat_str(pl.all(), separator=", ").alias("top_features"))
     return ("[" + joined["top_features"] + "]").rename("top_features")
